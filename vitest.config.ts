@@ -1,9 +1,31 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+/** Secrets the worker under test uses; test-only values, never deployed. */
+const TEST_SECRETS = {
+  SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
+  KENNI_CLIENT_SECRET: 'dev-web-secret-change-me',
+  KENNI_M2M_CLIENT_ID: '@dev-team.is/m2m',
+  KENNI_M2M_CLIENT_SECRET: 'm2m:s3cret+%/x=',
+};
+
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          ...TEST_SECRETS,
+          KENNI_ISSUER: inject('kenniIssuer'),
+          ORIGIN_URL: inject('demoOriginUrl'),
+          EDGE_SIGNING_KEY: inject('edgeSigningKey'),
+        },
+      },
+    })),
+  ],
   test: {
     globalSetup: ['./test/support/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/node/**', 'node_modules/**'],
   },
 });

@@ -1,2 +1,18 @@
-export default { async fetch(req: Request, env: any) { await env.SESSIONS.put('a', '1'); return new Response('hi ' + (await env.SESSIONS.get('a'))); } };
-export class SessionLock { constructor(public state: any) {} async fetch() { return new Response('x'); } }
+/**
+ * kenni-edge: Kenni login and API protection at the edge, a Hono app on
+ * Cloudflare Workers. The default export is the Worker; the named exports are
+ * the pieces for composing your own Hono app.
+ */
+import { createKenniEdge } from './app.ts';
+
+export { createKenniEdge, handleError, type KenniEdgeOptions } from './app.ts';
+export { loadConfig, parseConfig, type Env, type KenniEdgeConfig } from './config.ts';
+export type { AppEnv } from './context.ts';
+export { AppError, ConfigError, type ErrorCode } from './errors.ts';
+export { requireBearer, readBearerToken, type RequireBearerOptions } from './bearer/middleware.ts';
+export { verifyAccessToken, type VerifiedAccessToken } from './bearer/verify.ts';
+export { requireSession, loadRequestSession } from './session/middleware.ts';
+export { SessionLock } from './session/lock.ts';
+
+/** The Worker: every route of the contract plus the gateway. */
+export default createKenniEdge();

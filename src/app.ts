@@ -1,0 +1,66 @@
+/**
+ * The kenni-edge Hono app: `/auth/*` routes and the gateway, with configuration
+ * parsed once per isolate and one error handler for the whole app.
+ */
+import { Hono, type Context } from 'hono';
+import { loadConfig } from './config.ts';
+import type { AppEnv } from './context.ts';
+import { AppError, errorResponse } from './errors.ts';
+import { handleGateway } from './gateway/handler.ts';
+import { logEvent } from './log.ts';
+import { isPageNavigation } from './request-kind.ts';
+import { handleCallback } from './routes/callback.ts';
+import { handleEdgeJwks } from './routes/edge-jwks.ts';
+import { handleLogin } from './routes/login.ts';
+import { handleLogout } from './routes/logout.ts';
+import { handleMe } from './routes/me.ts';
+import { handleRefresh } from './routes/refresh.ts';
+import { handleVerify } from './routes/verify.ts';
+
+/** Options for {@link createKenniEdge}. */
+export interface KenniEdgeOptions {
+  /** Serve the gateway (forwarding to `ORIGIN_URL`) on every other path. Default true. */
+  gateway?: boolean;
+}
+
+/**
+ * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
+ * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, and the gateway.
+ * Mount it as the Worker's default export, or compose it into your own Hono app.
+ */
+export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', async (c, next) => {
+    c.set('config', loadConfig(c.env));
+    await next();
+  });
+  app.get('/auth/login', handleLogin);
+  app.get('/auth/callback', handleCallback);
+  app.get('/auth/me', handleMe);
+  app.post('/auth/refresh', handleRefresh);
+  app.on(['GET', 'POST'], '/auth/logout', handleLogout);
+  app.get('/auth/jwks.json', handleEdgeJwks);
+  app.get('/auth/verify', handleVerify);
+  app.all('/auth/*', (c) => {
+    c.set('errorFormat', 'json');
+    throw new AppError('not_found', 404, 'No such route under /auth/.');
+  });
+  if (options.gateway !== false) app.all('*', handleGateway);
+  app.notFound((c) => errorResponse(new AppError('not_found', 404, 'Not found.'), formatFor(c)));
+  app.onError((error, c) => handleError(error, c));
+  return app;
+}
+
+/** The one error handler: known errors become their status, anything else a logged 500. */
+export function handleError(error: unknown, c: Context<AppEnv>): Response {
+  if (error instanceof AppError) return errorResponse(error, formatFor(c));
+  logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: error instanceof Error ? error.name : typeof error });
+  console.error(error);
+  return errorResponse(new AppError('internal_error', 500, 'Something went wrong at the edge. Please try again.'), formatFor(c));
+}
+
+function formatFor(c: Context<AppEnv>): 'json' | 'page' {
+  const chosen = c.get('errorFormat');
+  if (chosen) return chosen;
+  return isPageNavigation(c.req.raw) ? 'page' : 'json';
+}

@@ -1,0 +1,136 @@
+/**
+ * Verification of JWT access tokens at the edge: JWS compact only, algorithm
+ * allow-list, the provider's JWKS, exact `iss`, `aud`, `exp` (required) and
+ * `nbf` with a small leeway, and required scopes.
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
+ */
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type * as oauth from 'oauth4webapi';
+import type { KenniEdgeConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { ASYMMETRIC_ALGORITHMS, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from './jwks.ts';
+
+/** A verified access token: its claims and granted scopes. */
+export interface VerifiedAccessToken {
+  claims: JWTPayload & { sub?: string; scope?: string; client_id?: string };
+  scopes: ReadonlySet<string>;
+}
+
+/** Longest token accepted before any parsing (real Kenni tokens are ~1–2 KB). */
+const MAX_TOKEN_LENGTH = 16_384;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** `typ` values of JWTs that are not access tokens and must never pass as one. */
+const NOT_ACCESS_TOKEN_TYPES = /^(application\/)?(id_token|id-token|logout|secevent|dpop|jwt-bearer|token-introspection|oauth-authz-req)\+jwt$/i;
+
+/** Options for {@link verifyAccessToken}. */
+export interface VerifyAccessTokenOptions {
+  /** Scopes the token must carry, all of them. */
+  requiredScopes?: readonly string[];
+  /** The expected `aud`; default `KENNI_API_AUDIENCE`. */
+  audience?: string;
+}
+
+/**
+ * Verifies a bearer JWT. Throws `AppError` `bearer_invalid` (401,
+ * `invalid_token`) or `insufficient_scope` (403) with a safe description.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+ */
+export async function verifyAccessToken(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  token: string,
+  options: VerifyAccessTokenOptions = {},
+): Promise<VerifiedAccessToken> {
+  const header = parseCompactJwsHeader(token);
+  const algorithms = allowedAlgorithms(server);
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+    throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
+  }
+  if (header.crit !== undefined) throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
+  if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
+  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+  const jwksUri = server.jwks_uri;
+  const audience = options.audience ?? config.apiAudience;
+
+  let claims: VerifiedAccessToken['claims'];
+  try {
+    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
+      algorithms,
+      issuer: config.issuer,
+      audience,
+      clockTolerance: config.clockTolerance,
+      requiredClaims: ['exp', 'iss', 'aud'],
+      crit: {},
+    }));
+  } catch (error) {
+    throw translateJoseError(error);
+  }
+  // An ID token is for the client, not the API: it carries a nonce or hashes of the code/token.
+  if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
+
+  const scopes = readScopes(claims);
+  const missing = (options.requiredScopes ?? []).filter((scope) => !scopes.has(scope));
+  if (missing.length > 0) {
+    throw new AppError('insufficient_scope', 403, `The token lacks the required scope: ${missing.join(' ')}.`, {
+      oauthError: 'insufficient_scope',
+      scope: (options.requiredScopes ?? []).join(' '),
+    });
+  }
+  return { claims, scopes };
+}
+
+/** Reads `scope` (space-separated string) or `scp` (array) into a set. */
+function readScopes(claims: JWTPayload): Set<string> {
+  const scopes = new Set<string>();
+  if (typeof claims.scope === 'string') for (const scope of claims.scope.split(' ')) if (scope) scopes.add(scope);
+  if (Array.isArray(claims.scp)) for (const scope of claims.scp) if (typeof scope === 'string' && scope) scopes.add(scope);
+  return scopes;
+}
+
+/** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
+function allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
+  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+}
+
+/** Refuses anything but a JWS in compact form before any cryptography runs. */
+function parseCompactJwsHeader(token: string): Record<string, unknown> {
+  if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('malformed', 'The token is too long.');
+  const segments = token.split('.');
+  if (segments.length !== 3) throw invalidToken(segments.length === 5 ? 'encrypted_token' : 'malformed', segments.length === 5 ? 'Encrypted tokens (JWE) are not accepted.' : 'The token is not a JWT.');
+  const [header, payload, signature] = segments as [string, string, string];
+  if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature)) throw invalidToken('malformed', 'The token is not a signed JWT.');
+  try {
+    const decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64UrlToBytes(header))) as unknown;
+    if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) throw new Error('not an object');
+    return decoded as Record<string, unknown>;
+  } catch {
+    throw invalidToken('malformed', 'The token header is not valid.');
+  }
+}
+
+function base64UrlToBytes(segment: string): Uint8Array {
+  const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+function invalidToken(reason: string, description: string, cause?: unknown): AppError {
+  return new AppError('bearer_invalid', 401, description, { oauthError: 'invalid_token', reason, cause });
+}
+
+function translateJoseError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof joseErrors.JWTExpired) return invalidToken('expired', 'The token has expired.', error);
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const reason: Record<string, string> = {
+      iss: 'The token was issued by another issuer.',
+      aud: 'The token is not meant for this API (audience).',
+      nbf: 'The token is not valid yet.',
+      exp: 'The token has no expiry.',
+      iat: 'The token issue time is invalid.',
+    };
+    return invalidToken(`invalid_${error.claim}`, reason[error.claim] ?? 'The token claims are invalid.', error);
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return invalidToken('bad_signature', 'The token signature is invalid.', error);
+  return invalidToken('unverifiable', 'The token could not be verified.', error);
+}

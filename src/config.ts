@@ -1,0 +1,270 @@
+/**
+ * Configuration: every variable of the contract, parsed and validated once per
+ * isolate into a typed, frozen object. Problems are reported by variable name
+ * with the fix, all at once.
+ */
+import { ConfigError, type ConfigProblem } from './errors.ts';
+import { logEvent } from './log.ts';
+
+/** The Worker's bindings and variables, as wrangler passes them. */
+export interface Env {
+  SESSIONS: KVNamespace;
+  SESSION_LOCKS?: DurableObjectNamespace;
+  KENNI_ISSUER?: string;
+  KENNI_CLIENT_ID?: string;
+  KENNI_CLIENT_SECRET?: string;
+  KENNI_SCOPE?: string;
+  KENNI_API_SCOPE?: string;
+  KENNI_API_AUDIENCE?: string;
+  KENNI_REDIRECT_URI?: string;
+  KENNI_POST_LOGOUT_REDIRECT_URI?: string;
+  KENNI_UI_LOCALES?: string;
+  KENNI_M2M_CLIENT_ID?: string;
+  KENNI_M2M_CLIENT_SECRET?: string;
+  SESSION_SECRET?: string;
+  ORIGIN_URL?: string;
+  PUBLIC_PATHS?: string;
+  API_PATHS?: string;
+  ORIGIN_TIMEOUT?: string;
+  SESSION_TTL?: string;
+  SESSION_IDLE_TTL?: string;
+  EDGE_SIGNING_KEY?: string;
+  REFRESH_BEFORE_EXPIRY?: string;
+  CLOCK_TOLERANCE?: string;
+  PROVIDER_TIMEOUT?: string;
+  [key: string]: unknown;
+}
+
+/** The parsed, validated configuration. Frozen; never mutated after parsing. */
+export interface KenniEdgeConfig {
+  /** `KENNI_ISSUER` exactly as configured (compared byte for byte with discovery and `iss`). */
+  readonly issuer: string;
+  /** True when the issuer is plain http on a loopback host (local development). */
+  readonly issuerIsLoopbackHttp: boolean;
+  readonly clientId: string;
+  /** Absent for a public client (PKCE only, auth method `none`). */
+  readonly clientSecret: string | undefined;
+  readonly scope: string;
+  /** Custom API scopes: requested at login and required on bearer tokens. */
+  readonly apiScopes: readonly string[];
+  readonly apiAudience: string;
+  readonly redirectUri: string | undefined;
+  readonly postLogoutRedirectUri: string | undefined;
+  readonly uiLocales: string | undefined;
+  readonly m2mClientId: string | undefined;
+  readonly m2mClientSecret: string | undefined;
+  readonly sessionSecret: string;
+  readonly originUrl: URL | undefined;
+  readonly publicPaths: readonly string[];
+  readonly apiPaths: readonly string[];
+  /** Milliseconds to wait for the origin before answering 504. */
+  readonly originTimeoutMs: number;
+  /** Absolute session lifetime, seconds. */
+  readonly sessionTtl: number;
+  /** Idle session lifetime, seconds. */
+  readonly sessionIdleTtl: number;
+  /** The edge's ES256 private JWK (first signs; all are published), if configured. */
+  readonly edgeSigningKeys: readonly JsonWebKey[];
+  /** Refresh the session's access token when it expires within this many seconds. */
+  readonly refreshBeforeExpiry: number;
+  /** Leeway for `exp`/`nbf`/`iat`, seconds (at most 60). */
+  readonly clockTolerance: number;
+  /** Milliseconds to wait for the provider (discovery, JWKS, token endpoint). */
+  readonly providerTimeoutMs: number;
+}
+
+const DEFAULT_SCOPE = 'openid profile national_id offline_access';
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Parses and validates the Worker's environment. Throws a {@link ConfigError}
+ * that names every invalid variable.
+ */
+export function parseConfig(env: Env): KenniEdgeConfig {
+  const problems: ConfigProblem[] = [];
+  const text = (name: keyof Env & string): string | undefined => {
+    const value = env[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      problems.push({ variable: name, problem: 'must be a string', fix: `set ${name} as a plain string in [vars] or as a secret` });
+      return undefined;
+    }
+    const trimmed = value.trim();
+    return trimmed === '' ? undefined : trimmed;
+  };
+  const seconds = (name: keyof Env & string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push({ variable: name, problem: `"${raw}" is not a whole number of seconds between ${min} and ${max}`, fix: `set ${name} to e.g. "${fallback}"` });
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const pathList = (name: keyof Env & string, fallback: string[]): string[] => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    for (const item of items) {
+      if (!item.startsWith('/') || /[?#\s]/.test(item) || item.includes('..') || item.includes('//')) {
+        problems.push({ variable: name, problem: `"${item}" is not a path prefix`, fix: `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"` });
+      }
+    }
+    return items;
+  };
+
+  const issuer = text('KENNI_ISSUER');
+  let issuerIsLoopbackHttp = false;
+  if (issuer === undefined) {
+    problems.push({ variable: 'KENNI_ISSUER', problem: 'is required', fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"' });
+  } else {
+    const url = parseUrl(issuer);
+    if (!url) {
+      problems.push({ variable: 'KENNI_ISSUER', problem: `"${issuer}" is not a URL`, fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"' });
+    } else if (url.search || url.hash || url.username || url.password) {
+      problems.push({ variable: 'KENNI_ISSUER', problem: 'must not have a query, fragment or credentials', fix: 'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"' });
+    } else if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) {
+      issuerIsLoopbackHttp = true;
+    } else if (url.protocol !== 'https:') {
+      problems.push({ variable: 'KENNI_ISSUER', problem: `must use https (got "${url.protocol}"); plain http is allowed only for localhost, 127.0.0.1 and [::1]`, fix: 'use the https issuer URL, e.g. "https://idp.kenni.is/your-team.is"' });
+    }
+  }
+
+  const clientId = text('KENNI_CLIENT_ID');
+  if (clientId === undefined) {
+    problems.push({ variable: 'KENNI_CLIENT_ID', problem: 'is required', fix: 'set it to the client id Kenni gave your application, e.g. "@your-team.is/web"' });
+  }
+  const clientSecret = text('KENNI_CLIENT_SECRET');
+
+  const sessionSecret = text('SESSION_SECRET');
+  if (sessionSecret === undefined) {
+    problems.push({ variable: 'SESSION_SECRET', problem: 'is required', fix: 'generate 32+ random characters and run `npx wrangler secret put SESSION_SECRET` (locally: put it in .dev.vars)' });
+  } else if (sessionSecret.length < 32) {
+    problems.push({ variable: 'SESSION_SECRET', problem: `is too short (${sessionSecret.length} characters; at least 32 are needed)`, fix: 'generate a longer random value, e.g. `openssl rand -base64 48`, and store it with `npx wrangler secret put SESSION_SECRET`' });
+  }
+
+  const scope = text('KENNI_SCOPE') ?? DEFAULT_SCOPE;
+  if (!scope.split(/\s+/).includes('openid')) {
+    problems.push({ variable: 'KENNI_SCOPE', problem: 'must include "openid"', fix: `use e.g. "${DEFAULT_SCOPE}"` });
+  }
+  const apiScopes = (text('KENNI_API_SCOPE') ?? '').split(/\s+/).filter(Boolean);
+  const apiAudience = text('KENNI_API_AUDIENCE') ?? `${clientId ?? ''}-api`;
+
+  const redirectUri = optionalUrl('KENNI_REDIRECT_URI', text('KENNI_REDIRECT_URI'), problems, 'the full callback URL, e.g. "https://app.example.is/auth/callback"');
+  const postLogoutRedirectUri = optionalUrl('KENNI_POST_LOGOUT_REDIRECT_URI', text('KENNI_POST_LOGOUT_REDIRECT_URI'), problems, 'an absolute URL registered with the provider, e.g. "https://app.example.is/"');
+  const originRaw = optionalUrl('ORIGIN_URL', text('ORIGIN_URL'), problems, 'the base URL of your app or API, e.g. "https://origin.example.is"');
+  const originUrl = originRaw ? new URL(originRaw) : undefined;
+  if (originUrl && (originUrl.search || originUrl.hash)) {
+    problems.push({ variable: 'ORIGIN_URL', problem: 'must not have a query or fragment', fix: 'use a base URL such as "https://origin.example.is"' });
+  }
+
+  const m2mClientId = text('KENNI_M2M_CLIENT_ID');
+  const m2mClientSecret = text('KENNI_M2M_CLIENT_SECRET');
+  if ((m2mClientId === undefined) !== (m2mClientSecret === undefined)) {
+    problems.push({ variable: m2mClientId === undefined ? 'KENNI_M2M_CLIENT_ID' : 'KENNI_M2M_CLIENT_SECRET', problem: 'is missing while its partner is set', fix: 'set both KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, or neither' });
+  }
+
+  const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
+
+  const config: KenniEdgeConfig = {
+    issuer: issuer ?? '',
+    issuerIsLoopbackHttp,
+    clientId: clientId ?? '',
+    clientSecret,
+    scope,
+    apiScopes,
+    apiAudience,
+    redirectUri,
+    postLogoutRedirectUri,
+    uiLocales: text('KENNI_UI_LOCALES'),
+    m2mClientId,
+    m2mClientSecret,
+    sessionSecret: sessionSecret ?? '',
+    originUrl,
+    publicPaths: pathList('PUBLIC_PATHS', []),
+    apiPaths: pathList('API_PATHS', ['/api/']),
+    originTimeoutMs: seconds('ORIGIN_TIMEOUT', 30, 1, 600) * 1000,
+    sessionTtl: seconds('SESSION_TTL', 2_592_000, 60, 31_536_000),
+    sessionIdleTtl: seconds('SESSION_IDLE_TTL', 86_400, 60, 31_536_000),
+    edgeSigningKeys,
+    refreshBeforeExpiry: seconds('REFRESH_BEFORE_EXPIRY', 60, 0, 3600),
+    clockTolerance: seconds('CLOCK_TOLERANCE', 30, 0, 60),
+    providerTimeoutMs: seconds('PROVIDER_TIMEOUT', 10, 1, 60) * 1000,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function optionalUrl(variable: string, value: string | undefined, problems: ConfigProblem[], fix: string): string | undefined {
+  if (value === undefined) return undefined;
+  const url = parseUrl(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    problems.push({ variable, problem: `"${value}" is not an absolute http(s) URL`, fix: `set it to ${fix}` });
+    return undefined;
+  }
+  return value;
+}
+
+function parseEdgeSigningKeys(raw: string | undefined, problems: ConfigProblem[]): JsonWebKey[] {
+  if (raw === undefined) return [];
+  const fix = 'generate one with `npm run dev` (it writes .dev.vars) or `npx node dev/generate-edge-key.ts`, then `npx wrangler secret put EDGE_SIGNING_KEY`';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'is not JSON (expected a private ES256 JWK, or {"keys":[…]} to rotate)', fix });
+    return [];
+  }
+  const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? (parsed.keys as unknown[]) : [parsed];
+  const valid: JsonWebKey[] = [];
+  keys.forEach((key, index) => {
+    if (!isRecord(key) || key.kty !== 'EC' || key.crv !== 'P-256' || typeof key.x !== 'string' || typeof key.y !== 'string') {
+      problems.push({ variable: 'EDGE_SIGNING_KEY', problem: `key ${index + 1} is not a P-256 EC JWK (ES256)`, fix });
+    } else if (index === 0 && typeof key.d !== 'string') {
+      problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'the first key must be a private key (it needs "d")', fix });
+    } else {
+      valid.push(key as unknown as JsonWebKey);
+    }
+  });
+  if (keys.length === 0) problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'contains no key', fix });
+  return valid;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const parsedByEnv = new WeakMap<object, KenniEdgeConfig | ConfigError>();
+const loggedConfigErrors = new Set<string>();
+
+/**
+ * Returns the configuration for this environment, parsing it on first use in
+ * the isolate. An invalid configuration throws its {@link ConfigError} on every
+ * call and is logged once.
+ */
+export function loadConfig(env: Env): KenniEdgeConfig {
+  let result = parsedByEnv.get(env);
+  if (result === undefined) {
+    try {
+      result = parseConfig(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      result = error;
+      if (!loggedConfigErrors.has(error.message)) {
+        loggedConfigErrors.add(error.message);
+        logEvent('config_invalid', { reason: 'config_invalid', detail: error.problems.map((p) => `${p.variable}: ${p.problem}`).join('; ') });
+      }
+    }
+    parsedByEnv.set(env, result);
+  }
+  if (result instanceof ConfigError) throw result;
+  return result;
+}

@@ -1,0 +1,194 @@
+/**
+ * One error model for the whole edge: every failure the edge knows about is an
+ * {@link AppError} with a stable `code`, an HTTP status and, where OAuth defines
+ * one, an `error` value. Anything else is a logged 500 without details.
+ */
+
+/** Stable error codes. They appear in JSON bodies, on error pages and in logs. */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'login_state_missing'
+  | 'login_state_invalid'
+  | 'login_expired'
+  | 'login_replayed'
+  | 'provider_error'
+  | 'invalid_grant'
+  | 'id_token_invalid'
+  | 'token_response_invalid'
+  | 'provider_unreachable'
+  | 'provider_misconfigured'
+  | 'session_required'
+  | 'session_ended'
+  | 'cross_site_request'
+  | 'bearer_missing'
+  | 'bearer_malformed'
+  | 'bearer_invalid'
+  | 'insufficient_scope'
+  | 'origin_not_configured'
+  | 'origin_unreachable'
+  | 'origin_timeout'
+  | 'm2m_not_configured'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'internal_error';
+
+/** Options for {@link AppError}. */
+export interface AppErrorOptions {
+  /** The OAuth / RFC 6750 `error` value, where one applies. */
+  oauthError?: string;
+  /** Extra response headers, e.g. `WWW-Authenticate`. */
+  headers?: Record<string, string>;
+  /** Scopes to name in an RFC 6750 `insufficient_scope` challenge. */
+  scope?: string;
+  /** Where the error page's "try again" link goes (pages only). */
+  retryHref?: string;
+  /** A finer stable reason for logs, e.g. `expired` or `wrong_audience`. */
+  reason?: string;
+  /** The underlying cause, logged but never shown. */
+  cause?: unknown;
+}
+
+/**
+ * A known failure with a stable code and status. The message is safe to show to
+ * the client: it never contains a token, secret or personal number.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly oauthError: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly scope: string | undefined;
+  readonly retryHref: string | undefined;
+  readonly reason: string;
+  /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
+  readonly setCookies: string[] = [];
+
+  constructor(code: ErrorCode, status: number, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = status;
+    this.oauthError = options.oauthError;
+    this.headers = options.headers ?? {};
+    this.scope = options.scope;
+    this.retryHref = options.retryHref;
+    this.reason = options.reason ?? code;
+  }
+}
+
+/** A problem with one setting: the variable, what is wrong and how to fix it. */
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
+  fix: string;
+}
+
+/** Raised when the configuration is missing or invalid; lists every problem by variable name. */
+export class ConfigError extends AppError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super(
+      'config_invalid',
+      500,
+      `kenni-edge is not configured correctly: ${problems.map((p) => `${p.variable}: ${p.problem}`).join('; ')}`,
+    );
+    this.name = 'ConfigError';
+    this.problems = Object.freeze(problems.slice());
+  }
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/**
+ * Quotes a value for an RFC 6750 `WWW-Authenticate` auth-param (quoted-string):
+ * backslashes and double quotes are escaped, control characters dropped.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
+ */
+export function quoteAuthParam(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
+ */
+export function bearerChallenge(params: { realm: string; error?: string; description?: string; scope?: string }): string {
+  const parts = [`realm=${quoteAuthParam(params.realm)}`];
+  if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
+  if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
+  if (params.scope) parts.push(`scope=${quoteAuthParam(params.scope)}`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+const pageStyle =
+  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1b1b1f}' +
+  'code{background:#f2f2f5;padding:.1rem .3rem;border-radius:3px}h1{font-size:1.4rem}' +
+  '.code{color:#666;font-size:.9rem}li{margin:.4rem 0}a.button{display:inline-block;margin-top:1rem;padding:.5rem 1rem;background:#1b4dd8;color:#fff;border-radius:4px;text-decoration:none}';
+
+/** Renders a plain, self-contained error page (no scripts, everything escaped). */
+export function renderErrorPage(error: AppError): string {
+  const details =
+    error instanceof ConfigError
+      ? `<ul>${error.problems
+          .map((p) => `<li><code>${escapeHtml(p.variable)}</code>: ${escapeHtml(p.problem)} <br>Fix: ${escapeHtml(p.fix)}</li>`)
+          .join('')}</ul>`
+      : `<p>${escapeHtml(error.message)}</p>`;
+  const title = error instanceof ConfigError ? 'kenni-edge is not configured correctly' : titleFor(error);
+  const retry = error.retryHref ? `<a class="button" href="${escapeHtml(error.retryHref)}">Try again / Reyna aftur</a>` : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
+}
+
+function titleFor(error: AppError): string {
+  if (error.status === 502 || error.status === 504) return 'The sign-in service or the application could not be reached';
+  if (error.status === 403) return 'Request refused';
+  if (error.status === 401) return 'Sign-in required';
+  if (error.code.startsWith('login_') || error.code === 'provider_error' || error.code === 'id_token_invalid' || error.code === 'invalid_grant' || error.code === 'token_response_invalid')
+    return 'Sign-in failed';
+  return 'Something went wrong';
+}
+
+/** The realm named in every Bearer challenge. */
+export const BEARER_REALM = 'kenni-edge';
+
+/**
+ * Turns an {@link AppError} into a response: an RFC 6750 JSON body (with a
+ * `WWW-Authenticate` challenge on 401/403 API answers) or an HTML error page.
+ */
+export function errorResponse(error: AppError, format: 'json' | 'page'): Response {
+  const headers = new Headers(error.headers);
+  headers.set('cache-control', 'no-store');
+  for (const cookie of error.setCookies) headers.append('set-cookie', cookie);
+  if (format === 'page') {
+    headers.set('content-type', 'text/html; charset=utf-8');
+    return new Response(renderErrorPage(error), { status: error.status, headers });
+  }
+  const challenge = challengeFor(error);
+  if (challenge && !headers.has('www-authenticate')) headers.set('www-authenticate', challenge);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  const body: Record<string, unknown> = { error: error.oauthError ?? error.code, error_description: error.message, code: error.code };
+  if (error instanceof ConfigError) body.problems = error.problems;
+  if (error.scope) body.scope = error.scope;
+  return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+function challengeFor(error: AppError): string | undefined {
+  switch (error.code) {
+    case 'bearer_missing':
+    case 'session_required':
+    case 'session_ended':
+      return bearerChallenge({ realm: BEARER_REALM });
+    case 'bearer_malformed':
+      return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_request', description: error.message });
+    case 'bearer_invalid':
+      return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_token', description: error.message });
+    case 'insufficient_scope':
+      return bearerChallenge({ realm: BEARER_REALM, error: 'insufficient_scope', description: error.message, ...(error.scope ? { scope: error.scope } : {}) });
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The signed identity assertion (`X-Kenni-Assertion`): a short-lived ES256 JWT
+ * the edge signs with `EDGE_SIGNING_KEY`, so an origin can prove a request came
+ * through the edge. The public keys are served at `/auth/jwks.json`.
+ * @see https://www.rfc-editor.org/rfc/rfc7519
+ */
+import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from 'jose';
+import type { KenniEdgeConfig } from '../config.ts';
+import { nowSeconds } from '../time.ts';
+
+/** Lifetime of an assertion, seconds (contract: at most 60). */
+export const ASSERTION_TTL = 60;
+/** An assertion is reused while it has at least this long left, so signing stays off the hot path. */
+const ASSERTION_REUSE_MARGIN = 30;
+
+/** Who the assertion speaks for. */
+export interface AssertedIdentity {
+  sub: string;
+  national_id?: string;
+  name?: string;
+  /** `session` or `bearer`: how the edge authenticated the request. */
+  auth: 'session' | 'bearer';
+  scope?: string;
+}
+
+interface SigningKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+let signingKeyCache: { source: JsonWebKey; key: Promise<SigningKey> } | undefined;
+const assertionCache = new Map<string, { token: string; expiresAt: number }>();
+const MAX_CACHED_ASSERTIONS = 5000;
+
+/** The `kid` of an edge key: its own, or its RFC 7638 thumbprint. */
+async function kidOf(jwk: JsonWebKey): Promise<string> {
+  const declared = (jwk as JWK).kid;
+  return declared ?? calculateJwkThumbprint({ kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! } as JWK);
+}
+
+function loadSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefined {
+  const source = config.edgeSigningKeys[0];
+  if (!source) return undefined;
+  if (signingKeyCache?.source !== source) {
+    signingKeyCache = { source, key: (async () => ({ kid: await kidOf(source), key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey }))() };
+  }
+  return signingKeyCache.key;
+}
+
+/**
+ * Returns an assertion for the identity (`iss` the edge, `aud` the origin),
+ * or `undefined` when no `EDGE_SIGNING_KEY` is configured.
+ */
+export async function createIdentityAssertion(config: KenniEdgeConfig, params: { edgeOrigin: string; audience: string; identity: AssertedIdentity }): Promise<string | undefined> {
+  const signingKey = loadSigningKey(config);
+  if (!signingKey) return undefined;
+  const cacheKey = JSON.stringify([params.edgeOrigin, params.audience, params.identity]);
+  const now = nowSeconds();
+  const cached = assertionCache.get(cacheKey);
+  if (cached && cached.expiresAt - now >= ASSERTION_REUSE_MARGIN) return cached.token;
+
+  const { kid, key } = await signingKey;
+  const { sub, ...claims } = params.identity;
+  const token = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
+    .setIssuer(params.edgeOrigin)
+    .setAudience(params.audience)
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ASSERTION_TTL)
+    .sign(key);
+  if (assertionCache.size >= MAX_CACHED_ASSERTIONS) assertionCache.clear();
+  assertionCache.set(cacheKey, { token, expiresAt: now + ASSERTION_TTL });
+  return token;
+}
+
+/**
+ * The public JWKS of every configured edge key (the first signs; the others
+ * stay published during a rotation).
+ */
+export async function edgePublicJwks(config: KenniEdgeConfig): Promise<{ keys: JWK[] }> {
+  const keys = await Promise.all(
+    config.edgeSigningKeys.map(async (jwk) => ({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y!, kid: await kidOf(jwk), alg: 'ES256', use: 'sig' }) as JWK),
+  );
+  return { keys };
+}

@@ -1,0 +1,113 @@
+/**
+ * Forwarding to the origin: method, path, query and a streamed body (never
+ * buffered), WebSocket upgrades, hop-by-hop headers removed, `X-Forwarded-*`
+ * set by the edge, spoofed identity headers and the edge's own cookies
+ * stripped. The origin's answer passes through unchanged, except that it may
+ * not overwrite the edge's cookies.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+import { AppError } from '../errors.ts';
+import { isEdgeCookieName, parseCookieHeader } from '../session/cookies.ts';
+
+/** Headers that belong to one connection and are never forwarded. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Identity header names as the edge sets them. */
+export const IDENTITY_HEADERS = Object.freeze({
+  sub: 'X-Kenni-Sub',
+  nationalId: 'X-Kenni-National-Id',
+  name: 'X-Kenni-Name',
+  assertion: 'X-Kenni-Assertion',
+  scope: 'X-Kenni-Scope',
+  auth: 'X-Kenni-Auth',
+});
+
+/** True for any header of the identity family, in any case, with `-` or `_`. */
+export function isIdentityHeaderName(name: string): boolean {
+  return /^x[-_]kenni[-_]/i.test(name);
+}
+
+/** What to add to a forwarded request. */
+export interface ForwardOptions {
+  origin: URL;
+  timeoutMs: number;
+  /** Identity headers to set (already encoded); none for public paths. */
+  identity?: Record<string, string>;
+  /** Replaces `Authorization` (the session's access token on API paths). */
+  authorization?: string;
+}
+
+/**
+ * Sends the request to the origin and returns its response. Origin unreachable:
+ * `origin_unreachable` (502); no response headers within the timeout: `origin_timeout` (504).
+ */
+export async function forwardToOrigin(request: Request, options: ForwardOptions): Promise<Response> {
+  const incoming = new URL(request.url);
+  const target = new URL(options.origin.href);
+  target.pathname = `${options.origin.pathname.replace(/\/$/, '')}${incoming.pathname}`;
+  target.search = incoming.search;
+
+  const headers = forwardedHeaders(request, incoming, options);
+  const upgrade = request.headers.get('upgrade');
+  const isWebSocket = upgrade !== null && upgrade.toLowerCase() === 'websocket';
+  if (isWebSocket) headers.set('upgrade', 'websocket');
+
+  // The timeout covers waiting for the response head only; a long download or upload keeps streaming.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(target.href, {
+      method: request.method,
+      headers,
+      body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
+      redirect: 'manual',
+      signal: controller.signal,
+    });
+  } catch (cause) {
+    if (timedOut) throw new AppError('origin_timeout', 504, 'The application did not answer in time.', { cause });
+    throw new AppError('origin_unreachable', 502, 'The application behind the sign-in could not be reached.', { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (isWebSocket && response.status === 101) return response;
+  return withoutEdgeCookieOverwrites(response);
+}
+
+function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptions): Headers {
+  const headers = new Headers();
+  const connectionListed = new Set((request.headers.get('connection') ?? '').toLowerCase().split(',').map((name) => name.trim()).filter(Boolean));
+  for (const [name, value] of request.headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.includes(lower) || connectionListed.has(lower)) continue;
+    if (isIdentityHeaderName(lower)) continue; // never trust the client's own
+    if (lower.startsWith('x-forwarded-') || lower === 'forwarded' || lower === 'host') continue;
+    if (lower === 'cookie') {
+      const kept = parseCookieHeader(value).filter(([cookieName]) => !isEdgeCookieName(cookieName));
+      if (kept.length > 0) headers.set('cookie', kept.map(([cookieName, cookieValue]) => `${cookieName}=${cookieValue}`).join('; '));
+      continue;
+    }
+    headers.append(name, value);
+  }
+  const clientIp = request.headers.get('cf-connecting-ip');
+  if (clientIp) headers.set('x-forwarded-for', clientIp);
+  headers.set('x-forwarded-proto', incoming.protocol.replace(':', ''));
+  headers.set('x-forwarded-host', incoming.host);
+  if (options.authorization) headers.set('authorization', options.authorization);
+  for (const [name, value] of Object.entries(options.identity ?? {})) headers.set(name, value);
+  return headers;
+}
+
+/** Drops `Set-Cookie` headers from the origin that would set or clear one of the edge's cookies. */
+function withoutEdgeCookieOverwrites(response: Response): Response {
+  const cookies = response.headers.getSetCookie();
+  if (!cookies.some((cookie) => isEdgeCookieName(cookie.split('=', 1)[0]!.trim()))) return response;
+  const passthrough = new Response(response.body, response);
+  passthrough.headers.delete('set-cookie');
+  for (const cookie of cookies) if (!isEdgeCookieName(cookie.split('=', 1)[0]!.trim())) passthrough.headers.append('set-cookie', cookie);
+  return passthrough;
+}

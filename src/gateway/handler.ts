@@ -1,0 +1,95 @@
+/**
+ * The gateway: every path the edge does not own. Public paths are forwarded as
+ * they are; API paths need a verified bearer token or a session (never a
+ * redirect); everything else needs a session. Authenticated requests carry
+ * identity headers and a signed assertion set by the edge.
+ */
+import type { Context } from 'hono';
+import { readBearerToken, verifyBearer } from '../bearer/middleware.ts';
+import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { logEvent } from '../log.ts';
+import { isCrossSiteRequest, isPageNavigation, isStateChanging } from '../request-kind.ts';
+import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
+import { loadRequestSession, loginUrlFor } from '../session/middleware.ts';
+import { ensureFreshTokens } from '../session/refresh.ts';
+import { createIdentityAssertion, type AssertedIdentity } from './assertion.ts';
+import { forwardToOrigin, IDENTITY_HEADERS } from './forward.ts';
+import { classifyPath } from './policy.ts';
+
+/** Handles every request outside `/auth/*`. */
+export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const url = new URL(c.req.url);
+  const pathClass = classifyPath(config, url.pathname);
+  c.set('errorFormat', pathClass === 'api' || !isPageNavigation(c.req.raw) ? 'json' : 'page');
+  const origin = config.originUrl;
+  if (!origin) throw new AppError('origin_not_configured', 404, 'Nothing is served here: ORIGIN_URL is not set.');
+  const forward = (extra: { identity?: AssertedIdentity; authorization?: string } = {}) => forwardWithIdentity(c, origin, extra);
+
+  if (pathClass === 'public') return forward();
+
+  if (pathClass === 'api') {
+    const token = readBearerToken(c.req.header('authorization') ?? null);
+    if (token) {
+      const { claims, scopes } = await verifyBearer(config, token, config.apiScopes, url.pathname);
+      return forward({
+        identity: {
+          sub: String(claims.sub ?? claims.client_id ?? ''),
+          ...(typeof claims.national_id === 'string' ? { national_id: claims.national_id } : {}),
+          ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+          auth: 'bearer',
+          scope: [...scopes].join(' '),
+        },
+      });
+    }
+  }
+
+  const session = await loadRequestSession(c);
+  if (!session) {
+    if (pathClass === 'page' && isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(url), 302);
+    throw new AppError('session_required', 401, pathClass === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.', { reason: 'no_session' });
+  }
+  if (isStateChanging(c.req.method) && isCrossSiteRequest(c.req.raw)) {
+    logEvent('request_refused', { reason: 'cross_site_request', path: url.pathname, method: c.req.method, session: session.keyHash.slice(0, 12) });
+    throw new AppError('cross_site_request', 403, 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
+  }
+  const identity: AssertedIdentity = {
+    sub: session.record.sub,
+    ...(typeof session.record.claims.national_id === 'string' ? { national_id: session.record.claims.national_id } : {}),
+    ...(typeof session.record.claims.name === 'string' ? { name: session.record.claims.name } : {}),
+    auth: 'session',
+  };
+  if (pathClass === 'api') {
+    try {
+      const { tokens } = await ensureFreshTokens(config, c.env, session);
+      return forward({ identity, authorization: `Bearer ${tokens.access_token}` });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'session_ended') error.setCookies.push(expireCookie(SESSION_COOKIE));
+      throw error;
+    }
+  }
+  return forward({ identity });
+}
+
+async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { identity?: AssertedIdentity; authorization?: string }): Promise<Response> {
+  const config = c.get('config');
+  const headers: Record<string, string> = {};
+  const identity = extra.identity;
+  if (identity) {
+    headers[IDENTITY_HEADERS.sub] = identity.sub;
+    headers[IDENTITY_HEADERS.auth] = identity.auth;
+    if (identity.national_id) headers[IDENTITY_HEADERS.nationalId] = identity.national_id;
+    // Percent-encoded UTF-8: header values are bytes, and "Þórður" must arrive intact.
+    if (identity.name) headers[IDENTITY_HEADERS.name] = encodeURIComponent(identity.name);
+    if (identity.scope) headers[IDENTITY_HEADERS.scope] = identity.scope;
+    const assertion = await createIdentityAssertion(config, { edgeOrigin: new URL(c.req.url).origin, audience: origin.origin, identity });
+    if (assertion) headers[IDENTITY_HEADERS.assertion] = assertion;
+  }
+  try {
+    return await forwardToOrigin(c.req.raw, { origin, timeoutMs: config.originTimeoutMs, identity: headers, ...(extra.authorization ? { authorization: extra.authorization } : {}) });
+  } catch (error) {
+    if (error instanceof AppError) logEvent('origin_failed', { reason: error.code, status: error.status, path: new URL(c.req.url).pathname });
+    throw error;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The relying-party side of OpenID Connect with oauth4webapi: the authorization
+ * request, the code exchange with full ID token validation (claims by
+ * oauth4webapi, signature against the provider's JWKS with jose), refresh,
+ * client credentials and RP-initiated logout.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
+ */
+import { jwtVerify, type JWTPayload } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { ASYMMETRIC_ALGORITHMS, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from '../bearer/jwks.ts';
+import type { KenniEdgeConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { providerRequestOptions } from './discovery.ts';
+import { assertProviderAvailable } from './provider-fetch.ts';
+
+/** Tokens as the provider returned them (kept server-side only). */
+export interface ProviderTokens {
+  access_token: string;
+  token_type: string;
+  id_token?: string;
+  refresh_token?: string;
+  scope?: string;
+  /** Absolute expiry of the access token, seconds since the epoch. */
+  expires_at: number;
+}
+
+/** The result of a completed login: validated ID token claims and the tokens. */
+export interface LoginResult {
+  claims: oauth.IDToken;
+  tokens: ProviderTokens;
+}
+
+/** The relying party's client metadata and authentication for oauth4webapi. */
+export function createClient(config: KenniEdgeConfig): { client: oauth.Client; clientAuth: oauth.ClientAuth } {
+  return {
+    client: { client_id: config.clientId, [oauth.clockTolerance]: config.clockTolerance },
+    // ClientSecretBasic form-encodes id and secret before base64 (RFC 6749 §2.3.1): Kenni ids contain "@" and "/".
+    clientAuth: config.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(config.clientSecret),
+  };
+}
+
+/** Parameters of one authorization request. */
+export interface AuthorizationRequest {
+  redirectUri: string;
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  prompt?: string;
+  uiLocales?: string;
+}
+
+/**
+ * Builds the authorization endpoint URL (code flow, PKCE S256, state, nonce).
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ */
+export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
+  if (!server.authorization_endpoint) {
+    throw new AppError('provider_unreachable', 502, 'The provider publishes no authorization endpoint.');
+  }
+  const url = new URL(server.authorization_endpoint);
+  const scope = [...new Set([...config.scope.split(/\s+/), ...config.apiScopes].filter(Boolean))].join(' ');
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', config.clientId);
+  url.searchParams.set('redirect_uri', request.redirectUri);
+  url.searchParams.set('scope', scope);
+  url.searchParams.set('state', request.state);
+  url.searchParams.set('nonce', request.nonce);
+  url.searchParams.set('code_challenge', request.codeChallenge);
+  url.searchParams.set('code_challenge_method', 'S256');
+  if (request.prompt) url.searchParams.set('prompt', request.prompt);
+  if (request.uiLocales) url.searchParams.set('ui_locales', request.uiLocales);
+  return url;
+}
+
+/**
+ * Validates the authorization response: `state`, the `iss` parameter where the
+ * provider advertises it, and a provider `error`.
+ * @see https://www.rfc-editor.org/rfc/rfc9207
+ */
+export function validateCallbackParameters(config: KenniEdgeConfig, server: oauth.AuthorizationServer, callbackUrl: URL, expectedState: string): URLSearchParams {
+  const { client } = createClient(config);
+  try {
+    return oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
+  } catch (error) {
+    if (error instanceof oauth.AuthorizationResponseError) {
+      const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
+      throw new AppError(
+        'provider_error',
+        code === 'access_denied' ? 403 : 400,
+        code === 'access_denied' ? 'Sign-in was cancelled or access was denied.' : `The sign-in provider reported an error: ${code}.`,
+        { oauthError: code, retryHref: '/auth/login' },
+      );
+    }
+    throw new AppError('login_state_invalid', 400, 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
+  }
+}
+
+/**
+ * Exchanges the authorization code (with the PKCE verifier) and validates the
+ * ID token: signature against the JWKS, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, `sub`.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
+ */
+export async function exchangeAuthorizationCode(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  params: { callbackParameters: URLSearchParams; redirectUri: string; codeVerifier: string; nonce: string },
+): Promise<LoginResult> {
+  const { client, clientAuth } = createClient(config);
+  const response = await oauth.authorizationCodeGrantRequest(server, client, clientAuth, params.callbackParameters, params.redirectUri, params.codeVerifier, providerRequestOptions(config));
+  const result = await processTokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response, { expectedNonce: params.nonce, requireIdToken: true }), response);
+  const claims = oauth.getValidatedIdTokenClaims(result);
+  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 400, 'The provider returned no ID token.', { retryHref: '/auth/login' });
+  await verifyIdTokenSignature(config, server, result.id_token);
+  return { claims, tokens: toProviderTokens(result) };
+}
+
+/**
+ * Uses a refresh token. A provider that returns no new refresh token keeps the
+ * old one; a refreshed ID token must carry the same `iss`, `sub` and `aud`.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
+ */
+export async function refreshTokens(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  current: ProviderTokens,
+  subject: string,
+): Promise<{ tokens: ProviderTokens; claims: oauth.IDToken | undefined }> {
+  if (!current.refresh_token) throw new AppError('invalid_grant', 401, 'The session has no refresh token.', { oauthError: 'invalid_grant' });
+  const { client, clientAuth } = createClient(config);
+  const response = await oauth.refreshTokenGrantRequest(server, client, clientAuth, current.refresh_token, providerRequestOptions(config));
+  const result = await processTokenResponse(() => oauth.processRefreshTokenResponse(server, client, response), response);
+  const claims = oauth.getValidatedIdTokenClaims(result);
+  if (result.id_token) {
+    await verifyIdTokenSignature(config, server, result.id_token);
+    if (!claims || claims.sub !== subject || claims.iss !== config.issuer) {
+      throw new AppError('id_token_invalid', 401, 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
+    }
+  }
+  const tokens = toProviderTokens(result);
+  return {
+    tokens: { ...tokens, refresh_token: tokens.refresh_token ?? current.refresh_token, id_token: tokens.id_token ?? current.id_token },
+    claims,
+  };
+}
+
+/**
+ * Runs a client-credentials grant for the given client.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+export async function requestClientCredentialsToken(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  credentials: { clientId: string; clientSecret: string },
+  scope: string | undefined,
+): Promise<ProviderTokens> {
+  const client: oauth.Client = { client_id: credentials.clientId, [oauth.clockTolerance]: config.clockTolerance };
+  const parameters = new URLSearchParams();
+  if (scope) parameters.set('scope', scope);
+  const response = await oauth.clientCredentialsGrantRequest(server, client, oauth.ClientSecretBasic(credentials.clientSecret), parameters, providerRequestOptions(config));
+  const result = await processTokenResponse(() => oauth.processClientCredentialsResponse(server, client, response), response);
+  return toProviderTokens(result);
+}
+
+/**
+ * The RP-initiated logout URL (`id_token_hint`, `post_logout_redirect_uri`,
+ * `client_id`), or `undefined` when the provider has no `end_session_endpoint`.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ */
+export function buildEndSessionUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, params: { idToken?: string; postLogoutRedirectUri: string }): URL | undefined {
+  if (!server.end_session_endpoint) return undefined;
+  const url = new URL(server.end_session_endpoint);
+  if (params.idToken) url.searchParams.set('id_token_hint', params.idToken);
+  url.searchParams.set('post_logout_redirect_uri', params.postLogoutRedirectUri);
+  url.searchParams.set('client_id', config.clientId);
+  return url;
+}
+
+/** Algorithms accepted for ID tokens: what the provider advertises, asymmetric only. */
+function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
+  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+}
+
+async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.AuthorizationServer, idToken: string): Promise<JWTPayload> {
+  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+  const jwksUri = server.jwks_uri;
+  try {
+    const { payload } = await jwtVerify(idToken, (header) => resolveSigningKey(jwksUri, header, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
+      algorithms: idTokenAlgorithms(server),
+      issuer: config.issuer,
+      audience: config.clientId,
+      clockTolerance: config.clockTolerance,
+    });
+    return payload;
+  } catch (error) {
+    if (error instanceof AppError && error.status >= 500) throw error;
+    throw new AppError('id_token_invalid', 400, 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
+  }
+}
+
+/** Maps oauth4webapi failures onto the error model: invalid_grant, provider down, or a bad response. */
+async function processTokenResponse(process: () => Promise<oauth.TokenEndpointResponse>, response: Response): Promise<oauth.TokenEndpointResponse> {
+  assertProviderAvailable(response);
+  try {
+    return await process();
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError) {
+      if (error.error === 'invalid_grant') {
+        throw new AppError('invalid_grant', 400, 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
+      }
+      throw new AppError('provider_unreachable', 502, `The provider refused the token request (${/^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error'}). Check KENNI_CLIENT_ID and KENNI_CLIENT_SECRET.`, { cause: error });
+    }
+    if (error instanceof oauth.WWWAuthenticateChallengeError) {
+      throw new AppError('provider_unreachable', 502, 'The provider refused the client authentication. Check KENNI_CLIENT_ID and KENNI_CLIENT_SECRET.', { cause: error });
+    }
+    throw new AppError('id_token_invalid', 400, 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
+  }
+}
+
+function toProviderTokens(result: oauth.TokenEndpointResponse): ProviderTokens {
+  const expiresIn = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : 300;
+  return {
+    access_token: result.access_token,
+    token_type: result.token_type,
+    ...(result.id_token ? { id_token: result.id_token } : {}),
+    ...(result.refresh_token ? { refresh_token: result.refresh_token } : {}),
+    ...(typeof result.scope === 'string' ? { scope: result.scope } : {}),
+    expires_at: Math.floor(Date.now() / 1000) + expiresIn,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * `GET /auth/callback`: completes a login. Checks the transaction (single use,
+ * bound to this browser), the authorization response (`state`, `iss`), exchanges
+ * the code with the PKCE verifier, validates the ID token, then creates a new
+ * session and redirects to the saved return path.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { logEvent } from '../log.ts';
+import { exchangeAuthorizationCode, validateCallbackParameters } from '../oidc/client.ts';
+import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
+import { consumeLoginState, openLoginTransaction } from '../session/login-transaction.ts';
+import { createSession, deleteSession, sessionKey } from '../session/store.ts';
+
+/** Handles `GET /auth/callback`. */
+export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
+  c.set('errorFormat', 'page');
+  const config = c.get('config');
+  const url = new URL(c.req.url);
+  const cookieHeader = c.req.header('cookie') ?? null;
+  let clearTransactionCookie: string | undefined;
+  try {
+    const opened = await openLoginTransaction(config, { state: url.searchParams.get('state'), cookieHeader });
+    clearTransactionCookie = opened.clearCookie;
+    const { transaction } = opened;
+    await consumeLoginState(c.env.SESSIONS, transaction.state);
+    const server = await loadAuthorizationServer(config);
+    const callbackParameters = validateCallbackParameters(config, server, url, transaction.state);
+    const { claims, tokens } = await exchangeAuthorizationCode(config, server, {
+      callbackParameters,
+      redirectUri: transaction.redirect_uri,
+      codeVerifier: transaction.code_verifier,
+      nonce: transaction.nonce,
+    });
+
+    // A login always gets a new session id; the old session (if any) is ended.
+    const previousId = readCookie(cookieHeader, SESSION_COOKIE);
+    if (previousId && /^[A-Za-z0-9_-]{43,128}$/.test(previousId)) {
+      const { keyHash } = await sessionKey(previousId);
+      await deleteSession(c.env.SESSIONS, { id: previousId, keyHash });
+    }
+    const session = await createSession(config, c.env.SESSIONS, { sub: claims.sub, claims, tokens });
+    logEvent('login_succeeded', { session: session.keyHash.slice(0, 12) });
+
+    const headers = new Headers({ location: transaction.return_to, 'cache-control': 'no-store' });
+    headers.append('set-cookie', serializeCookie(SESSION_COOKIE, session.id, config.sessionTtl));
+    headers.append('set-cookie', clearTransactionCookie);
+    return new Response(null, { status: 302, headers });
+  } catch (error) {
+    if (error instanceof AppError) {
+      logEvent('login_failed', { reason: error.reason, status: error.status });
+      // Whatever went wrong, this login transaction is spent: clear its cookie so they never pile up.
+      if (clearTransactionCookie) error.setCookies.push(clearTransactionCookie);
+    }
+    throw error;
+  }
+}

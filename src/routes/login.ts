@@ -1,0 +1,54 @@
+/**
+ * `GET /auth/login`: starts a login with state, nonce and PKCE S256, and
+ * redirects to the provider's authorization endpoint.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { logEvent } from '../log.ts';
+import { buildAuthorizationUrl } from '../oidc/client.ts';
+import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { startLoginTransaction } from '../session/login-transaction.ts';
+import { sanitizeReturnTo } from '../session/return-to.ts';
+
+/** Values of `prompt` passed through (Kenni adds `delegation`). */
+const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'delegation']);
+
+/** Handles `GET /auth/login`. */
+export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
+  c.set('errorFormat', 'page');
+  const config = c.get('config');
+  const url = new URL(c.req.url);
+  const server = await loadAuthorizationServer(config);
+  const redirectUri = config.redirectUri ?? `${url.origin}/auth/callback`;
+  const { transaction, codeChallenge, setCookies } = await startLoginTransaction(config, {
+    returnTo: sanitizeReturnTo(url.searchParams.get('return_to')),
+    redirectUri,
+    cookieHeader: c.req.header('cookie') ?? null,
+  });
+  const authorizationUrl = buildAuthorizationUrl(config, server, {
+    redirectUri,
+    state: transaction.state,
+    nonce: transaction.nonce,
+    codeChallenge,
+    prompt: readPrompt(url.searchParams.get('prompt')),
+    uiLocales: readUiLocales(url.searchParams.get('ui_locales')) ?? config.uiLocales,
+  });
+  logEvent('login_started', { path: url.pathname });
+  const headers = new Headers({ location: authorizationUrl.href, 'cache-control': 'no-store' });
+  for (const cookie of setCookies) headers.append('set-cookie', cookie);
+  return new Response(null, { status: 302, headers });
+}
+
+/** `prompt` is a space-separated list of known values; anything else is dropped. */
+function readPrompt(raw: string | null): string | undefined {
+  if (!raw) return undefined;
+  const values = raw.split(' ').filter((value) => PROMPT_VALUES.has(value));
+  return values.length > 0 ? values.join(' ') : undefined;
+}
+
+/** `ui_locales` is a space-separated list of BCP 47 tags. */
+function readUiLocales(raw: string | null): string | undefined {
+  if (!raw || raw.length > 64) return undefined;
+  return /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*( [A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)*$/.test(raw) ? raw : undefined;
+}

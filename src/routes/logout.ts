@@ -1,0 +1,56 @@
+/**
+ * `GET`/`POST /auth/logout`: ends the session here (KV record and cookie) and
+ * at the provider (RP-initiated logout with `id_token_hint`,
+ * `post_logout_redirect_uri` and `client_id`). A cross-site request cannot log
+ * a user out: it gets a confirmation page instead.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { AppError, escapeHtml } from '../errors.ts';
+import { logEvent } from '../log.ts';
+import { buildEndSessionUrl } from '../oidc/client.ts';
+import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
+import { loadRequestSession } from '../session/middleware.ts';
+import { deleteSession, readSessionTokens } from '../session/store.ts';
+import { isCrossSiteRequest } from '../request-kind.ts';
+
+/** Handles `GET` and `POST /auth/logout`. */
+export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
+  c.set('errorFormat', 'page');
+  const config = c.get('config');
+  const url = new URL(c.req.url);
+  if (isCrossSiteRequest(c.req.raw)) {
+    logEvent('request_refused', { reason: 'cross_site_logout', path: url.pathname, method: c.req.method });
+    return c.html(confirmationPage(), 403, { 'cache-control': 'no-store' });
+  }
+
+  const session = await loadRequestSession(c);
+  let idToken: string | undefined;
+  if (session) {
+    idToken = (await readSessionTokens(config, session))?.id_token;
+    await deleteSession(c.env.SESSIONS, session);
+    logEvent('logged_out', { session: session.keyHash.slice(0, 12) });
+  }
+
+  let location = '/';
+  try {
+    const server = await loadAuthorizationServer(config);
+    const postLogoutRedirectUri = config.postLogoutRedirectUri ?? `${url.origin}/`;
+    location = buildEndSessionUrl(config, server, { ...(idToken ? { idToken } : {}), postLogoutRedirectUri })?.href ?? '/';
+  } catch (error) {
+    // The provider being down must not keep anyone signed in here: the local session is already gone.
+    if (!(error instanceof AppError)) throw error;
+  }
+  const headers = new Headers({ location, 'cache-control': 'no-store' });
+  headers.append('set-cookie', expireCookie(SESSION_COOKIE));
+  return new Response(null, { status: 302, headers });
+}
+
+function confirmationPage(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out?</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto">
+<h1>Sign out?</h1><p>Another site asked to sign you out. If you want to sign out, press the button.</p>
+<form method="post" action="${escapeHtml('/auth/logout')}"><button type="submit">Sign out / Skrá út</button></form>
+<p>Error code: <code>cross_site_request</code> (HTTP 403)</p></body></html>`;
+}

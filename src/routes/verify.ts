@@ -1,0 +1,23 @@
+/**
+ * `GET /auth/verify`: bearer verification for other proxies (forward auth for
+ * nginx `auth_request`, Traefik, Caddy). `?scope=` names extra required scopes.
+ * @see https://www.rfc-editor.org/rfc/rfc6750
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { readBearerToken, verifyBearer } from '../bearer/middleware.ts';
+
+/** Handles `GET /auth/verify`. */
+export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
+  c.set('errorFormat', 'json');
+  const config = c.get('config');
+  const token = readBearerToken(c.req.header('authorization') ?? null);
+  if (!token) throw new AppError('bearer_missing', 401, 'A bearer access token is required.', { oauthError: 'invalid_token', reason: 'missing' });
+  const extra = (c.req.query('scope') ?? '').split(' ').filter(Boolean);
+  const scopes = [...new Set([...config.apiScopes, ...extra])];
+  const { claims } = await verifyBearer(config, token, scopes, '/auth/verify');
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (typeof claims.sub === 'string') headers['x-kenni-sub'] = encodeURIComponent(claims.sub);
+  return c.json({ claims }, 200, headers);
+}

@@ -1,0 +1,119 @@
+/**
+ * Login transactions: state, nonce, PKCE verifier and return path, sealed with
+ * AES-GCM into a short-lived cookie named after the state, so two tabs can log in
+ * at once. Single use: the cookie is cleared by the callback, and a consumed
+ * state is remembered (isolate and KV) so replaying it, even with the original
+ * cookie, fails.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.7.1
+ */
+import * as oauth from 'oauth4webapi';
+import type { KenniEdgeConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { nowSeconds } from '../time.ts';
+import { expireCookie, LOGIN_COOKIE_PREFIX, parseCookieHeader, serializeCookie } from './cookies.ts';
+import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unseal } from './seal.ts';
+
+/** How long a login may take, seconds (contract: at most 10 minutes). */
+export const LOGIN_TRANSACTION_TTL = 600;
+/** At most this many logins may be pending in one browser; older ones are dropped. */
+export const MAX_PENDING_LOGINS = 3;
+
+/** What the edge remembers between `/auth/login` and `/auth/callback`. */
+export interface LoginTransaction {
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  redirect_uri: string;
+  created_at: number;
+}
+
+/** A new login transaction with its cookie and the cookies that clear older pending logins. */
+export interface StartedLogin {
+  transaction: LoginTransaction;
+  codeChallenge: string;
+  setCookies: string[];
+}
+
+/** Creates a login transaction with fresh state, nonce and PKCE verifier, sealed into its cookie. */
+export async function startLoginTransaction(
+  config: KenniEdgeConfig,
+  params: { returnTo: string; redirectUri: string; cookieHeader: string | null },
+): Promise<StartedLogin> {
+  const transaction: LoginTransaction = {
+    state: oauth.generateRandomState(),
+    nonce: oauth.generateRandomNonce(),
+    code_verifier: oauth.generateRandomCodeVerifier(),
+    return_to: params.returnTo,
+    redirect_uri: params.redirectUri,
+    created_at: nowSeconds(),
+  };
+  const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
+  const name = cookieNameFor(transaction.state);
+  const setCookies = [serializeCookie(name, await seal(key, transaction, name), LOGIN_TRANSACTION_TTL)];
+  setCookies.push(...(await expireSurplusLogins(key, params.cookieHeader)));
+  return { transaction, codeChallenge: await oauth.calculatePKCECodeChallenge(transaction.code_verifier), setCookies };
+}
+
+/**
+ * Finds and opens the transaction for the callback's `state`. Throws
+ * `login_state_missing` / `login_state_invalid` / `login_expired` (400).
+ * The returned cookie clears the transaction whatever happens next.
+ */
+export async function openLoginTransaction(
+  config: KenniEdgeConfig,
+  params: { state: string | null; cookieHeader: string | null },
+): Promise<{ transaction: LoginTransaction; clearCookie: string }> {
+  const state = params.state;
+  if (!state || state.length > 512 || !/^[A-Za-z0-9_-]+$/.test(state)) {
+    throw new AppError('login_state_invalid', 400, 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
+  }
+  const name = cookieNameFor(state);
+  const sealed = parseCookieHeader(params.cookieHeader).find(([cookieName]) => cookieName === name)?.[1];
+  if (!sealed) {
+    throw new AppError('login_state_missing', 400, 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
+  }
+  const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
+  const transaction = await unseal<LoginTransaction>(key, sealed, name);
+  const clearCookie = expireCookie(name);
+  if (!transaction || !timingSafeEqual(transaction.state, state)) {
+    throw new AppError('login_state_invalid', 400, 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+  }
+  if (nowSeconds() - transaction.created_at > LOGIN_TRANSACTION_TTL || transaction.created_at > nowSeconds() + 60) {
+    throw new AppError('login_expired', 400, 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+  }
+  return { transaction, clearCookie };
+}
+
+const consumedInIsolate = new Map<string, number>();
+
+/**
+ * Marks a state as used, once. Throws `login_replayed` (400) when it was used
+ * before, in this isolate or (as far as KV has propagated) anywhere.
+ */
+export async function consumeLoginState(kv: KVNamespace, state: string): Promise<void> {
+  const key = `login-state:${await sha256Hex(state)}`;
+  const now = nowSeconds();
+  for (const [consumedKey, expiresAt] of consumedInIsolate) if (expiresAt < now) consumedInIsolate.delete(consumedKey);
+  if (consumedInIsolate.has(key) || (await kv.get(key)) !== null) {
+    throw new AppError('login_replayed', 400, 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
+  }
+  consumedInIsolate.set(key, now + LOGIN_TRANSACTION_TTL);
+  await kv.put(key, '1', { expirationTtl: LOGIN_TRANSACTION_TTL + 60 });
+}
+
+function cookieNameFor(state: string): string {
+  // 22 base64url characters (132 bits) tell concurrent logins apart; the full state is checked inside the seal.
+  return `${LOGIN_COOKIE_PREFIX}${state.slice(0, 22)}`;
+}
+
+/** Keeps at most MAX_PENDING_LOGINS - 1 older pending logins (the new one makes the maximum). */
+async function expireSurplusLogins(key: CryptoKey, cookieHeader: string | null): Promise<string[]> {
+  const pending = parseCookieHeader(cookieHeader).filter(([name]) => name.startsWith(LOGIN_COOKIE_PREFIX));
+  if (pending.length < MAX_PENDING_LOGINS) return [];
+  const dated = await Promise.all(
+    pending.map(async ([name, value]) => ({ name, createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0 })),
+  );
+  dated.sort((a, b) => b.createdAt - a.createdAt);
+  return dated.slice(MAX_PENDING_LOGINS - 1).map(({ name }) => expireCookie(name));
+}

@@ -1,0 +1,85 @@
+/**
+ * Keeps a session's access token fresh without logging anyone out by our own
+ * race: one refresh per session per isolate at a time (single-flight), new
+ * tokens written to KV before they are used, and on `invalid_grant` one re-read
+ * of the record in case another isolate already rotated the tokens.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+import type { Env, KenniEdgeConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { logEvent } from '../log.ts';
+import { refreshTokens, type ProviderTokens } from '../oidc/client.ts';
+import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { nowSeconds } from '../time.ts';
+import { refreshThroughLock } from './lock.ts';
+import { deleteSession, readSessionTokens, reloadSession, saveSessionTokens, type ActiveSession } from './store.ts';
+
+/** A session together with a usable access token. */
+export interface FreshSession {
+  session: ActiveSession;
+  tokens: ProviderTokens;
+}
+
+const inFlight = new Map<string, Promise<FreshSession>>();
+
+/** Counts refresh grants sent from this isolate (read by tests and the benchmark). */
+export const refreshCounter = { count: 0 };
+
+/**
+ * Returns the session's tokens, refreshing first when the access token expires
+ * within `REFRESH_BEFORE_EXPIRY` seconds (or always, with `force`).
+ * Throws `session_ended` (401) when the provider says the grant is gone, and
+ * `provider_unreachable` (502) while keeping the session when it is down.
+ */
+export async function ensureFreshTokens(config: KenniEdgeConfig, env: Env, session: ActiveSession, options: { force?: boolean } = {}): Promise<FreshSession> {
+  const tokens = await readSessionTokens(config, session);
+  if (!tokens) {
+    await deleteSession(env.SESSIONS, session);
+    throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+  }
+  if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
+
+  let pending = inFlight.get(session.keyHash);
+  if (!pending) {
+    pending = (env.SESSION_LOCKS ? refreshThroughLock(config, env, session, tokens, options.force === true) : refreshSession(config, env, session, tokens)).finally(() =>
+      inFlight.delete(session.keyHash),
+    );
+    inFlight.set(session.keyHash, pending);
+  }
+  return pending;
+}
+
+/**
+ * One refresh grant for the session, with the re-read on `invalid_grant`.
+ * Exported for the Durable Object lock, which calls it while holding the lock.
+ */
+export async function refreshSession(config: KenniEdgeConfig, env: Env, session: ActiveSession, tokens: ProviderTokens): Promise<FreshSession> {
+  const server = await loadAuthorizationServer(config);
+  try {
+    refreshCounter.count++;
+    const refreshed = await refreshTokens(config, server, tokens, session.record.sub);
+    const updated = await saveSessionTokens(config, env.SESSIONS, session, refreshed.tokens, refreshed.claims);
+    logEvent('refreshed', { session: session.keyHash.slice(0, 12) });
+    return { session: updated, tokens: refreshed.tokens };
+  } catch (error) {
+    if (error instanceof AppError && (error.code === 'invalid_grant' || error.code === 'id_token_invalid')) {
+      const rotatedElsewhere = error.code === 'invalid_grant' ? await tokensRotatedElsewhere(config, env, session, tokens) : undefined;
+      if (rotatedElsewhere) return rotatedElsewhere;
+      await deleteSession(env.SESSIONS, session);
+      logEvent('refresh_failed', { reason: error.code, session: session.keyHash.slice(0, 12) });
+      logEvent('session_ended', { reason: error.code, session: session.keyHash.slice(0, 12) });
+      throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: error.code, retryHref: '/auth/login' });
+    }
+    logEvent('refresh_failed', { reason: error instanceof AppError ? error.reason : 'internal_error', session: session.keyHash.slice(0, 12) });
+    throw error;
+  }
+}
+
+/** After `invalid_grant`: did another isolate already rotate the refresh token? Then use its result. */
+async function tokensRotatedElsewhere(config: KenniEdgeConfig, env: Env, session: ActiveSession, used: ProviderTokens): Promise<FreshSession | undefined> {
+  const reloaded = await reloadSession(env.SESSIONS, session);
+  if (!reloaded) return undefined;
+  const tokens = await readSessionTokens(config, reloaded);
+  if (!tokens || tokens.refresh_token === used.refresh_token || tokens.expires_at <= nowSeconds()) return undefined;
+  return { session: reloaded, tokens };
+}

@@ -1,0 +1,106 @@
+/**
+ * Sealing with AES-256-GCM under keys derived from `SESSION_SECRET` with HKDF,
+ * one key per purpose, so a sealed login transaction can never be replayed as
+ * sealed tokens and vice versa.
+ * @see https://www.rfc-editor.org/rfc/rfc5869
+ */
+
+/** What a sealing key is used for; each purpose gets its own HKDF-derived key. */
+export type SealPurpose = 'login-transaction' | 'session-tokens';
+
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Derives (and caches per isolate) the AES-GCM key for one purpose. */
+export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\u0000${secret}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    key = (async () => {
+      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
+      return crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('kenni-edge'), info: encoder.encode(`kenni-edge ${purpose} v1`) },
+        material,
+        { name: 'AES-GCM', length: 256 },
+        false,
+        ['encrypt', 'decrypt'],
+      );
+    })();
+    keyCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+/**
+ * Seals a JSON value: base64url(iv ‖ ciphertext ‖ tag). `context` is bound as
+ * additional authenticated data, so a sealed value only opens where it belongs.
+ */
+export async function seal(key: CryptoKey, value: unknown, context: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ciphertext = new Uint8Array(
+    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(context) }, key, encoder.encode(JSON.stringify(value))),
+  );
+  const out = new Uint8Array(iv.length + ciphertext.length);
+  out.set(iv);
+  out.set(ciphertext, iv.length);
+  return base64UrlEncode(out);
+}
+
+/** Opens a sealed value; `undefined` when it was tampered with, sealed for another context, or is not ours. */
+export async function unseal<T>(key: CryptoKey, sealed: string, context: string): Promise<T | undefined> {
+  const bytes = base64UrlDecode(sealed);
+  if (!bytes || bytes.length < 12 + 16) return undefined;
+  try {
+    const plaintext = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: bytes.subarray(0, 12), additionalData: encoder.encode(context) },
+      key,
+      bytes.subarray(12),
+    );
+    return JSON.parse(decoder.decode(plaintext)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** base64url without padding. */
+export function base64UrlEncode(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Decodes base64url (no padding); `undefined` for anything else. */
+export function base64UrlDecode(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lower-case hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  let hex = '';
+  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** A fresh random identifier of `byteLength` bytes (default 32 = 256 bits), base64url. */
+export function randomId(byteLength = 32): string {
+  return base64UrlEncode(crypto.getRandomValues(new Uint8Array(byteLength)));
+}
+
+/** Compares two strings in time independent of where they differ. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  let diff = left.length ^ right.length;
+  for (let i = 0; i < Math.max(left.length, right.length); i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  return diff === 0;
+}

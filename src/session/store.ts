@@ -1,0 +1,205 @@
+/**
+ * Sessions in Workers KV: `session:<hex sha256 of the id>` holds one JSON record
+ * (subject, claims, sealed tokens, expiry times) written with `expirationTtl`.
+ * A short in-isolate cache keeps steady-state requests free of KV reads and
+ * decryption; it lives no longer than KV's own propagation window and is dropped
+ * on logout in this isolate.
+ */
+import type { KenniEdgeConfig } from '../config.ts';
+import type { ProviderTokens } from '../oidc/client.ts';
+import { nowSeconds } from '../time.ts';
+import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
+
+/** The JSON stored in KV for one session. Tokens are sealed; nothing here is a credential. */
+export interface SessionRecord {
+  version: 1;
+  sub: string;
+  /** Identity claims from the ID token (protocol claims removed). */
+  claims: Record<string, unknown>;
+  /** The provider's tokens, sealed with AES-GCM (bound to this record's key). */
+  tokens: string;
+  /** When the access token expires, seconds since the epoch. */
+  access_token_expires_at: number;
+  created_at: number;
+  /** Absolute end of the session (SESSION_TTL after login). */
+  expires_at: number;
+  /** The idle clock: moved at most once an hour. */
+  last_seen_at: number;
+  refreshed_at?: number;
+}
+
+/** A session loaded for a request. */
+export interface ActiveSession {
+  /** The raw id from the cookie (never logged, never stored). */
+  readonly id: string;
+  /** `hex sha256(id)`: the KV key suffix. */
+  readonly keyHash: string;
+  record: SessionRecord;
+}
+
+/** Seconds a session record may be served from the isolate without reading KV (KV propagates within ~60 s). */
+export const SESSION_ISOLATE_CACHE_SECONDS = 30;
+const MAX_ISOLATE_ENTRIES = 5000;
+
+/** Protocol claims that say nothing about the user; they are not kept in the session. */
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti', 'sid', 'auth_time', 'acr', 'amr']);
+
+interface CachedSession {
+  session: ActiveSession;
+  tokens: ProviderTokens | undefined;
+  cachedUntil: number;
+}
+
+const isolateSessions = new Map<string, CachedSession>();
+
+/** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
+export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
+  const keyHash = await sha256Hex(id);
+  return { key: `session:${keyHash}`, keyHash };
+}
+
+/** Keeps the identity claims of a validated ID token. */
+export function identityClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
+}
+
+/**
+ * Creates and stores a brand-new session (a fresh 256-bit id every login).
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
+ */
+export async function createSession(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens },
+): Promise<ActiveSession> {
+  const id = randomId(32);
+  const { keyHash } = await sessionKey(id);
+  const now = nowSeconds();
+  const record: SessionRecord = {
+    version: 1,
+    sub: params.sub,
+    claims: identityClaims(params.claims),
+    tokens: await sealTokens(config, keyHash, params.tokens),
+    access_token_expires_at: params.tokens.expires_at,
+    created_at: now,
+    expires_at: now + config.sessionTtl,
+    last_seen_at: now,
+  };
+  const session: ActiveSession = { id, keyHash, record };
+  await saveSessionRecord(config, kv, session);
+  remember(session, params.tokens);
+  return session;
+}
+
+/**
+ * Loads the session for a cookie value: from the isolate cache, else one KV read.
+ * Ended sessions (absolute or idle limit) are deleted and yield `undefined`.
+ */
+export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: string | undefined): Promise<ActiveSession | undefined> {
+  if (!id || id.length < 43 || id.length > 128 || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
+  const now = nowSeconds();
+  const cached = isolateSessions.get(id);
+  let session: ActiveSession | undefined;
+  if (cached && cached.cachedUntil > now) {
+    session = cached.session;
+  } else {
+    if (cached) isolateSessions.delete(id);
+    const { key, keyHash } = await sessionKey(id);
+    const record = await kv.get<SessionRecord>(key, 'json');
+    if (!record || record.version !== 1) return undefined;
+    session = { id, keyHash, record };
+    remember(session, undefined);
+  }
+  if (now >= session.record.expires_at || now >= session.record.last_seen_at + config.sessionIdleTtl) {
+    await deleteSession(kv, session);
+    return undefined;
+  }
+  return session;
+}
+
+/** The session's tokens, decrypted once per isolate cache entry. */
+export async function readSessionTokens(config: KenniEdgeConfig, session: ActiveSession): Promise<ProviderTokens | undefined> {
+  const cached = isolateSessions.get(session.id);
+  if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
+  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
+  const tokens = await unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
+  if (tokens && cached && cached.session.record === session.record) cached.tokens = tokens;
+  return tokens;
+}
+
+/** Replaces the session's tokens (after a refresh) and writes the record to KV before they are used. */
+export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession, tokens: ProviderTokens, claims?: Record<string, unknown>): Promise<ActiveSession> {
+  const now = nowSeconds();
+  const record: SessionRecord = {
+    ...session.record,
+    ...(claims ? { claims: { ...session.record.claims, ...identityClaims(claims) } } : {}),
+    tokens: await sealTokens(config, session.keyHash, tokens),
+    access_token_expires_at: tokens.expires_at,
+    refreshed_at: now,
+    last_seen_at: now,
+  };
+  const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
+  await saveSessionRecord(config, kv, updated);
+  remember(updated, tokens);
+  return updated;
+}
+
+/** Re-reads the record from KV, bypassing the isolate cache (used when another isolate may have refreshed). */
+export async function reloadSession(kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
+  const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json', );
+  if (!record || record.version !== 1) return undefined;
+  const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
+  remember(reloaded, undefined);
+  return reloaded;
+}
+
+/**
+ * Moves the idle clock when it is due (at most once an hour, sooner for short
+ * idle limits): the only write a steady-state request can cause.
+ */
+export function idleClockWriteDue(config: KenniEdgeConfig, session: ActiveSession): boolean {
+  const interval = Math.min(3600, Math.floor(config.sessionIdleTtl / 4));
+  return nowSeconds() - session.record.last_seen_at >= interval;
+}
+
+/** Writes the moved idle clock (call through `waitUntil`). */
+export async function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
+  const touched: ActiveSession = { ...session, record: { ...session.record, last_seen_at: nowSeconds() } };
+  const cached = isolateSessions.get(session.id);
+  remember(touched, cached?.tokens);
+  await saveSessionRecord(config, kv, touched);
+}
+
+/** Deletes the session everywhere this isolate can reach: KV and the isolate cache. */
+export async function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
+  isolateSessions.delete(session.id);
+  await kv.delete(`session:${session.keyHash}`);
+}
+
+/** Drops every cached session in this isolate (tests: a fresh isolate). */
+export function clearSessionIsolateCache(): void {
+  isolateSessions.clear();
+}
+
+async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
+  const record = session.record;
+  const endsAt = Math.min(record.expires_at, record.last_seen_at + config.sessionIdleTtl);
+  // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
+  const expirationTtl = Math.max(60, endsAt - nowSeconds());
+  await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
+}
+
+async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
+  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
+  return seal(key, tokens, `session:${keyHash}`);
+}
+
+function remember(session: ActiveSession, tokens: ProviderTokens | undefined): void {
+  if (isolateSessions.size >= MAX_ISOLATE_ENTRIES) {
+    // Maps iterate in insertion order: drop the oldest entry.
+    const oldest = isolateSessions.keys().next().value;
+    if (oldest !== undefined) isolateSessions.delete(oldest);
+  }
+  isolateSessions.delete(session.id);
+  isolateSessions.set(session.id, { session, tokens, cachedUntil: nowSeconds() + SESSION_ISOLATE_CACHE_SECONDS });
+}

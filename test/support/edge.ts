@@ -1,0 +1,51 @@
+/**
+ * Calls the real worker (the default export of src/index.ts) inside workerd
+ * with the test's bindings: the real KV and Cache API of the Workers Vitest
+ * integration, and variables the test may override (e.g. a scripted issuer).
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../../src/index.ts';
+import type { Env } from '../../src/config.ts';
+import { CookieJar } from './provider-login.ts';
+
+/** The public origin the tests use for the edge (registered at the local provider). */
+export const EDGE_ORIGIN = 'https://edge.test';
+
+/** A worker under test with a fixed environment and a cookie jar, like one browser. */
+export interface TestEdge {
+  readonly env: Env;
+  readonly jar: CookieJar;
+  /** Sends a request to the worker (path or absolute URL); no redirects are followed; cookies are kept in `jar` unless `jar: false`. */
+  fetch(path: string, init?: RequestInit & { jar?: CookieJar | false }): Promise<Response>;
+}
+
+/**
+ * Creates a worker under test. `overrides` replace bindings from wrangler.toml
+ * and vitest.config.ts; a value of `undefined` removes the binding.
+ */
+export function createTestEdge(overrides: Partial<Record<keyof Env, unknown>> = {}): TestEdge {
+  const testEnv = { ...(env as unknown as Env) } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete testEnv[name];
+    else testEnv[name] = value;
+  }
+  const jar = new CookieJar();
+  return {
+    env: testEnv as Env,
+    jar,
+    async fetch(path, init = {}) {
+      const { jar: jarOption, ...requestInit } = init;
+      const activeJar = jarOption === false ? undefined : (jarOption ?? jar);
+      const request = new Request(new URL(path, EDGE_ORIGIN), { redirect: 'manual', ...requestInit });
+      if (activeJar && !request.headers.has('cookie')) {
+        const cookie = activeJar.header();
+        if (cookie) request.headers.set('cookie', cookie);
+      }
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(request, testEnv as Env, ctx);
+      await waitOnExecutionContext(ctx);
+      activeJar?.store(response);
+      return response;
+    },
+  };
+}
