@@ -136,6 +136,8 @@ export interface KenniProvider {
   /** `http://<host>:<port>/dev-team.is`, exactly as in discovery (no trailing slash). */
   issuer: string;
   port: number;
+  /** How many HTTP requests the provider has received (benchmarks check steady state makes none). */
+  requestCount(): number;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -155,7 +157,9 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
     res.statusCode = 503;
     res.end();
   };
+  let requests = 0;
   const server = createServer((req, res) => {
+    requests++;
     handle(req, res).catch((error: unknown) => {
       console.error('dev provider: unhandled error', error);
       if (!res.headersSent) {
@@ -188,6 +192,7 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
   return {
     issuer,
     port,
+    requestCount: () => requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
