@@ -16,3 +16,4 @@ export { SessionLock } from './session/lock.ts';
 
 /** The Worker: every route of the contract plus the gateway. */
 export default createKenniEdge();
+export { getClientCredentialsToken, type ClientCredentialsToken, type ClientCredentialsOptions } from './m2m/client-credentials.ts';
