@@ -27,7 +27,8 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   if (!origin) throw new AppError('origin_not_configured', 404, 'Nothing is served here: ORIGIN_URL is not set.');
   const forward = (extra: { identity?: AssertedIdentity; authorization?: string } = {}) => forwardWithIdentity(c, origin, extra);
 
-  if (pathClass === 'public') return forward();
+  // CORS preflights never carry credentials; the origin answers them (without identity).
+  if (pathClass === 'public' || isCorsPreflight(c.req.raw)) return forward();
 
   if (pathClass === 'api') {
     const token = readBearerToken(c.req.header('authorization') ?? null);
@@ -72,17 +73,26 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   return forward({ identity });
 }
 
+function isCorsPreflight(request: Request): boolean {
+  return request.method === 'OPTIONS' && request.headers.has('access-control-request-method') && request.headers.has('origin');
+}
+
+/** Header-safe text: visible ASCII stays as it is, anything else is percent-encoded UTF-8. */
+function headerSafe(value: string): string {
+  return /^[\x21-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
 async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { identity?: AssertedIdentity; authorization?: string }): Promise<Response> {
   const config = c.get('config');
   const headers: Record<string, string> = {};
   const identity = extra.identity;
   if (identity) {
-    headers[IDENTITY_HEADERS.sub] = identity.sub;
+    headers[IDENTITY_HEADERS.sub] = headerSafe(identity.sub);
     headers[IDENTITY_HEADERS.auth] = identity.auth;
-    if (identity.national_id) headers[IDENTITY_HEADERS.nationalId] = identity.national_id;
+    if (identity.national_id) headers[IDENTITY_HEADERS.nationalId] = headerSafe(identity.national_id);
     // Percent-encoded UTF-8: header values are bytes, and "Þórður" must arrive intact.
     if (identity.name) headers[IDENTITY_HEADERS.name] = encodeURIComponent(identity.name);
-    if (identity.scope) headers[IDENTITY_HEADERS.scope] = identity.scope;
+    if (identity.scope) headers[IDENTITY_HEADERS.scope] = headerSafe(identity.scope);
     const assertion = await createIdentityAssertion(config, { edgeOrigin: new URL(c.req.url).origin, audience: origin.origin, identity });
     if (assertion) headers[IDENTITY_HEADERS.assertion] = assertion;
   }

@@ -191,6 +191,8 @@ async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.Aut
       audience: config.clientId,
       clockTolerance: config.clockTolerance,
     });
+    // Neither jose (without maxTokenAge) nor oauth4webapi rejects an `iat` in the future; a token "issued" later than now is not one we accept.
+    if (typeof payload.iat !== 'number' || payload.iat > Math.floor(Date.now() / 1000) + config.clockTolerance) throw new Error('ID token iat is missing or in the future');
     return payload;
   } catch (error) {
     if (error instanceof AppError && error.status >= 500) throw error;
@@ -213,8 +215,21 @@ async function processTokenResponse(process: () => Promise<oauth.TokenEndpointRe
     if (error instanceof oauth.WWWAuthenticateChallengeError) {
       throw new AppError('provider_unreachable', 502, 'The provider refused the client authentication. Check KENNI_CLIENT_ID and KENNI_CLIENT_SECRET.', { cause: error });
     }
+    if (isUnreadableTokenResponse(error)) {
+      // Not an OAuth answer at all (an HTML page, broken JSON): the provider or something in front of it failed,
+      // not this login. A 502 also keeps a session whose refresh meets it, instead of ending it.
+      throw new AppError('token_response_invalid', 502, 'The sign-in provider sent an unreadable answer. Please try again shortly.', { cause: error });
+    }
     throw new AppError('id_token_invalid', 400, 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
   }
+}
+
+/** True when the token endpoint's body was not OAuth JSON (as opposed to JSON whose contents, e.g. the ID token, failed validation). */
+function isUnreadableTokenResponse(error: unknown): boolean {
+  if (!(error instanceof oauth.OperationProcessingError)) return false;
+  if (error.code === oauth.RESPONSE_IS_NOT_JSON || error.code === oauth.RESPONSE_IS_NOT_CONFORM) return true;
+  // PARSE_ERROR is also used for an ID token whose segments are not JSON; only the body's own parse failure counts here.
+  return error.code === oauth.PARSE_ERROR && error.message.startsWith('failed to parse "response" body');
 }
 
 function toProviderTokens(result: oauth.TokenEndpointResponse): ProviderTokens {

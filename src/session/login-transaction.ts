@@ -77,10 +77,15 @@ export async function openLoginTransaction(
   const transaction = await unseal<LoginTransaction>(key, sealed, name);
   const clearCookie = expireCookie(name);
   if (!transaction || !timingSafeEqual(transaction.state, state)) {
-    throw new AppError('login_state_invalid', 400, 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_state_invalid', 400, 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+    // An unreadable (tampered) cookie is of no use to anyone: clear it so it cannot linger.
+    if (!transaction) error.setCookies.push(clearCookie);
+    throw error;
   }
   if (nowSeconds() - transaction.created_at > LOGIN_TRANSACTION_TTL || transaction.created_at > nowSeconds() + 60) {
-    throw new AppError('login_expired', 400, 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_expired', 400, 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+    error.setCookies.push(clearCookie);
+    throw error;
   }
   return { transaction, clearCookie };
 }
@@ -112,8 +117,9 @@ async function expireSurplusLogins(key: CryptoKey, cookieHeader: string | null):
   const pending = parseCookieHeader(cookieHeader).filter(([name]) => name.startsWith(LOGIN_COOKIE_PREFIX));
   if (pending.length < MAX_PENDING_LOGINS) return [];
   const dated = await Promise.all(
-    pending.map(async ([name, value]) => ({ name, createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0 })),
+    pending.map(async ([name, value], index) => ({ name, index, createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0 })),
   );
-  dated.sort((a, b) => b.createdAt - a.createdAt);
+  // created_at has one-second resolution: on a tie the later cookie in the header is the newer one (RFC 6265 §5.4 orders by creation time).
+  dated.sort((a, b) => b.createdAt - a.createdAt || b.index - a.index);
   return dated.slice(MAX_PENDING_LOGINS - 1).map(({ name }) => expireCookie(name));
 }

@@ -11,19 +11,7 @@ const PROBE_ORIGIN = 'https://return-to.invalid';
 /** Returns `raw` when it is a safe same-origin path (with query), else `/`. */
 export function sanitizeReturnTo(raw: string | null | undefined): string {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) return FALLBACK;
-  // Check the value and every percent-decoded form of it, so "%2F%2Fevil" or "%5Cevil" cannot slip through.
-  let candidate = raw;
-  for (let round = 0; round < 4; round++) {
-    if (!looksLikeLocalPath(candidate)) return FALLBACK;
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(candidate);
-    } catch {
-      return FALLBACK;
-    }
-    if (decoded === candidate) break;
-    candidate = decoded;
-  }
+  if (!isLocalInEveryDecoding(raw)) return FALLBACK;
   let resolved: URL;
   try {
     resolved = new URL(raw, PROBE_ORIGIN);
@@ -32,9 +20,30 @@ export function sanitizeReturnTo(raw: string | null | undefined): string {
   }
   if (resolved.origin !== PROBE_ORIGIN) return FALLBACK;
   const path = `${resolved.pathname}${resolved.search}`;
+  // Dot segments can collapse into "//host" ("/.//evil", "/a/..//evil"): check what the browser will get, too.
+  if (!isLocalInEveryDecoding(path)) return FALLBACK;
   // Never send a user back into the auth routes: that is how redirect loops start.
-  if (path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')) return FALLBACK;
+  // The router decodes the path, so "/%61uth/login" is /auth/login too.
+  const routed = decodeURIComponent(resolved.pathname);
+  if (routed === '/auth' || routed.startsWith('/auth/')) return FALLBACK;
   return path;
+}
+
+/** Checks the value and every percent-decoded form of it, so "%2F%2Fevil" or "%5Cevil" cannot slip through. */
+function isLocalInEveryDecoding(value: string): boolean {
+  let candidate = value;
+  for (let round = 0; round < 4; round++) {
+    if (!looksLikeLocalPath(candidate)) return false;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(candidate);
+    } catch {
+      return false;
+    }
+    if (decoded === candidate) return true;
+    candidate = decoded;
+  }
+  return looksLikeLocalPath(candidate);
 }
 
 function looksLikeLocalPath(value: string): boolean {
