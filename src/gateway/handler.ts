@@ -79,7 +79,7 @@ function isCorsPreflight(request: Request): boolean {
 
 /** Header-safe text: visible ASCII stays as it is, anything else is percent-encoded UTF-8. */
 function headerSafe(value: string): string {
-  return /^[\x21-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
 async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { identity?: AssertedIdentity; authorization?: string }): Promise<Response> {
