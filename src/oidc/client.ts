@@ -210,10 +210,12 @@ async function processTokenResponse(process: () => Promise<oauth.TokenEndpointRe
       if (error.error === 'invalid_grant') {
         throw new AppError('invalid_grant', 400, 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
       }
-      throw new AppError('provider_unreachable', 502, `The provider refused the token request (${/^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error'}). Check KENNI_CLIENT_ID and KENNI_CLIENT_SECRET.`, { cause: error });
+      const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error';
+      // The operator's mistake (wrong client id or secret), not the user's: a 502 with the hint in the log.
+      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: `token_endpoint_${code}` });
     }
     if (error instanceof oauth.WWWAuthenticateChallengeError) {
-      throw new AppError('provider_unreachable', 502, 'The provider refused the client authentication. Check KENNI_CLIENT_ID and KENNI_CLIENT_SECRET.', { cause: error });
+      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: 'token_endpoint_client_authentication' });
     }
     if (isUnreadableTokenResponse(error)) {
       // Not an OAuth answer at all (an HTML page, broken JSON): the provider or something in front of it failed,

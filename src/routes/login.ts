@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { buildAuthorizationUrl } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
@@ -17,6 +18,15 @@ const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'de
 /** Handles `GET /auth/login`. */
 export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
   c.set('errorFormat', 'page');
+  try {
+    return await startLogin(c);
+  } catch (error) {
+    if (error instanceof AppError) logEvent('login_failed', { reason: error.reason, status: error.status, path: '/auth/login' });
+    throw error;
+  }
+}
+
+async function startLogin(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const url = new URL(c.req.url);
   const server = await loadAuthorizationServer(config);
