@@ -11,9 +11,8 @@ import { AppError, escapeHtml } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { buildEndSessionUrl } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
-import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
-import { loadRequestSession } from '../session/middleware.ts';
-import { deleteSession, readSessionTokens } from '../session/store.ts';
+import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
+import { deleteSession, loadSession, readSessionTokens } from '../session/store.ts';
 import { isCrossSiteRequest } from '../request-kind.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
@@ -26,7 +25,8 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
     return c.html(confirmationPage(), 403, { 'cache-control': 'no-store' });
   }
 
-  const session = await loadRequestSession(c);
+  // Not loadRequestSession: moving the idle clock here would race the delete (a put landing after it revives the session).
+  const session = await loadSession(config, c.env.SESSIONS, readCookie(c.req.header('cookie'), SESSION_COOKIE));
   let idToken: string | undefined;
   if (session) {
     idToken = (await readSessionTokens(config, session))?.id_token;

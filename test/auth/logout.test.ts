@@ -1,0 +1,212 @@
+/**
+ * `GET`/`POST /auth/logout` (issue #2): the session ends here (KV record and
+ * cookie) and at the provider (RP-initiated logout), and another site cannot
+ * log a user out.
+ */
+import { env } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Env } from '../../src/config.ts';
+import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
+import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+
+const SESSION_COOKIE = '__Host-kenni-session';
+const bindings = env as unknown as Env;
+
+let key: TestKey;
+
+beforeAll(async () => {
+  key = await generateTestKey('RS256');
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function createProvider(discovery: Record<string, unknown> = {}): Promise<ScriptedProvider> {
+  const provider = await createScriptedProvider();
+  await provider.serveDiscovery(discovery);
+  await provider.serveJwks([key]);
+  return provider;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<{ sessionId: string; idToken: string; kvKey: string }> {
+  const login = await edge.fetch('/auth/login');
+  expect(login.status).toBe(302);
+  const authorize = new URL(login.headers.get('location')!);
+  const idToken = await signJwt(key, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce: authorize.searchParams.get('nonce')! }));
+  await provider.serveToken(tokenResponse({ id_token: idToken, expires_in: 300, refresh_token: 'refresh-1' }));
+  const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: provider.issuer })}`);
+  expect(callback.status).toBe(302);
+  const sessionId = edge.jar.get(SESSION_COOKIE)!;
+  expect(sessionId).toBeTruthy();
+  const kvKey = `session:${await sha256Hex(sessionId)}`;
+  expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+  return { sessionId, idToken, kvKey };
+}
+
+function meWith(edge: TestEdge, sessionId: string): Promise<Response> {
+  return edge.fetch('/auth/me', { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` }, jar: false });
+}
+
+/** The session cookie is cleared: same name and attributes, empty value, Max-Age=0. */
+function expectSessionCookieCleared(response: Response): void {
+  const cleared = response.headers.getSetCookie().filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
+  expect(cleared).toHaveLength(1);
+  const attributes = cleared[0]!.split(';').map((part) => part.trim());
+  expect(attributes[0]).toBe(`${SESSION_COOKIE}=`);
+  expect(attributes).toContain('Max-Age=0');
+  expect(attributes).toContain('Path=/');
+  expect(attributes).toContain('Secure');
+  expect(attributes).toContain('HttpOnly');
+  expect(cleared[0]!.toLowerCase()).not.toContain('domain=');
+}
+
+const SAME_ORIGIN_GET: RequestInit = { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', accept: 'text/html' } };
+const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test', 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+
+describe.each([
+  ['GET', SAME_ORIGIN_GET],
+  ['POST', SAME_ORIGIN_POST],
+])('%s /auth/logout', (method, init) => {
+  it('deletes the KV record, clears the cookie and redirects to end_session_endpoint with id_token_hint, post_logout_redirect_uri and client_id', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, idToken, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', init);
+
+    expect(response.status).toBe(302);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const location = new URL(response.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(provider.endpoints.end_session_endpoint);
+    expect([...location.searchParams.keys()].sort()).toEqual(['client_id', 'id_token_hint', 'post_logout_redirect_uri']);
+    expect(location.searchParams.get('id_token_hint')).toBe(idToken);
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe('https://edge.test/');
+    expect(location.searchParams.get('client_id')).toBe('@dev-team.is/web');
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect(edge.jar.get(SESSION_COOKIE)).toBeUndefined();
+
+    const me = await meWith(edge, sessionId);
+    expect(me.status).toBe(401);
+    expect(await me.json()).toMatchObject({ code: 'session_required' });
+    // The provider is not called by the edge itself: the browser goes there.
+    expect(await provider.requests({ path: '/oidc/session/end' })).toEqual([]);
+  });
+
+  it('sends KENNI_POST_LOGOUT_REDIRECT_URI as post_logout_redirect_uri when it is set', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_POST_LOGOUT_REDIRECT_URI: 'https://app.example.is/signed-out' });
+    await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', init);
+
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.searchParams.get('post_logout_redirect_uri')).toBe('https://app.example.is/signed-out');
+    expect(location.searchParams.get('client_id')).toBe('@dev-team.is/web');
+  });
+
+  it('redirects to / when the provider has no end_session_endpoint, still ending the session', async () => {
+    const provider = await createProvider({ end_session_endpoint: undefined });
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', init);
+
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/');
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+
+  it('without a session still redirects (without id_token_hint) and clears the cookie', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+
+    for (const cookie of [undefined, `${SESSION_COOKIE}=${'A'.repeat(43)}`, `${SESSION_COOKIE}=garbage`]) {
+      const headers = new Headers(init.headers);
+      if (cookie) headers.set('cookie', cookie);
+      const response = await edge.fetch('/auth/logout', { ...init, headers });
+
+      expect(response.status).toBe(302);
+      const location = new URL(response.headers.get('location')!);
+      expect(`${location.origin}${location.pathname}`).toBe(provider.endpoints.end_session_endpoint);
+      expect(location.searchParams.has('id_token_hint')).toBe(false);
+      expect(location.searchParams.get('client_id')).toBe('@dev-team.is/web');
+      expect(location.searchParams.get('post_logout_redirect_uri')).toBe('https://edge.test/');
+      expectSessionCookieCleared(response);
+    }
+  });
+
+  it('ends only its own session: another browser stays signed in', async () => {
+    const provider = await createProvider();
+    const alice = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const bob = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    await logIn(alice, provider);
+    const bobSession = await logIn(bob, provider);
+
+    expect((await alice.fetch('/auth/logout', init)).status).toBe(302);
+
+    expect((await meWith(bob, bobSession.sessionId)).status).toBe(200);
+    expect(await bindings.SESSIONS.get(bobSession.kvKey)).not.toBeNull();
+  });
+});
+
+describe('/auth/logout from another site', () => {
+  it.each([
+    ['GET with Sec-Fetch-Site: cross-site', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', accept: 'text/html' } }],
+    ['POST with Sec-Fetch-Site: cross-site', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
+    ['POST with the Origin of another site', { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
+    ['POST with a null Origin', { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
+    ['GET with the Origin of another site', { headers: { origin: 'https://evil.example' } }],
+  ] as Array<[string, RequestInit]>)('does not log out (%s): 403 and the session still works', async (_label, init) => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', init);
+
+    expect(response.status).toBe(403);
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+    expect(html).toContain('cross_site_request');
+    // The page offers a same-origin POST form instead of acting on the request.
+    expect(html).toMatch(/<form method="post" action="\/auth\/logout">/);
+    expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+    expect(edge.jar.get(SESSION_COOKIE)).toBe(sessionId);
+    const me = await edge.fetch('/auth/me');
+    expect(me.status).toBe(200);
+  });
+});
+
+describe('/auth/logout after a long pause', () => {
+  it('ends a session whose idle clock was due, without writing the record back', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    vi.setSystemTime(start);
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    vi.setSystemTime(start + 2 * 3_600_000);
+    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_GET);
+
+    expect(response.status).toBe(302);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+    vi.setSystemTime(start + 2 * 3_600_000 + 31_000);
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+});
