@@ -9,6 +9,7 @@ import { AppError, errorResponse } from './errors.ts';
 import { handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
 import { isPageNavigation } from './request-kind.ts';
+import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
 import { handleLogin } from './routes/login.ts';
@@ -33,6 +34,10 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     c.set('config', loadConfig(c.env));
     await next();
+    if (c.get('staleSessionCookie') && !c.res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
+      // An ended session's cookie is cleared, so the browser stops sending it.
+      c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
+    }
   });
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);

@@ -12,6 +12,8 @@ export interface AppEnv {
     session: ActiveSession | undefined;
     /** Set by `requireBearer()` when a bearer token was verified. */
     bearer: VerifiedAccessToken | undefined;
+    /** A session cookie came with the request but names no live session: the response clears it. */
+    staleSessionCookie: boolean | undefined;
     /** How errors are answered on this route: JSON for APIs, a page for navigations. */
     errorFormat: 'json' | 'page' | undefined;
   };

@@ -37,3 +37,22 @@ export function isCrossSiteRequest(request: Request): boolean {
 export function isStateChanging(method: string): boolean {
   return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
 }
+
+/**
+ * True only when the browser says the request comes from our own pages or the
+ * user themself (`Sec-Fetch-Site: same-origin` or `none`), or, from a browser
+ * without Fetch Metadata, a same-origin `Referer`. Used where a GET changes
+ * state (logout), since `SameSite=Lax` cookies ride along on cross-site links.
+ */
+export function isSameOriginNavigation(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site');
+  if (site) return site === 'same-origin' || site === 'none';
+  const origin = new URL(request.url).origin;
+  const referer = request.headers.get('referer');
+  if (!referer) return false;
+  try {
+    return new URL(referer).origin === origin;
+  } catch {
+    return false;
+  }
+}

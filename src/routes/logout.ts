@@ -13,14 +13,16 @@ import { buildEndSessionUrl } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
 import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { deleteSession, loadSession, readSessionTokens } from '../session/store.ts';
-import { isCrossSiteRequest } from '../request-kind.ts';
+import { isCrossSiteRequest, isSameOriginNavigation } from '../request-kind.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
 export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   c.set('errorFormat', 'page');
   const config = c.get('config');
   const url = new URL(c.req.url);
-  if (isCrossSiteRequest(c.req.raw)) {
+  // POST: refused only when the browser marks it cross-site. GET rides on links from anywhere, so it must prove it is ours.
+  const refused = c.req.method === 'GET' ? !isSameOriginNavigation(c.req.raw) : isCrossSiteRequest(c.req.raw);
+  if (refused) {
     logEvent('request_refused', { reason: 'cross_site_logout', path: url.pathname, method: c.req.method });
     return c.html(confirmationPage(), 403, { 'cache-control': 'no-store' });
   }

@@ -18,6 +18,7 @@ export async function loadRequestSession(c: Context<AppEnv>): Promise<ActiveSess
   const id = readCookie(c.req.header('cookie'), SESSION_COOKIE);
   const session = await loadSession(config, c.env.SESSIONS, id);
   c.set('session', session);
+  if (id !== undefined && !session) c.set('staleSessionCookie', true);
   if (session && idleClockWriteDue(config, session)) {
     const write = touchSession(config, c.env.SESSIONS, session);
     try {

@@ -162,18 +162,28 @@ export function idleClockWriteDue(config: KenniEdgeConfig, session: ActiveSessio
   return nowSeconds() - session.record.last_seen_at >= interval;
 }
 
-/** Writes the moved idle clock (call through `waitUntil`). */
-export async function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
-  const touched: ActiveSession = { ...session, record: { ...session.record, last_seen_at: nowSeconds() } };
-  const cached = isolateSessions.get(session.id);
-  remember(touched, cached?.tokens);
-  await saveSessionRecord(config, kv, touched);
+/**
+ * Writes the moved idle clock (call through `waitUntil`). It runs after any
+ * write of the same session already under way in this isolate, takes the newest
+ * record this isolate knows (a refresh may have rotated the tokens meanwhile),
+ * and never revives a session deleted here.
+ */
+export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
+  return inWriteOrder(session.keyHash, async () => {
+    if (deletedInIsolate.has(session.keyHash)) return;
+    const current = isolateSessions.get(session.id);
+    const latest = current?.session ?? session;
+    const touched: ActiveSession = { ...latest, record: { ...latest.record, last_seen_at: nowSeconds() } };
+    remember(touched, current?.tokens);
+    await putRecord(config, kv, touched);
+  });
 }
 
 /** Deletes the session everywhere this isolate can reach: KV and the isolate cache. */
-export async function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
+export function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
   isolateSessions.delete(session.id);
-  await kv.delete(`session:${session.keyHash}`);
+  rememberDeleted(session.keyHash);
+  return inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
 }
 
 /** Drops every cached session in this isolate (tests: a fresh isolate). */
@@ -181,12 +191,43 @@ export function clearSessionIsolateCache(): void {
   isolateSessions.clear();
 }
 
-async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
+/** Writes a session record after any write of the same session already under way in this isolate. */
+function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
+  return inWriteOrder(session.keyHash, async () => {
+    // A refresh that finishes after a logout in this isolate must not bring the session back.
+    if (!deletedInIsolate.has(session.keyHash)) await putRecord(config, kv, session);
+  });
+}
+
+async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
   const record = session.record;
   const endsAt = Math.min(record.expires_at, record.last_seen_at + config.sessionIdleTtl);
   // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
   await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
+}
+
+/** The last write of each session in this isolate; later writes wait for it, so they land in order. */
+const pendingWrites = new Map<string, Promise<void>>();
+
+function inWriteOrder(keyHash: string, write: () => Promise<void>): Promise<void> {
+  const previous = pendingWrites.get(keyHash) ?? Promise.resolve();
+  const next = previous.then(write, write);
+  const settled = next.catch(() => undefined);
+  pendingWrites.set(keyHash, settled);
+  void settled.then(() => {
+    if (pendingWrites.get(keyHash) === settled) pendingWrites.delete(keyHash);
+  });
+  return next;
+}
+
+/** Sessions deleted in this isolate lately: a delayed idle-clock write must not bring them back. */
+const deletedInIsolate = new Map<string, number>();
+
+function rememberDeleted(keyHash: string): void {
+  const now = nowSeconds();
+  for (const [hash, until] of deletedInIsolate) if (until < now) deletedInIsolate.delete(hash);
+  deletedInIsolate.set(keyHash, now + 300);
 }
 
 async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {

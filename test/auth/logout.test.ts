@@ -167,6 +167,9 @@ describe('/auth/logout from another site', () => {
     ['POST with the Origin of another site', { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
     ['POST with a null Origin', { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
     ['GET with the Origin of another site', { headers: { origin: 'https://evil.example' } }],
+    ['GET with Sec-Fetch-Site: same-site (a sibling subdomain)', { headers: { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate' } }],
+    ['GET without Fetch Metadata and with a foreign Referer', { headers: { referer: 'https://evil.example/page' } }],
+    ['GET without Fetch Metadata, Origin or Referer (cannot tell where it came from)', { headers: {} }],
   ] as Array<[string, RequestInit]>)('does not log out (%s): 403 and the session still works', async (_label, init) => {
     const provider = await createProvider();
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
@@ -187,6 +190,44 @@ describe('/auth/logout from another site', () => {
     expect(edge.jar.get(SESSION_COOKIE)).toBe(sessionId);
     const me = await edge.fetch('/auth/me');
     expect(me.status).toBe(200);
+  });
+});
+
+describe('/auth/logout from a browser without Fetch Metadata', () => {
+  it('logs out a GET whose Referer is our own origin', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', { headers: { referer: 'https://edge.test/account' } });
+
+    expect(response.status).toBe(302);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+  });
+});
+
+describe('a session cookie that names no session', () => {
+  it('is cleared by the 401 from /auth/me', async () => {
+    const edge = createTestEdge();
+    const response = await edge.fetch('/auth/me', { headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` }, jar: false });
+    expect(response.status).toBe(401);
+    expectSessionCookieCleared(response);
+  });
+
+  it('is cleared by the login redirect of a protected page', async () => {
+    const edge = createTestEdge();
+    const response = await edge.fetch('/account', { headers: { cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}`, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }, jar: false });
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/auth/login?return_to=%2Faccount');
+    expectSessionCookieCleared(response);
+  });
+
+  it('is not touched when no session cookie was sent', async () => {
+    const edge = createTestEdge();
+    const response = await edge.fetch('/auth/me', { jar: false });
+    expect(response.status).toBe(401);
+    expect(response.headers.getSetCookie()).toEqual([]);
   });
 });
 
