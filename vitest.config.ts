@@ -10,22 +10,39 @@ const TEST_SECRETS = {
 };
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        bindings: {
-          ...TEST_SECRETS,
-          KENNI_ISSUER: inject('kenniIssuer'),
-          ORIGIN_URL: inject('demoOriginUrl'),
-          EDGE_SIGNING_KEY: inject('edgeSigningKey'),
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...TEST_SECRETS,
+                KENNI_ISSUER: inject('kenniIssuer'),
+                ORIGIN_URL: inject('demoOriginUrl'),
+                EDGE_SIGNING_KEY: inject('edgeSigningKey'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          globalSetup: ['./test/support/global-setup.ts'],
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/node/**', 'node_modules/**'],
         },
       },
-    })),
-  ],
-  test: {
-    globalSetup: ['./test/support/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/node/**', 'node_modules/**'],
+      {
+        // Node-side tests: `npm run dev` driven in a real browser (Chromium).
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

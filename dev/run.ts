@@ -5,13 +5,18 @@
  * process, then `wrangler dev` on 127.0.0.1:8787. Ctrl-C stops everything;
  * so does wrangler exiting.
  *
- * The ports and the issuer match `[vars]` in wrangler.toml.
+ * The ports and the issuer match `[vars]` in wrangler.toml. To run a second
+ * stack beside it (e.g. the browser test), set `PROVIDER_PORT`, `ORIGIN_PORT`
+ * and `EDGE_PORT`: the worker is then told the matching `KENNI_ISSUER` and
+ * `ORIGIN_URL` with `--var`, and the provider registers that edge's redirect
+ * URIs. `DEV_VARS_PATH` puts the local secrets file elsewhere (wrangler reads
+ * it with `--env-file` instead of `.dev.vars`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DEMO_ORIGIN_PORT, startDemoOrigin } from './demo-origin.ts';
@@ -21,11 +26,20 @@ import { DEV_PROVIDER_PORT, DEV_USERS, startKenniProvider } from './provider.ts'
 import type { KenniProvider } from './provider.ts';
 
 const HOST = '127.0.0.1';
-const EDGE_PORT = 8787;
+const DEFAULT_EDGE_PORT = 8787;
+const PROVIDER_PORT = portFromEnv('PROVIDER_PORT', DEV_PROVIDER_PORT);
+const ORIGIN_PORT = portFromEnv('ORIGIN_PORT', DEMO_ORIGIN_PORT);
+const EDGE_PORT = portFromEnv('EDGE_PORT', DEFAULT_EDGE_PORT);
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Another secrets file than `<project>/.dev.vars`; its name must be `.dev.vars` (see ensureDevVars). */
+const DEV_VARS_PATH = process.env.DEV_VARS_PATH ? resolve(process.env.DEV_VARS_PATH) : undefined;
 
 async function main(): Promise<void> {
-  const devVars = await ensureDevVars(PROJECT_DIR);
+  if (DEV_VARS_PATH && basename(DEV_VARS_PATH) !== '.dev.vars') {
+    console.error(`DEV_VARS_PATH must name a file called .dev.vars (got ${DEV_VARS_PATH}).`);
+    process.exit(1);
+  }
+  const devVars = await ensureDevVars(DEV_VARS_PATH ? dirname(DEV_VARS_PATH) : PROJECT_DIR);
   const devVarsPath = relative(process.cwd(), devVars.path) || devVars.path;
   if (devVars.created) {
     console.log(`Wrote ${devVarsPath} with local secrets (new SESSION_SECRET and EDGE_SIGNING_KEY).`);
@@ -54,11 +68,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
+  // The default edge port's URIs are registered already (DEV_REDIRECT_URIS).
+  const edgeOrigins = EDGE_PORT === DEFAULT_EDGE_PORT ? [] : [`http://localhost:${EDGE_PORT}`, `http://${HOST}:${EDGE_PORT}`];
   try {
-    provider = await startKenniProvider({ host: HOST, port: DEV_PROVIDER_PORT });
+    provider = await startKenniProvider({
+      host: HOST,
+      port: PROVIDER_PORT,
+      extraRedirectUris: edgeOrigins.map((edgeOrigin) => `${edgeOrigin}/auth/callback`),
+      extraPostLogoutRedirectUris: edgeOrigins.map((edgeOrigin) => `${edgeOrigin}/`),
+    });
     origin = await startDemoOrigin({
       host: HOST,
-      port: DEMO_ORIGIN_PORT,
+      port: ORIGIN_PORT,
       edgeJwksUrl: `http://${HOST}:${EDGE_PORT}/auth/jwks.json`,
     });
   } catch (error) {
@@ -71,7 +92,12 @@ async function main(): Promise<void> {
 
   // The same Node that runs this script (Node 22 from devDependencies), not whatever is on PATH.
   const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
-  wrangler = spawn(process.execPath, [wranglerBin, 'dev', '--port', String(EDGE_PORT), '--ip', HOST], {
+  const wranglerArgs = [wranglerBin, 'dev', '--port', String(EDGE_PORT), '--ip', HOST];
+  // wrangler.toml [vars] name the default ports; other ports need the worker told.
+  if (PROVIDER_PORT !== DEV_PROVIDER_PORT) wranglerArgs.push('--var', `KENNI_ISSUER:${provider.issuer}`);
+  if (ORIGIN_PORT !== DEMO_ORIGIN_PORT) wranglerArgs.push('--var', `ORIGIN_URL:${origin.url}`);
+  if (DEV_VARS_PATH) wranglerArgs.push('--env-file', devVars.path);
+  wrangler = spawn(process.execPath, wranglerArgs, {
     cwd: PROJECT_DIR,
     stdio: 'inherit',
     // Offline by default: otherwise miniflare fetches a real `request.cf` from
@@ -108,6 +134,18 @@ function printBanner(): void {
       '',
     ].join('\n'),
   );
+}
+
+/** A port from the environment (0 is refused: the printed URLs must be known before listening), else the default. */
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`${name} must be a port number from 1 to 65535 (got ${JSON.stringify(raw)}).`);
+    process.exit(1);
+  }
+  return port;
 }
 
 /** Polls with plain TCP connects, so no request reaches the worker (and its logs) before a person does. */

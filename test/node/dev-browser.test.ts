@@ -1,0 +1,233 @@
+/**
+ * The newcomer's path, in a real browser: `npm run dev`, open the printed URL,
+ * sign in as a test user at the local Kenni-like provider, see the claims at
+ * the demo origin and at `/auth/me`, sign out.
+ *
+ * Runs in Node (the `node` vitest project), drives Debian's Chromium
+ * (`/usr/bin/chromium`) with playwright-core, and runs the dev stack on free
+ * ports (PROVIDER_PORT, ORIGIN_PORT, EDGE_PORT) with its secrets file in a
+ * temporary directory (DEV_VARS_PATH), so it neither collides with a running
+ * `npm run dev` nor touches the developer's `.dev.vars`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = '/tmp/kenni-edge-dev-browser.png';
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEVELOPER_DEV_VARS = join(PROJECT_DIR, '.dev.vars');
+const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' };
+
+const hasChromium = existsSync(CHROMIUM);
+const SKIP_NOTE = hasChromium ? '' : ` [skipped: ${CHROMIUM} is missing; install it with \`apt-get install -y chromium\`]`;
+if (!hasChromium) console.warn(`dev-browser.test.ts: skipping the browser test, ${CHROMIUM} is missing (apt-get install -y chromium).`);
+
+/** Distinct free loopback ports, held open together so they differ. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      const server = createServer();
+      await new Promise<void>((resolvePromise, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolvePromise());
+      });
+      servers.push(server);
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
+  }
+}
+
+function fingerprint(path: string): string | undefined {
+  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
+}
+
+/** `npm run dev`, as its own process group so afterAll can stop exactly what it started. */
+interface DevStack {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<void>;
+}
+
+function startDevStack(env: NodeJS.ProcessEnv): DevStack {
+  let output = '';
+  const child = spawn('npm', ['run', 'dev'], { cwd: PROJECT_DIR, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+  return { child, output: () => output, exited };
+}
+
+/** Waits for `pattern` in the dev stack's output; fails early (with the output) if it exits. */
+async function waitForOutput(stack: DevStack, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  let running = true;
+  void stack.exited.then(() => (running = false));
+  while (Date.now() < deadline) {
+    const match = stack.output().match(pattern);
+    if (match) return match;
+    if (!running) throw new Error(`npm run dev exited before printing ${pattern}:\n${stack.output()}`);
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  }
+  throw new Error(`npm run dev did not print ${pattern} within ${timeoutMs} ms:\n${stack.output()}`);
+}
+
+/** The worker answers (wrangler may still be finishing its first build when the port opens). */
+async function waitForEdge(edgeUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(new URL('/auth/jwks.json', edgeUrl), { signal: AbortSignal.timeout(5000) });
+      if (response.status === 200) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
+  }
+  throw new Error(`the edge at ${edgeUrl} did not answer /auth/jwks.json: ${last}`);
+}
+
+/**
+ * Stops the process group started for the dev stack (and nothing else):
+ * SIGTERM to it (npm, dev/run.ts, wrangler, workerd; dev/run.ts also stops
+ * wrangler itself), then SIGKILL to whatever of the group is left.
+ */
+async function stopDevStack(stack: DevStack): Promise<void> {
+  const pid = stack.child.pid;
+  if (pid === undefined) return;
+  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-pid, signal);
+      return true;
+    } catch {
+      return false; // ESRCH: nothing of the group is left
+    }
+  };
+  if (!signalGroup('SIGTERM')) return;
+  const deadline = Date.now() + 15_000;
+  while (signalGroup(0) && Date.now() < deadline) await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  signalGroup('SIGKILL');
+  await stack.exited;
+}
+
+describe('npm run dev in a browser', () => {
+  let stack: DevStack | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let tempDir: string;
+  let edgeUrl: string;
+  let providerIssuer: string;
+  const developerDevVars = fingerprint(DEVELOPER_DEV_VARS);
+
+  beforeAll(async () => {
+    if (!hasChromium) return;
+    tempDir = mkdtempSync(join(tmpdir(), 'kenni-edge-dev-browser-'));
+    const [providerPort, originPort, edgePort] = await freePorts(3);
+    stack = startDevStack({
+      ...process.env,
+      PROVIDER_PORT: String(providerPort),
+      ORIGIN_PORT: String(originPort),
+      EDGE_PORT: String(edgePort),
+      DEV_VARS_PATH: join(tempDir, '.dev.vars'),
+      WRANGLER_SEND_METRICS: 'false',
+      NO_COLOR: '1',
+    });
+    // What a newcomer reads: the issuer line, then the URL to open.
+    providerIssuer = (await waitForOutput(stack, /issuer (http:\/\/127\.0\.0\.1:\d+\/dev-team\.is)/, 30_000))[1]!;
+    edgeUrl = (await waitForOutput(stack, /Open (http:\/\/localhost:\d+\/) and sign in/, 90_000))[1]!;
+    expect(edgeUrl).toBe(`http://localhost:${edgePort}/`);
+    expect(providerIssuer).toBe(`http://127.0.0.1:${providerPort}/dev-team.is`);
+    await waitForEdge(edgeUrl, 60_000);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await browser.newContext({ locale: 'is-IS', viewport: { width: 1000, height: 900 } });
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    if (stack) await stopDevStack(stack);
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!hasChromium)(`signs in as a test user, shows the claims and signs out${SKIP_NOTE}`, async () => {
+    const providerOrigin = new URL(providerIssuer).origin;
+    const edgeOrigin = new URL(edgeUrl).origin;
+
+    // The printed URL: without a session, the edge sends the browser to the provider's login page.
+    await page.goto(edgeUrl);
+    await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
+    expect(page.url().startsWith(`${providerIssuer}/oidc/interaction/`)).toBe(true);
+
+    await page.getByRole('button', { name: /Þórður Ævarsson/ }).click();
+    await page.getByRole('heading', { name: 'Samþykki / Consent' }).waitFor();
+    await page.getByRole('button', { name: 'Samþykkja / Allow' }).click();
+
+    // Back at the printed URL: the demo origin, through the edge, shows who signed in.
+    await page.waitForURL(edgeUrl);
+    await page.locator('.hello').waitFor();
+    const text = await page.locator('body').innerText();
+    expect(text).toContain(`Halló, ${THORDUR.name}!`);
+    expect(text).toContain(THORDUR.national_id);
+    expect(text).toContain(THORDUR.sub);
+    // The demo origin verified X-Kenni-Assertion against the edge's /auth/jwks.json.
+    expect(await page.locator('td.ok').innerText()).toBe('assertion verified ✓');
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // The session cookie: opaque, HttpOnly, Secure, Lax, on the edge only.
+    const cookies = await context.cookies(edgeUrl);
+    const session = cookies.find((cookie) => cookie.name === '__Host-kenni-session');
+    expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
+    expect(session!.value).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(cookies.filter((cookie) => cookie.name.startsWith('__Host-kenni-login-'))).toEqual([]);
+
+    // /auth/me: the claims, never a token.
+    const meResponse = await page.goto(new URL('/auth/me', edgeUrl).href);
+    expect(meResponse?.status()).toBe(200);
+    const meText = await meResponse!.text();
+    const me = JSON.parse(meText) as { sub: string; claims: Record<string, unknown> };
+    expect(me.sub).toBe(THORDUR.sub);
+    expect(me.claims).toMatchObject({ national_id: THORDUR.national_id, name: THORDUR.name });
+    expect(meText).not.toMatch(/eyJ|access_token|id_token|refresh_token/);
+    expect(meText).not.toContain(session!.value);
+
+    // Sign out from the demo page's link: the edge, then the provider, then back to the edge.
+    await page.goto(edgeUrl);
+    await page.getByRole('link', { name: '/auth/logout' }).click();
+    // Back at the edge without a session, a page is sent to sign in again; the provider asks again too.
+    await page.waitForURL((url) => url.origin === providerOrigin && url.pathname.includes('/oidc/interaction/'));
+    await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
+    const after = await context.cookies(edgeUrl);
+    expect(after.find((cookie) => cookie.name === '__Host-kenni-session')).toBeUndefined();
+    const meAfter = await context.request.get(new URL('/auth/me', edgeOrigin).href);
+    expect(meAfter.status()).toBe(401);
+    expect(await meAfter.json()).toMatchObject({ code: 'session_required' });
+
+    // The developer's own .dev.vars was neither written nor changed.
+    expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
+    expect(existsSync(join(tempDir, '.dev.vars'))).toBe(true);
+  });
+});
