@@ -1,0 +1,76 @@
+/**
+ * Discovery (issue #2): read once, then held in the isolate and in the Cache
+ * API; the issuer in the document must equal KENNI_ISSUER exactly; a stale
+ * isolate copy keeps serving while the provider is down.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
+import { createTestEdge } from '../support/edge.ts';
+import { createScriptedProvider } from '../support/scripted-provider.ts';
+
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('discovery', () => {
+  it('is fetched once for many logins', async () => {
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    for (let i = 0; i < 20; i++) expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
+  });
+
+  it('is read from the Cache API by a cold isolate, without asking the provider', async () => {
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    clearDiscoveryCache(); // a new isolate in the same data centre
+    const login = await edge.fetch('/auth/login');
+    expect(login.status).toBe(302);
+    expect(login.headers.get('location')).toMatch(new RegExp(`^${provider.issuer}/oidc/auth\\?`));
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
+  });
+
+  it('is fetched again after an hour', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now();
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    vi.setSystemTime(start + 59 * 60_000);
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
+    vi.setSystemTime(start + 61 * 60_000);
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(2);
+  });
+
+  it('keeps serving the isolate copy when the provider is down at refetch time', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now();
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    await provider.route('GET', DISCOVERY_PATH, { status: 503 });
+    vi.setSystemTime(start + 2 * 3_600_000);
+    const login = await edge.fetch('/auth/login');
+    expect(login.status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(2);
+  });
+
+  it('refuses a document whose issuer differs from KENNI_ISSUER only by letter case', async () => {
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery({ issuer: provider.issuer.toUpperCase() });
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const response = await edge.fetch('/auth/login');
+    expect(response.status).toBe(502);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
+  });
+});
