@@ -2,7 +2,7 @@
  * The kenni-edge Hono app: `/auth/*` routes and the gateway, with configuration
  * parsed once per isolate and one error handler for the whole app.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { loadConfig } from './config.ts';
 import type { AppEnv } from './context.ts';
 import { AppError, errorResponse } from './errors.ts';
@@ -22,6 +22,18 @@ import { handleVerify } from './routes/verify.ts';
 export interface KenniEdgeOptions {
   /** Serve the gateway (forwarding to `ORIGIN_URL`) on every other path. Default true. */
   gateway?: boolean;
+}
+
+/**
+ * Middleware that parses the configuration from `c.env` (once per isolate) into
+ * `c.var.config`. Use it first when composing `requireSession()` /
+ * `requireBearer()` into your own Hono app.
+ */
+export function kenniConfig(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set('config', loadConfig(c.env));
+    await next();
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { createKenniEdge } from './app.ts';
 
-export { createKenniEdge, handleError, type KenniEdgeOptions } from './app.ts';
+export { createKenniEdge, handleError, kenniConfig, type KenniEdgeOptions } from './app.ts';
 export { loadConfig, parseConfig, type Env, type KenniEdgeConfig } from './config.ts';
 export type { AppEnv } from './context.ts';
 export { AppError, ConfigError, type ErrorCode } from './errors.ts';

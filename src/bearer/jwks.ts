@@ -93,9 +93,10 @@ async function loadKeySet(
 ): Promise<KeySetSnapshot> {
   if (state.inFlight) return state.inFlight;
   const pending = (async () => {
+    let shared: KeySetSnapshot | undefined;
     if (!mode.skipSharedCache) {
-      const shared = await readEdgeCache<KeySetSnapshot>(cacheName(jwksUri));
-      if (shared && shared.value.expiresAt > Date.now()) return shared.value;
+      shared = (await readEdgeCache<KeySetSnapshot>(cacheName(jwksUri)))?.value;
+      if (shared && shared.expiresAt > Date.now()) return shared;
     }
     state.lastFetchAttemptAt = Date.now();
     try {
@@ -103,7 +104,8 @@ async function loadKeySet(
       await writeEdgeCache(cacheName(jwksUri), fetched, (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError);
       return fetched;
     } catch (error) {
-      const stale = state.snapshot;
+      // A fresh isolate has no keys of its own, but the Cache API copy is kept for exactly this (stale-if-error).
+      const stale = shared && (!state.snapshot || shared.fetchedAt > state.snapshot.fetchedAt) ? shared : state.snapshot;
       if (mode.allowStale && stale && stale.fetchedAt + options.staleIfError * 1000 > Date.now()) {
         // Keep serving the keys we know; try the provider again after the cooldown.
         return { ...stale, expiresAt: Date.now() + options.cooldown * 1000 };

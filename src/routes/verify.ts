@@ -14,7 +14,8 @@ export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const token = readBearerToken(c.req.header('authorization') ?? null);
   if (!token) throw new AppError('bearer_missing', 401, 'A bearer access token is required.', { oauthError: 'invalid_token', reason: 'missing' });
-  const extra = (c.req.query('scope') ?? '').split(' ').filter(Boolean);
+  // Every `scope` parameter counts: a repeated one must not silently drop a requirement.
+  const extra = (c.req.queries('scope') ?? []).flatMap((value) => value.split(' ')).filter(Boolean);
   const scopes = [...new Set([...config.apiScopes, ...extra])];
   const { claims } = await verifyBearer(config, token, scopes, '/auth/verify');
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
