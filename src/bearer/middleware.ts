@@ -20,13 +20,32 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  */
 export function readBearerToken(authorization: string | null): string | undefined {
   if (authorization === null) return undefined;
-  const match = /^([A-Za-z]+)(?: +(.*))?$/.exec(authorization.trim());
-  if (!match || match[1]!.toLowerCase() !== 'bearer') return undefined;
-  const token = match[2]?.trim() ?? '';
-  if (token === '' || !B64TOKEN.test(token)) {
-    throw new AppError('bearer_malformed', 400, 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request' });
+  const value = authorization.trim();
+  // "Bearer" followed by anything but a letter is a Bearer attempt; "Bearertoken" or "Basic …" is another scheme.
+  if (!/^bearer(?![A-Za-z])/i.test(value)) return undefined;
+  const token = value.slice('bearer'.length);
+  if (!token.startsWith(' ') || !B64TOKEN.test(token.slice(1))) {
+    throw new AppError('bearer_malformed', 400, 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
   }
-  return token;
+  return token.slice(1);
+}
+
+/**
+ * The request's bearer token (see {@link readBearerToken}); a malformed header
+ * is logged as `bearer_rejected` before its 400 is thrown.
+ */
+export function bearerTokenFrom(request: Request): string | undefined {
+  try {
+    return readBearerToken(request.headers.get('authorization'));
+  } catch (error) {
+    if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path: new URL(request.url).pathname });
+    throw error;
+  }
+}
+
+/** The 401 for a request without any bearer token (RFC 6750 §3.1: a challenge without an error code). */
+export function bearerMissing(): AppError {
+  return new AppError('bearer_missing', 401, 'A bearer access token is required.', { reason: 'missing' });
 }
 
 /** Options for {@link requireBearer}. */
@@ -43,10 +62,8 @@ export function requireBearer(options: RequireBearerOptions = {}): MiddlewareHan
   return async (c, next) => {
     c.set('errorFormat', 'json');
     const config = c.get('config');
-    const token = readBearerToken(c.req.header('authorization') ?? null);
-    if (!token) {
-      throw new AppError('bearer_missing', 401, 'A bearer access token is required.', { oauthError: 'invalid_token', reason: 'missing' });
-    }
+    const token = bearerTokenFrom(c.req.raw);
+    if (!token) throw bearerMissing();
     c.set('bearer', await verifyBearer(c.get('config'), token, options.scopes ?? config.apiScopes, new URL(c.req.url).pathname));
     await next();
   };

@@ -22,6 +22,15 @@ export const IDENTITY_HEADERS = Object.freeze({
   auth: 'X-Kenni-Auth',
 });
 
+/**
+ * Encodes an identity value for a header, losslessly: printable ASCII without
+ * `%` is sent as it is, anything else as percent-encoded UTF-8. So
+ * `decodeURIComponent(header)` always gives the value back.
+ */
+export function encodeIdentityValue(value: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
 /** True for any header of the identity family, in any case, with `-` or `_`. */
 export function isIdentityHeaderName(name: string): boolean {
   return /^x[-_]kenni[-_]/i.test(name);

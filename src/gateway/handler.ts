@@ -5,7 +5,7 @@
  * identity headers and a signed assertion set by the edge.
  */
 import type { Context } from 'hono';
-import { readBearerToken, verifyBearer } from '../bearer/middleware.ts';
+import { bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
@@ -14,7 +14,7 @@ import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { loadRequestSession, loginUrlFor } from '../session/middleware.ts';
 import { ensureFreshTokens } from '../session/refresh.ts';
 import { createIdentityAssertion, type AssertedIdentity } from './assertion.ts';
-import { forwardToOrigin, IDENTITY_HEADERS } from './forward.ts';
+import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from './forward.ts';
 import { classifyPath } from './policy.ts';
 
 /** Handles every request outside `/auth/*`. */
@@ -31,7 +31,7 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   if (pathClass === 'public' || isCorsPreflight(c.req.raw)) return forward();
 
   if (pathClass === 'api') {
-    const token = readBearerToken(c.req.header('authorization') ?? null);
+    const token = bearerTokenFrom(c.req.raw);
     if (token) {
       const { claims, scopes } = await verifyBearer(config, token, config.apiScopes, url.pathname);
       return forward({
@@ -77,22 +77,17 @@ function isCorsPreflight(request: Request): boolean {
   return request.method === 'OPTIONS' && request.headers.has('access-control-request-method') && request.headers.has('origin');
 }
 
-/** Header-safe text: visible ASCII stays as it is, anything else is percent-encoded UTF-8. */
-function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
-}
-
 async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { identity?: AssertedIdentity; authorization?: string }): Promise<Response> {
   const config = c.get('config');
   const headers: Record<string, string> = {};
   const identity = extra.identity;
   if (identity) {
-    headers[IDENTITY_HEADERS.sub] = headerSafe(identity.sub);
+    headers[IDENTITY_HEADERS.sub] = encodeIdentityValue(identity.sub);
     headers[IDENTITY_HEADERS.auth] = identity.auth;
-    if (identity.national_id) headers[IDENTITY_HEADERS.nationalId] = headerSafe(identity.national_id);
+    if (identity.national_id) headers[IDENTITY_HEADERS.nationalId] = encodeIdentityValue(identity.national_id);
     // Percent-encoded UTF-8: header values are bytes, and "Þórður" must arrive intact.
     if (identity.name) headers[IDENTITY_HEADERS.name] = encodeURIComponent(identity.name);
-    if (identity.scope) headers[IDENTITY_HEADERS.scope] = headerSafe(identity.scope);
+    if (identity.scope) headers[IDENTITY_HEADERS.scope] = encodeIdentityValue(identity.scope);
     const assertion = await createIdentityAssertion(config, { edgeOrigin: new URL(c.req.url).origin, audience: origin.origin, identity });
     if (assertion) headers[IDENTITY_HEADERS.assertion] = assertion;
   }

@@ -5,20 +5,20 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
-import { AppError } from '../errors.ts';
-import { readBearerToken, verifyBearer } from '../bearer/middleware.ts';
+import { bearerMissing, bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
+import { encodeIdentityValue } from '../gateway/forward.ts';
 
 /** Handles `GET /auth/verify`. */
 export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
   c.set('errorFormat', 'json');
   const config = c.get('config');
-  const token = readBearerToken(c.req.header('authorization') ?? null);
-  if (!token) throw new AppError('bearer_missing', 401, 'A bearer access token is required.', { oauthError: 'invalid_token', reason: 'missing' });
+  const token = bearerTokenFrom(c.req.raw);
+  if (!token) throw bearerMissing();
   // Every `scope` parameter counts: a repeated one must not silently drop a requirement.
   const extra = (c.req.queries('scope') ?? []).flatMap((value) => value.split(' ')).filter(Boolean);
   const scopes = [...new Set([...config.apiScopes, ...extra])];
   const { claims } = await verifyBearer(config, token, scopes, '/auth/verify');
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (typeof claims.sub === 'string') headers['x-kenni-sub'] = encodeURIComponent(claims.sub);
+  if (typeof claims.sub === 'string') headers['x-kenni-sub'] = encodeIdentityValue(claims.sub);
   return c.json({ claims }, 200, headers);
 }

@@ -75,7 +75,7 @@ const verifyRoute: Surface = {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('x-kenni-sub')).toBe(encodeURIComponent(String(claims.sub)));
+    expect(response.headers.get('x-kenni-sub')).toBe(String(claims.sub));
     expect(response.headers.get('www-authenticate')).toBeNull();
     expect(await response.json()).toEqual({ claims });
   },
@@ -399,7 +399,7 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
 });
 
 describe('the token subject in x-kenni-sub', () => {
-  it('is percent-encoded UTF-8, so a Kenni client id or an Icelandic subject arrives intact', async () => {
+  it('is percent-encoded UTF-8 when it is not plain ASCII, so an Icelandic subject arrives intact', async () => {
     const setup = await setUp();
     const claims = setup.claims({ sub: '@t.is/þjónusta' });
 
@@ -409,6 +409,24 @@ describe('the token subject in x-kenni-sub', () => {
     expect(response.headers.get('x-kenni-sub')).toBe('%40t.is%2F%C3%BEj%C3%B3nusta');
     expect(decodeURIComponent(response.headers.get('x-kenni-sub')!)).toBe('@t.is/þjónusta');
     expect(await response.json()).toEqual({ claims });
+  });
+
+  it('is sent as it is when it is printable ASCII without "%" (a Kenni client id), and decodes to itself', async () => {
+    const setup = await setUp();
+    const claims = setup.claims({ sub: '@t.is/m2m' });
+
+    const response = await verifyRoute.send(setup.edge, await signJwt(setup.key, claims));
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-kenni-sub')).toBe('@t.is/m2m');
+    expect(decodeURIComponent(response.headers.get('x-kenni-sub')!)).toBe('@t.is/m2m');
+  });
+
+  it('is percent-encoded when it contains "%", so decoding never corrupts it', async () => {
+    const setup = await setUp();
+    const response = await verifyRoute.send(setup.edge, await signJwt(setup.key, setup.claims({ sub: 'user%41' })));
+    expect(response.headers.get('x-kenni-sub')).toBe('user%2541');
+    expect(decodeURIComponent(response.headers.get('x-kenni-sub')!)).toBe('user%41');
   });
 
   it('is forwarded from the token to the origin, and a client-sent one is dropped', async () => {

@@ -116,6 +116,8 @@ async function expectNoCredentials(response: Response, code: string, description
   expect(response.headers.get('cache-control')).toBe('no-store');
   const body = (await response.json()) as Record<string, unknown>;
   expect(body).toMatchObject({ code, error_description: description });
+  // No credentials is not an invalid token: the body names what is missing, as the bare challenge does.
+  expect(body.error).toBe(code);
 }
 
 describe('required scopes', () => {
@@ -208,11 +210,14 @@ describe('the Authorization header', () => {
     ['Bearer "abc.def.ghi"', 'a quoted token'],
     ['Bearer abc,def', 'a comma'],
     ['Bearer a=b.c', 'padding inside the token'],
+    ['Bearer\tabc.def.ghi', 'a tab instead of the space'],
+    ['Bearer  abc.def.ghi', 'two spaces'],
   ])('answers 400 invalid_request to %j (%s)', async (authorization) => {
     const setup = await setUp();
 
     await expectMalformed(await verify(setup.edge, authorization));
     expect(await setup.provider.requests({ path: '/oidc/jwks' })).toEqual([]);
+    expect(loggedEvents('bearer_rejected').map((entry) => entry.reason)).toEqual(['malformed_header']);
   });
 
   it('answers 400 invalid_request to two Authorization headers, even when both carry a valid token', async () => {
