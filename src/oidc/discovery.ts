@@ -11,6 +11,8 @@ import { assertProviderAvailable, createProviderFetch } from './provider-fetch.t
 
 /** How long a discovery document is trusted before it is fetched again. */
 const DISCOVERY_TTL_SECONDS = 3600;
+/** How long an old document keeps serving while the provider cannot be reached. */
+const DISCOVERY_STALE_SECONDS = 86_400;
 
 interface IsolateEntry {
   server: oauth.AuthorizationServer;
@@ -39,18 +41,28 @@ export async function loadAuthorizationServer(config: KenniEdgeConfig): Promise<
 async function refreshDiscovery(config: KenniEdgeConfig, stale: IsolateEntry | undefined): Promise<oauth.AuthorizationServer> {
   const cacheName = `discovery ${config.issuer}`;
   const shared = await readEdgeCache<oauth.AuthorizationServer>(cacheName);
-  if (shared && shared.value.issuer === config.issuer && shared.storedAt + DISCOVERY_TTL_SECONDS * 1000 > Date.now()) {
-    remember(config.issuer, shared.value, shared.storedAt);
-    return shared.value;
+  const sharedUsable = shared && shared.value.issuer === config.issuer ? shared : undefined;
+  if (sharedUsable && sharedUsable.storedAt + DISCOVERY_TTL_SECONDS * 1000 > Date.now()) {
+    remember(config.issuer, sharedUsable.value, sharedUsable.storedAt);
+    return sharedUsable.value;
   }
   try {
     const server = await fetchDiscovery(config);
     remember(config.issuer, server, Date.now());
-    await writeEdgeCache(cacheName, server, DISCOVERY_TTL_SECONDS);
+    // Kept past its TTL so that a new isolate can still serve it while the provider is down.
+    await writeEdgeCache(cacheName, server, DISCOVERY_TTL_SECONDS + DISCOVERY_STALE_SECONDS);
     return server;
   } catch (error) {
-    if (stale && error instanceof AppError && error.code === 'provider_unreachable') return stale.server;
-    throw error;
+    if (!(error instanceof AppError) || error.code !== 'provider_unreachable') throw error;
+    // The provider is down: the newest copy we have (this isolate's or the data centre's) keeps serving.
+    const fallback = [stale && { server: stale.server, storedAt: stale.expiresAt - DISCOVERY_TTL_SECONDS * 1000 }, sharedUsable && { server: sharedUsable.value, storedAt: sharedUsable.storedAt }]
+      .filter((copy): copy is { server: oauth.AuthorizationServer; storedAt: number } => Boolean(copy))
+      .filter((copy) => copy.storedAt + (DISCOVERY_TTL_SECONDS + DISCOVERY_STALE_SECONDS) * 1000 > Date.now())
+      .sort((a, b) => b.storedAt - a.storedAt)[0];
+    if (!fallback) throw error;
+    // Try the provider again in a minute rather than on every request.
+    isolateCache.set(config.issuer, { server: fallback.server, expiresAt: Date.now() + 60_000 });
+    return fallback.server;
   }
 }
 

@@ -74,3 +74,38 @@ describe('discovery', () => {
     expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
   });
 });
+
+describe('discovery while the provider is down', () => {
+  it('is served to a cold isolate from an old Cache API copy, and retried at most once a minute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now();
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    await provider.route('GET', DISCOVERY_PATH, { status: 503 });
+    vi.setSystemTime(start + 3 * 3_600_000); // past the TTL
+    clearDiscoveryCache(); // a new isolate
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(2);
+    vi.setSystemTime(start + 3 * 3_600_000 + 61_000);
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(3);
+  });
+
+  it('answers 502 when no copy is younger than a day', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now();
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    await provider.route('GET', DISCOVERY_PATH, { status: 503 });
+    vi.setSystemTime(start + 26 * 3_600_000);
+    clearDiscoveryCache();
+    const response = await edge.fetch('/auth/login');
+    expect(response.status).toBe(502);
+    expect(await response.text()).toContain('Error code: <code>provider_unreachable</code>');
+  });
+});
