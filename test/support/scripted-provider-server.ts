@@ -16,12 +16,30 @@
  *   next reply, the last one repeats.
  * - `GET /__control/<tenant>/requests` lists the tenant's recorded requests.
  * - `DELETE /__control/<tenant>` forgets the tenant's routes and recordings.
+ * - `GET /__control/<tenant>/received?method=POST&path=/<tenant>/x&atLeast=N`
+ *   waits (long poll, at most 15 s) until a request to that path, in flight or
+ *   finished, has delivered at least `N` body bytes; answers
+ *   `{ bytes, done }` (408 with the same shape when the wait ran out). Lets a
+ *   test prove that a body is streamed rather than buffered upstream.
+ * - `POST /__control/<tenant>/release/<gate>` lets a reply held at `gate`
+ *   (see {@link Reply.download}) send the rest of its body.
+ * - `GET /__control/<tenant>/closed-port` answers `{ port }`: a port on
+ *   127.0.0.1 that was just free and is not listened on (connection refused).
+ *
+ * WebSocket: an upgrade request to a route scripted with
+ * `{ "websocket": "echo" }` gets the RFC 6455 handshake and every text or
+ * binary frame echoed back; other upgrade requests get 404. Upgrade requests
+ * are recorded like any other.
  *
  * Only `node:http` is used. The project type-checks for workerd and has no
  * `@types/node`, so the few Node shapes used here are declared locally.
  */
 // @ts-ignore -- `@types/node` is deliberately not installed (the project type-checks for workerd).
 import * as nodeHttp from 'node:http';
+// @ts-ignore -- as above.
+import * as nodeCrypto from 'node:crypto';
+// @ts-ignore -- as above.
+import * as nodeNet from 'node:net';
 
 /**
  * One scripted answer. With neither `json` nor `body` the response is empty.
@@ -41,6 +59,25 @@ export interface Reply {
   destroy?: boolean;
   /** Wait this many milliseconds before answering (for overlapping concurrent requests). */
   delayMs?: number;
+  /**
+   * Send the head (status and headers) at once, then these body chunks, each
+   * after its own delay: a response whose body arrives slowly.
+   */
+  chunks?: Array<{ body: string; delayMs?: number }>;
+  /**
+   * A large generated body of `bytes` bytes, byte `i` being `i % 251` (see
+   * {@link patternByte}), written in 64 KiB chunks with backpressure. With
+   * `gate`, only the first `holdAfter` bytes (default 64 KiB) are sent until
+   * `POST /__control/<tenant>/release/<gate>`.
+   */
+  download?: { bytes: number; gate?: string; holdAfter?: number };
+  /** `"echo"`: accept a WebSocket upgrade on this route and echo every message. */
+  websocket?: 'echo';
+}
+
+/** Byte `index` of a generated {@link Reply.download} body. */
+export function patternByte(index: number): number {
+  return index % 251;
 }
 
 /** A request the provider received, as recorded by the server. */
@@ -55,9 +92,18 @@ export interface RecordedRequestWire {
   search: string;
   /** Request headers with lower-case names (repeated headers joined with `, `). */
   headers: Record<string, string>;
-  /** The request body as UTF-8 text (`''` when there was none). */
+  /** The request body as UTF-8 text (`''` when there was none, and when it was larger than 1 MiB: see `bodyOmitted`). */
   body: string;
+  /** The body's length in bytes. */
+  bodyLength: number;
+  /** Lower-case hex SHA-256 of the body's bytes. */
+  bodySha256: string;
+  /** True when the body was larger than 1 MiB and is not kept as text. */
+  bodyOmitted?: boolean;
 }
+
+/** Bodies larger than this are recorded by length and hash only. */
+const MAX_RECORDED_BODY = 1024 * 1024;
 
 /** A running scripted provider server. */
 export interface ScriptedProviderServer {
@@ -73,6 +119,13 @@ interface NodeSocket {
   once(event: 'close', listener: () => void): void;
   setNoDelay?(noDelay?: boolean): void;
 }
+/** A socket handed over by an HTTP upgrade. */
+interface UpgradedSocket extends NodeSocket {
+  write(data: string | Uint8Array): boolean;
+  end(): void;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): void;
+  on(event: 'error' | 'end', listener: () => void): void;
+}
 interface IncomingMessage {
   method?: string;
   url?: string;
@@ -86,14 +139,18 @@ interface ServerResponse {
   statusCode: number;
   headersSent: boolean;
   writableEnded: boolean;
+  destroyed: boolean;
   setHeader(name: string, value: string): void;
-  end(body?: string): void;
-  once(event: 'close', listener: () => void): void;
+  flushHeaders(): void;
+  write(chunk: string | Uint8Array): boolean;
+  end(body?: string | Uint8Array): void;
+  once(event: 'close' | 'drain', listener: () => void): void;
 }
 interface HttpServer {
   listen(port: number, host: string, callback: () => void): void;
   address(): { port: number } | string | null;
   on(event: 'connection', listener: (socket: NodeSocket) => void): void;
+  on(event: 'upgrade', listener: (req: IncomingMessage, socket: UpgradedSocket, head: Uint8Array) => void): void;
   once(event: 'error', listener: (error: Error) => void): void;
   close(callback: (error?: Error) => void): void;
   closeAllConnections?(): void;
@@ -102,19 +159,51 @@ interface HttpServer {
   requestTimeout: number;
 }
 type CreateServer = (listener: (req: IncomingMessage, res: ServerResponse) => void) => HttpServer;
+interface NetServer {
+  listen(port: number, host: string, callback: () => void): void;
+  address(): { port: number } | string | null;
+  close(callback: () => void): void;
+}
+interface Hash {
+  update(data: Uint8Array | string): Hash;
+  digest(encoding: 'hex' | 'base64'): string;
+}
 
 interface RouteState {
   replies: Reply[];
   next: number;
 }
 
+/** How much of one request's body has arrived so far. */
+interface BodyProgress {
+  method: string;
+  path: string;
+  bytes: number;
+  done: boolean;
+}
+
+interface Gate {
+  released: boolean;
+  waiters: Array<() => void>;
+}
+
 interface TenantState {
   routes: Map<string, RouteState>;
   requests: RecordedRequestWire[];
+  progress: BodyProgress[];
+  /** Called on every body chunk of this tenant (long polls of `received`). */
+  progressListeners: Set<() => void>;
+  gates: Map<string, Gate>;
 }
 
 const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
 const CONTROL_SEGMENT = '__control';
+/** Longest wait of a `received` long poll. */
+const RECEIVED_WAIT_MS = 15_000;
+const DOWNLOAD_CHUNK = 64 * 1024;
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+const createHash = (nodeCrypto as unknown as { createHash(algorithm: string): Hash }).createHash;
 
 /**
  * Starts the scripted provider on `127.0.0.1`, on a free port.
@@ -129,15 +218,48 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
   const tenantState = (tenant: string): TenantState => {
     let state = tenants.get(tenant);
     if (!state) {
-      state = { routes: new Map(), requests: [] };
+      state = { routes: new Map(), requests: [], progress: [], progressListeners: new Set(), gates: new Map() };
       tenants.set(tenant, state);
     }
     return state;
   };
 
+  const later = (ms: number, action: () => void): ReturnType<typeof setTimeout> => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      action();
+    }, ms);
+    timers.add(timer);
+    return timer;
+  };
+
+  /** Tracks the body of a request to a tenant route, so tests can watch it arrive. */
+  const trackBody = (req: IncomingMessage): ((bytes: number, done: boolean) => void) => {
+    const url = new URL(req.url ?? '/', 'http://scripted.invalid');
+    const tenant = url.pathname.split('/')[1] ?? '';
+    if (tenant === CONTROL_SEGMENT || !TENANT_PATTERN.test(tenant)) return () => {};
+    const state = tenantState(tenant);
+    const entry: BodyProgress = { method: (req.method ?? 'GET').toUpperCase(), path: url.pathname, bytes: 0, done: false };
+    state.progress.push(entry);
+    return (bytes, done) => {
+      entry.bytes = bytes;
+      entry.done = done;
+      for (const listener of [...state.progressListeners]) listener();
+    };
+  };
+
+  const gate = (state: TenantState, name: string): Gate => {
+    let found = state.gates.get(name);
+    if (!found) {
+      found = { released: false, waiters: [] };
+      state.gates.set(name, found);
+    }
+    return found;
+  };
+
   const createServer = (nodeHttp as unknown as { createServer: CreateServer }).createServer;
   const server = createServer((req, res) => {
-    readBody(req).then(
+    readBody(req, trackBody(req)).then(
       (body) => handle(req, res, body),
       () => req.socket.destroy(),
     ).catch((error: unknown) => {
@@ -158,8 +280,24 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     socket.setNoDelay?.(true);
     socket.once('close', () => sockets.delete(socket));
   });
+  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head));
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  function record(state: TenantState, req: IncomingMessage, url: URL, body: Uint8Array): void {
+    const omitted = body.byteLength > MAX_RECORDED_BODY;
+    state.requests.push({
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      search: url.search,
+      headers: flattenHeaders(req.headers),
+      body: omitted ? '' : new TextDecoder().decode(body),
+      bodyLength: body.byteLength,
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+      ...(omitted ? { bodyOmitted: true } : {}),
+    });
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: Uint8Array): void {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://scripted.invalid');
     const path = url.pathname;
@@ -167,7 +305,7 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     const first = segments[1] ?? '';
 
     if (first === CONTROL_SEGMENT) {
-      handleControl(method, segments.slice(2), body, res);
+      handleControl(method, segments.slice(2), url.searchParams, new TextDecoder().decode(body), res);
       return;
     }
     if (!TENANT_PATTERN.test(first)) {
@@ -176,14 +314,7 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     }
 
     const state = tenantState(first);
-    state.requests.push({
-      method,
-      path,
-      query: Object.fromEntries(url.searchParams),
-      search: url.search,
-      headers: flattenHeaders(req.headers),
-      body,
-    });
+    record(state, req, url, body);
 
     const route = state.routes.get(`${method} ${path}`);
     if (!route || route.replies.length === 0) {
@@ -192,19 +323,15 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     }
     const reply = route.replies[Math.min(route.next, route.replies.length - 1)]!;
     route.next += 1;
-    const answer = () => sendReply(req, res, reply);
+    const answer = () => sendReply(req, res, reply, state);
     if (reply.delayMs && reply.delayMs > 0) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        answer();
-      }, reply.delayMs);
-      timers.add(timer);
+      later(reply.delayMs, answer);
     } else {
       answer();
     }
   }
 
-  function handleControl(method: string, rest: string[], body: string, res: ServerResponse): void {
+  function handleControl(method: string, rest: string[], query: URLSearchParams, body: string, res: ServerResponse): void {
     const tenant = rest[0] ?? '';
     const action = rest.slice(1).join('/');
     if (!TENANT_PATTERN.test(tenant)) {
@@ -255,7 +382,179 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
       sendJson(res, 200, { reset: tenant });
       return;
     }
+    if (method === 'GET' && action === 'received') {
+      const state = tenantState(tenant);
+      const wantedMethod = (query.get('method') ?? 'POST').toUpperCase();
+      const wantedPath = query.get('path') ?? '';
+      const atLeast = Number(query.get('atLeast') ?? '1');
+      const current = () => {
+        const matching = state.progress.filter((entry) => entry.method === wantedMethod && entry.path === wantedPath);
+        return matching.find((entry) => entry.bytes >= atLeast) ?? matching.at(-1);
+      };
+      const answer = (status: number) => {
+        const entry = current();
+        sendJson(res, status, { bytes: entry?.bytes ?? 0, done: entry?.done ?? false });
+      };
+      if ((current()?.bytes ?? -1) >= atLeast) {
+        answer(200);
+        return;
+      }
+      const listener = () => {
+        if ((current()?.bytes ?? -1) < atLeast) return;
+        stop();
+        answer(200);
+      };
+      const timer = later(RECEIVED_WAIT_MS, () => {
+        stop();
+        answer(408);
+      });
+      const stop = () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+        state.progressListeners.delete(listener);
+      };
+      state.progressListeners.add(listener);
+      res.once('close', stop);
+      return;
+    }
+    const release = /^release\/([A-Za-z0-9._~-]+)$/.exec(action);
+    if (method === 'POST' && release) {
+      const found = gate(tenantState(tenant), release[1]!);
+      found.released = true;
+      for (const waiter of found.waiters.splice(0)) waiter();
+      sendJson(res, 200, { released: release[1] });
+      return;
+    }
+    if (method === 'GET' && action === 'closed-port') {
+      const probe = (nodeNet as unknown as { createServer(): NetServer }).createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const address = probe.address();
+        probe.close(() => sendJson(res, 200, { port: address && typeof address !== 'string' ? address.port : 0 }));
+      });
+      return;
+    }
     sendJson(res, 404, { error: 'no_control_route', method, action });
+  }
+
+  function sendReply(req: IncomingMessage, res: ServerResponse, reply: Reply, state: TenantState): void {
+    if (reply.destroy) {
+      const socket = req.socket as NodeSocket & { resetAndDestroy?: () => void };
+      if (socket.resetAndDestroy) socket.resetAndDestroy();
+      else socket.destroy();
+      return;
+    }
+    // Keep the socket: it ends when the client aborts or when close() destroys it.
+    if (reply.hang) return;
+
+    const headers: Record<string, string> = { ...reply.headers };
+    if (reply.chunks) {
+      res.statusCode = reply.status ?? 200;
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      res.flushHeaders();
+      const chunks = [...reply.chunks];
+      const next = () => {
+        if (res.destroyed) return;
+        const chunk = chunks.shift();
+        if (!chunk) {
+          res.end();
+          return;
+        }
+        later(chunk.delayMs ?? 0, () => {
+          if (res.destroyed) return;
+          res.write(chunk.body);
+          next();
+        });
+      };
+      next();
+      return;
+    }
+    if (reply.download) {
+      const { bytes, gate: gateName, holdAfter = DOWNLOAD_CHUNK } = reply.download;
+      res.statusCode = reply.status ?? 200;
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/octet-stream';
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      res.flushHeaders();
+      let closed = false;
+      res.once('close', () => {
+        closed = true;
+      });
+      const waitForGate = () =>
+        new Promise<void>((resolve) => {
+          const found = gate(state, gateName!);
+          if (found.released) resolve();
+          else found.waiters.push(resolve);
+        });
+      void (async () => {
+        let sent = 0;
+        let held = gateName === undefined;
+        while (sent < bytes && !closed) {
+          if (!held && sent >= holdAfter) {
+            await waitForGate();
+            held = true;
+            continue;
+          }
+          const limit = held ? bytes : Math.min(bytes, holdAfter);
+          const length = Math.min(DOWNLOAD_CHUNK, limit - sent);
+          const chunk = new Uint8Array(length);
+          for (let index = 0; index < length; index++) chunk[index] = patternByte(sent + index);
+          sent += length;
+          if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+        }
+        if (!closed) res.end();
+      })();
+      return;
+    }
+
+    let body = reply.body ?? '';
+    if (reply.json !== undefined) {
+      body = JSON.stringify(reply.json);
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+        headers['content-type'] = 'application/json';
+      }
+    }
+    res.statusCode = reply.status ?? 200;
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    res.end(body);
+  }
+
+  /** WebSocket upgrades: the RFC 6455 handshake and an echo, on routes scripted with `websocket: "echo"`. */
+  function handleUpgrade(req: IncomingMessage, socket: UpgradedSocket, head: Uint8Array): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://scripted.invalid');
+    const tenant = url.pathname.split('/')[1] ?? '';
+    const state = tenant !== CONTROL_SEGMENT && TENANT_PATTERN.test(tenant) ? tenantState(tenant) : undefined;
+    if (state) record(state, req, url, new Uint8Array(0));
+    const route = state?.routes.get(`${(req.method ?? 'GET').toUpperCase()} ${url.pathname}`);
+    const reply = route?.replies[Math.min(route.next, route.replies.length - 1)];
+    if (route) route.next += 1;
+    const key = req.headers['sec-websocket-key'];
+    if (reply?.websocket !== 'echo' || typeof key !== 'string') {
+      socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      socket.end();
+      return;
+    }
+    const accept = createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
+    const extra = Object.entries(reply.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n${extra}\r\n`);
+
+    let buffered: Uint8Array = new Uint8Array(0);
+    const onData = (chunk: Uint8Array) => {
+      buffered = concat([buffered, chunk]);
+      for (;;) {
+        const frame = readFrame(buffered);
+        if (!frame) return;
+        buffered = buffered.subarray(frame.length);
+        if (frame.opcode === 0x1 || frame.opcode === 0x2) socket.write(encodeFrame(frame.opcode, frame.payload));
+        else if (frame.opcode === 0x9) socket.write(encodeFrame(0xa, frame.payload));
+        else if (frame.opcode === 0x8) {
+          socket.write(encodeFrame(0x8, frame.payload.subarray(0, 2)));
+          socket.end();
+          return;
+        }
+      }
+    };
+    socket.on('data', onData);
+    if (head.byteLength > 0) onData(head);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -282,27 +581,52 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
   };
 }
 
-function sendReply(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-  if (reply.destroy) {
-    const socket = req.socket as NodeSocket & { resetAndDestroy?: () => void };
-    if (socket.resetAndDestroy) socket.resetAndDestroy();
-    else socket.destroy();
-    return;
+/** One WebSocket frame read from `data` (a client frame, masked), or `undefined` when incomplete. */
+function readFrame(data: Uint8Array): { opcode: number; payload: Uint8Array; length: number } | undefined {
+  if (data.byteLength < 2) return undefined;
+  const opcode = data[0]! & 0x0f;
+  const masked = (data[1]! & 0x80) !== 0;
+  let length = data[1]! & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (data.byteLength < 4) return undefined;
+    length = (data[2]! << 8) | data[3]!;
+    offset = 4;
+  } else if (length === 127) {
+    if (data.byteLength < 10) return undefined;
+    length = Number(new DataView(data.buffer, data.byteOffset + 2, 8).getBigUint64(0));
+    offset = 10;
   }
-  // Keep the socket: it ends when the client aborts or when close() destroys it.
-  if (reply.hang) return;
+  const mask = masked ? data.subarray(offset, offset + 4) : undefined;
+  if (masked) offset += 4;
+  if (data.byteLength < offset + length) return undefined;
+  const payload = data.slice(offset, offset + length);
+  if (mask) for (let index = 0; index < payload.byteLength; index++) payload[index] = payload[index]! ^ mask[index % 4]!;
+  return { opcode, payload, length: offset + length };
+}
 
-  const headers: Record<string, string> = { ...reply.headers };
-  let body = reply.body ?? '';
-  if (reply.json !== undefined) {
-    body = JSON.stringify(reply.json);
-    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
-      headers['content-type'] = 'application/json';
-    }
+/** An unmasked (server) WebSocket frame with FIN set. */
+function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const length = payload.byteLength;
+  const header = length < 126 ? new Uint8Array([0x80 | opcode, length]) : length < 65_536 ? new Uint8Array([0x80 | opcode, 126, length >> 8, length & 0xff]) : new Uint8Array(10);
+  if (length >= 65_536) {
+    header[0] = 0x80 | opcode;
+    header[1] = 127;
+    new DataView(header.buffer).setBigUint64(2, BigInt(length));
   }
-  res.statusCode = reply.status ?? 200;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.end(body);
+  return concat([header, payload]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const all = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.byteLength;
+  }
+  return all;
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -321,20 +645,19 @@ function flattenHeaders(headers: IncomingMessage['headers']): Record<string, str
   return flat;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** Reads the whole body, reporting progress (bytes so far, done) after every chunk. */
+function readBody(req: IncomingMessage, onProgress: (bytes: number, done: boolean) => void): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
-    req.on('data', (chunk) => chunks.push(chunk));
+    let length = 0;
+    req.on('data', (chunk) => {
+      chunks.push(chunk);
+      length += chunk.byteLength;
+      onProgress(length, false);
+    });
     req.on('end', () => {
-      let length = 0;
-      for (const chunk of chunks) length += chunk.byteLength;
-      const all = new Uint8Array(length);
-      let offset = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      resolve(new TextDecoder().decode(all));
+      onProgress(length, true);
+      resolve(concat(chunks));
     });
     req.on('error', reject);
   });

@@ -34,8 +34,14 @@ export interface RecordedRequest {
   search: string;
   /** Request headers with lower-case names. */
   headers: Record<string, string>;
-  /** The request body as text (`''` when there was none). */
+  /** The request body as text (`''` when there was none, or when it was over 1 MiB: see `bodyOmitted`). */
   body: string;
+  /** The body's length in bytes. */
+  bodyLength: number;
+  /** Lower-case hex SHA-256 of the body's bytes. */
+  bodySha256: string;
+  /** True when the body was over 1 MiB and is recorded by length and hash only. */
+  bodyOmitted?: boolean;
   /** The body parsed as `application/x-www-form-urlencoded` when it was sent as such (token endpoint requests). */
   form?: Record<string, string>;
 }
@@ -208,6 +214,9 @@ export async function createScriptedProvider(options: { tenant?: string } = {}):
       search: wire.search,
       headers: wire.headers,
       body: wire.body,
+      bodyLength: wire.bodyLength,
+      bodySha256: wire.bodySha256,
+      ...(wire.bodyOmitted ? { bodyOmitted: true } : {}),
       ...(contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')
         ? { form: Object.fromEntries(new URLSearchParams(wire.body)) }
         : {}),
