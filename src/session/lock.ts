@@ -7,49 +7,56 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
-import type { ProviderTokens } from '../oidc/client.ts';
+import { AppError } from '../errors.ts';
+import { nowSeconds } from '../time.ts';
 import { sha256Hex } from './seal.ts';
 import { refreshSession, type FreshSession } from './refresh.ts';
-import type { ActiveSession } from './store.ts';
+import { adoptSession, readSessionTokens, type ActiveSession, type SessionRecord } from './store.ts';
 
 interface LastRotation {
   /** sha256 of the refresh token that was used (never the token itself). */
   usedRefreshTokenHash: string;
-  result: FreshSession;
+  /** The record written after that rotation: its tokens are sealed, as in KV. */
+  record: SessionRecord;
 }
 
 /**
  * One object per session (named by the session's key hash) that serialises its
  * refreshes. Export it from the Worker's main module and bind it as `SESSION_LOCKS`.
+ * It stores only what KV stores (sealed tokens) and forgets it when the session ends.
  */
 export class SessionLock extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
   private last: LastRotation | undefined;
 
-  /** Refreshes the session's tokens unless this object already rotated the same refresh token. */
-  async refresh(session: ActiveSession, tokens: ProviderTokens, force: boolean): Promise<FreshSession> {
-    const run = this.queue.then(() => this.refreshOnce(session, tokens, force));
+  /**
+   * Refreshes the session's tokens unless this object already rotated the same
+   * refresh token; returns the session record to use.
+   */
+  async refresh(session: ActiveSession, force: boolean): Promise<SessionRecord> {
+    const run = this.queue.then(() => this.refreshOnce(session, force));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async refreshOnce(session: ActiveSession, tokens: ProviderTokens, force: boolean): Promise<FreshSession> {
+  private async refreshOnce(session: ActiveSession, force: boolean): Promise<SessionRecord> {
+    const config: KenniEdgeConfig = loadConfig(this.env);
+    const tokens = await readSessionTokens(config, session);
+    if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
     this.last ??= await this.ctx.storage.get<LastRotation>('last');
-    if (this.last && this.last.usedRefreshTokenHash === usedHash) {
+    const last = this.last;
+    if (last && last.record.created_at === session.record.created_at) {
       // Another request already rotated this refresh token: hand out its result instead of reusing the token.
-      return this.last.result;
-    }
-    const config: KenniEdgeConfig = loadConfig(this.env);
-    if (!force && this.last && this.last.result.tokens.expires_at - Math.floor(Date.now() / 1000) > config.refreshBeforeExpiry && this.last.result.session.record.created_at === session.record.created_at) {
-      return this.last.result;
+      if (last.usedRefreshTokenHash === usedHash) return last.record;
+      if (!force && last.record.access_token_expires_at - nowSeconds() > config.refreshBeforeExpiry && last.record.tokens !== session.record.tokens) return last.record;
     }
     const result = await refreshSession(config, this.env, session, tokens);
-    this.last = { usedRefreshTokenHash: usedHash, result };
+    this.last = { usedRefreshTokenHash: usedHash, record: result.session.record };
     await this.ctx.storage.put('last', this.last);
-    // Forget the session's tokens once the session could no longer be used anyway.
-    await this.ctx.storage.setAlarm(Date.now() + (config.sessionTtl + 60) * 1000);
-    return result;
+    // Forget everything once the session could no longer be used anyway.
+    await this.ctx.storage.setAlarm((result.session.record.expires_at + 60) * 1000);
+    return result.session.record;
   }
 
   /** Drops what this object remembers once the session is over. */
@@ -59,10 +66,40 @@ export class SessionLock extends DurableObject<Env> {
   }
 }
 
-/** Runs the refresh inside the session's {@link SessionLock}. */
-export function refreshThroughLock(config: KenniEdgeConfig, env: Env, session: ActiveSession, tokens: ProviderTokens, force: boolean): Promise<FreshSession> {
-  void config;
+/**
+ * Runs the refresh inside the session's {@link SessionLock}, then adopts the
+ * result in this isolate (so the next requests here do not ask the lock again).
+ */
+export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, session: ActiveSession, force: boolean): Promise<FreshSession> {
   const namespace = env.SESSION_LOCKS as DurableObjectNamespace<SessionLock>;
   const stub = namespace.get(namespace.idFromName(session.keyHash));
-  return stub.refresh(session, tokens, force) as Promise<FreshSession>;
+  let record: SessionRecord;
+  try {
+    record = (await stub.refresh(session, force)) as SessionRecord;
+  } catch (error) {
+    throw reviveAppError(error);
+  }
+  const updated = adoptSession({ id: session.id, keyHash: session.keyHash, record });
+  const tokens = await readSessionTokens(config, updated);
+  if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+  return { session: updated, tokens };
+}
+
+/**
+ * An error thrown inside the Durable Object arrives over RPC as a plain `Error`
+ * that keeps its own properties but not its class; without this, `session_ended`
+ * and `provider_unreachable` from the lock would become 500 `internal_error`.
+ */
+function reviveAppError(error: unknown): unknown {
+  if (error instanceof AppError || !(error instanceof Error)) return error;
+  const remote = error as Error & Partial<Pick<AppError, 'code' | 'status' | 'oauthError' | 'headers' | 'scope' | 'retryHref' | 'reason'>>;
+  if (typeof remote.code !== 'string' || typeof remote.status !== 'number') return error;
+  return new AppError(remote.code, remote.status, remote.message, {
+    ...(remote.oauthError !== undefined ? { oauthError: remote.oauthError } : {}),
+    ...(remote.headers ? { headers: remote.headers } : {}),
+    ...(remote.scope !== undefined ? { scope: remote.scope } : {}),
+    ...(remote.retryHref !== undefined ? { retryHref: remote.retryHref } : {}),
+    ...(remote.reason !== undefined ? { reason: remote.reason } : {}),
+    cause: error,
+  });
 }

@@ -41,7 +41,7 @@ export async function ensureFreshTokens(config: KenniEdgeConfig, env: Env, sessi
 
   let pending = inFlight.get(session.keyHash);
   if (!pending) {
-    pending = (env.SESSION_LOCKS ? refreshThroughLock(config, env, session, tokens, options.force === true) : refreshSession(config, env, session, tokens)).finally(() =>
+    pending = (env.SESSION_LOCKS ? refreshThroughLock(config, env, session, options.force === true) : refreshSession(config, env, session, tokens)).finally(() =>
       inFlight.delete(session.keyHash),
     );
     inFlight.set(session.keyHash, pending);

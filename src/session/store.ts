@@ -144,6 +144,12 @@ export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace
   return updated;
 }
 
+/** Takes a record written elsewhere (the refresh lock) as this isolate's current copy of the session. */
+export function adoptSession(session: ActiveSession): ActiveSession {
+  remember(session, undefined);
+  return session;
+}
+
 /** Re-reads the record from KV, bypassing the isolate cache (used when another isolate may have refreshed). */
 export async function reloadSession(kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
   const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json', );
