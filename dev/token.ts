@@ -81,7 +81,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof AppError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  // The reason (e.g. token_endpoint_invalid_scope) says more to a developer than the end-user message.
+  const message = error instanceof AppError ? `${error.code} (${error.reason}): ${error.message}` : error instanceof Error ? error.message : String(error);
   console.error(`token: ${message}`);
   if (error instanceof AppError && error.code === 'provider_unreachable') console.error('Is the provider running? Start it with `npm run dev`.');
   process.exitCode = 1;

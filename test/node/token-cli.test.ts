@@ -93,7 +93,7 @@ describe('npm run token', () => {
 
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^token: provider_misconfigured: \S/);
+    expect(run.stderr).toMatch(/^token: provider_misconfigured \(token_endpoint_invalid_scope\): \S/);
   });
 
   it('exits 1 with a message on stderr and nothing on stdout when the provider is down', async () => {
