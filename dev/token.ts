@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   // The CLI seals nothing; the edge's own SESSION_SECRET check does not apply to it.
   settings.SESSION_SECRET ??= 'cli-does-not-seal-anything-0123456789';
 
-  const config = parseConfig(settings as unknown as Env);
+  const config = parseConfig(settings as unknown as Env, { requireBindings: false });
   const server = await loadAuthorizationServer(config);
   const token = await requestClientCredentialsToken(
     config,

@@ -78,10 +78,17 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * Parses and validates the Worker's environment. Throws a {@link ConfigError}
- * that names every invalid variable.
+ * that names every invalid variable (and the `SESSIONS` binding, unless
+ * `requireBindings` is false, as for command-line tools).
  */
-export function parseConfig(env: Env): KenniEdgeConfig {
+export function parseConfig(env: Env, options: { requireBindings?: boolean } = {}): KenniEdgeConfig {
   const problems: ConfigProblem[] = [];
+  if (options.requireBindings !== false) {
+    const kv = env.SESSIONS as Partial<KVNamespace> | undefined;
+    if (!kv || typeof kv.get !== 'function' || typeof kv.put !== 'function') {
+      problems.push({ variable: 'SESSIONS', problem: 'the KV namespace binding is missing', fix: 'run `npx wrangler kv namespace create SESSIONS` and add it to wrangler.toml as [[kv_namespaces]] binding = "SESSIONS"' });
+    }
+  }
   const text = (name: keyof Env & string): string | undefined => {
     const value = env[name];
     if (value === undefined || value === null) return undefined;

@@ -66,6 +66,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  { name: 'SESSIONS binding missing', overrides: { SESSIONS: undefined }, variable: 'SESSIONS', problem: /KV namespace binding is missing/, fix: /wrangler kv namespace create SESSIONS/ },
   { name: 'KENNI_ISSUER missing', overrides: { KENNI_ISSUER: undefined }, variable: 'KENNI_ISSUER', problem: /required/, fix: /https:\/\/idp\.kenni\.is\// },
   { name: 'KENNI_ISSUER empty', overrides: { KENNI_ISSUER: '   ' }, variable: 'KENNI_ISSUER', problem: /required/, fix: /issuer/ },
   { name: 'KENNI_ISSUER not a URL', overrides: { KENNI_ISSUER: 'idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /not a URL/, fix: /https:\/\// },
