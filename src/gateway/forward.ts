@@ -7,7 +7,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
 import { AppError } from '../errors.ts';
-import { isEdgeCookieName, parseCookieHeader } from '../session/cookies.ts';
+import { isEdgeCookieName } from '../session/cookies.ts';
 
 /** Headers that belong to one connection and are never forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -94,10 +94,11 @@ function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptio
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.includes(lower) || connectionListed.has(lower)) continue;
     if (isIdentityHeaderName(lower)) continue; // never trust the client's own
-    if (lower.startsWith('x-forwarded-') || lower === 'forwarded' || lower === 'host') continue;
+    // `x_forwarded_for` too: CGI/WSGI servers read it as X-Forwarded-For, as they read x_kenni_* as X-Kenni-*.
+    if (/^x[-_]forwarded[-_]/.test(lower) || lower === 'forwarded' || lower === 'host') continue;
     if (lower === 'cookie') {
-      const kept = parseCookieHeader(value).filter(([cookieName]) => !isEdgeCookieName(cookieName));
-      if (kept.length > 0) headers.set('cookie', kept.map(([cookieName, cookieValue]) => `${cookieName}=${cookieValue}`).join('; '));
+      const kept = withoutEdgeCookies(value);
+      if (kept) headers.set('cookie', kept);
       continue;
     }
     headers.append(name, value);
@@ -109,6 +110,18 @@ function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptio
   if (options.authorization) headers.set('authorization', options.authorization);
   for (const [name, value] of Object.entries(options.identity ?? {})) headers.set(name, value);
   return headers;
+}
+
+/**
+ * The `Cookie` header without the edge's own cookies; the other pairs as sent
+ * (nameless ones included), and the header untouched when it has no edge cookie.
+ */
+function withoutEdgeCookies(header: string): string | undefined {
+  const pairs = header.split(';');
+  const isEdgePair = (pair: string) => pair.includes('=') && isEdgeCookieName(pair.slice(0, pair.indexOf('=')).trim());
+  if (!pairs.some(isEdgePair)) return header;
+  const kept = pairs.filter((pair) => !isEdgePair(pair)).map((pair) => pair.trim()).filter(Boolean);
+  return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
 /** Drops `Set-Cookie` headers from the origin that would set or clear one of the edge's cookies. */

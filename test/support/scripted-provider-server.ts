@@ -47,8 +47,8 @@ import * as nodeNet from 'node:net';
 export interface Reply {
   /** HTTP status, 200 by default. */
   status?: number;
-  /** Response headers; `content-type: application/json` is added for `json` unless set here. */
-  headers?: Record<string, string>;
+  /** Response headers; `content-type: application/json` is added for `json` unless set here. An array sends the header once per value (e.g. several `set-cookie`). */
+  headers?: Record<string, string | string[]>;
   /** Raw response body. */
   body?: string;
   /** A JSON response body (takes precedence over `body`). */
@@ -140,7 +140,7 @@ interface ServerResponse {
   headersSent: boolean;
   writableEnded: boolean;
   destroyed: boolean;
-  setHeader(name: string, value: string): void;
+  setHeader(name: string, value: string | string[]): void;
   flushHeaders(): void;
   write(chunk: string | Uint8Array): boolean;
   end(body?: string | Uint8Array): void;
@@ -446,7 +446,7 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     // Keep the socket: it ends when the client aborts or when close() destroys it.
     if (reply.hang) return;
 
-    const headers: Record<string, string> = { ...reply.headers };
+    const headers: Record<string, string | string[]> = { ...reply.headers };
     if (reply.chunks) {
       res.statusCode = reply.status ?? 200;
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);

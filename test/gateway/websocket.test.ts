@@ -1,0 +1,100 @@
+/**
+ * WebSocket upgrades through the gateway (issue #4): an authenticated upgrade
+ * reaches the origin with the identity headers and gets 101 and a working
+ * socket; without a session a page path refuses the upgrade. The scripted
+ * origin does the RFC 6455 handshake itself and echoes every message.
+ */
+import { describe, expect, it } from 'vitest';
+import { expectSessionRequired, identityHeadersOf, SESSION_COOKIE, setUpGateway, signIn } from './helpers.ts';
+
+/** What a browser sends with `new WebSocket('wss://edge.test/…')` from the edge's own page. */
+const WEBSOCKET_HANDSHAKE = { upgrade: 'websocket', connection: 'Upgrade', 'sec-fetch-mode': 'websocket', 'sec-fetch-dest': 'websocket', 'sec-fetch-site': 'same-origin', origin: 'https://edge.test' };
+
+/** Accepts the client end, sends `message`, and resolves with the first message echoed back. */
+async function echoOnce(socket: WebSocket, message: string | ArrayBuffer): Promise<string | ArrayBuffer | Blob> {
+  const received = new Promise<string | ArrayBuffer | Blob>((resolve, reject) => {
+    socket.addEventListener('message', (event) => resolve(event.data as string | ArrayBuffer | Blob), { once: true });
+    socket.addEventListener('close', () => reject(new Error('closed before the echo')), { once: true });
+    socket.addEventListener('error', () => reject(new Error('socket error')), { once: true });
+  });
+  socket.send(message);
+  return received;
+}
+
+/** A binary message's bytes (workerd hands them over as a Blob or an ArrayBuffer). */
+async function bytesOf(data: string | ArrayBuffer | Blob): Promise<ArrayBuffer> {
+  if (typeof data === 'string') throw new TypeError('expected a binary message');
+  return data instanceof Blob ? data.arrayBuffer() : data;
+}
+
+describe('WebSocket upgrades', () => {
+  it('forwards an authenticated upgrade: 101, a working socket (text and binary echo), and the identity at the origin', async () => {
+    const setup = await setUpGateway();
+    const { sub } = await signIn(setup, { claims: { name: 'Þórður Ævarsson', national_id: '0101302989' } });
+    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
+
+    const response = await setup.edge.fetch('/live/feed?room=1', { headers: { ...WEBSOCKET_HANDSHAKE, cookie: `theme=dark; ${SESSION_COOKIE}=${setup.edge.jar.get(SESSION_COOKIE)!}` } });
+
+    expect(response.status).toBe(101);
+    const socket = response.webSocket!;
+    expect(socket).toBeTruthy();
+    socket.accept();
+    expect(await echoOnce(socket, 'Halló, Þórður! 👋')).toBe('Halló, Þórður! 👋');
+    const binary = Uint8Array.from([0, 1, 2, 250, 251, 255]);
+    const echoed = await echoOnce(socket, binary.slice().buffer);
+    expect(new Uint8Array(await bytesOf(echoed))).toEqual(binary);
+    socket.close(1000, 'done');
+
+    const [request, ...rest] = await setup.originRequests();
+    expect(rest).toEqual([]);
+    expect(request).toMatchObject({ method: 'GET', path: '/origin/live/feed', search: '?room=1' });
+    expect(request!.headers.upgrade).toBe('websocket');
+    expect(request!.headers['sec-websocket-key']).toBeTruthy();
+    const identity = identityHeadersOf(request!);
+    expect(identity['x-kenni-sub']).toBe(sub);
+    expect(identity['x-kenni-national-id']).toBe('0101302989');
+    expect(decodeURIComponent(identity['x-kenni-name']!)).toBe('Þórður Ævarsson');
+    expect(identity['x-kenni-assertion']).toBeTruthy();
+    expect(request!.headers.cookie).toBe('theme=dark');
+    // The browser's Origin reaches the origin, so it can refuse a cross-origin socket itself.
+    expect(request!.headers.origin).toBe('https://edge.test');
+  });
+
+  it('refuses an upgrade to a page path without a session (401 JSON, never a redirect) and the origin sees nothing', async () => {
+    const setup = await setUpGateway();
+    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
+
+    const response = await setup.edge.fetch('/live/feed', { headers: WEBSOCKET_HANDSHAKE });
+
+    await expectSessionRequired(response);
+    expect(response.webSocket).toBeFalsy();
+    expect(await setup.originRequests()).toEqual([]);
+  });
+
+  it('forwards an upgrade to a public path without a session and without identity', async () => {
+    const setup = await setUpGateway();
+    await setup.routeOrigin('GET', '/public/ticker', { websocket: 'echo' });
+
+    const response = await setup.edge.fetch('/public/ticker', { headers: { ...WEBSOCKET_HANDSHAKE, 'x-kenni-sub': 'spoofed' } });
+
+    expect(response.status).toBe(101);
+    const socket = response.webSocket!;
+    socket.accept();
+    expect(await echoOnce(socket, 'ping')).toBe('ping');
+    socket.close(1000);
+    const [request] = await setup.originRequests();
+    expect(identityHeadersOf(request!)).toEqual({});
+  });
+
+  it('passes the origin\'s refusal of an upgrade through as an ordinary answer', async () => {
+    const setup = await setUpGateway();
+    await signIn(setup);
+
+    // No route scripted: the origin answers the upgrade with 404.
+    const response = await setup.edge.fetch('/live/nowhere', { headers: WEBSOCKET_HANDSHAKE });
+
+    expect(response.status).toBe(404);
+    expect(response.webSocket).toBeFalsy();
+    expect(await setup.originRequests()).toHaveLength(1);
+  });
+});
