@@ -124,12 +124,24 @@ function withoutEdgeCookies(header: string): string | undefined {
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
-/** Drops `Set-Cookie` headers from the origin that would set or clear one of the edge's cookies. */
+/** Response headers that belong to the origin's connection, not to the client's. */
+const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/**
+ * The origin's response for the client: `Set-Cookie` headers that would set or
+ * clear one of the edge's cookies are dropped, and so are hop-by-hop headers.
+ * Untouched (no copy) in the common case where there is nothing to drop.
+ */
 function withoutEdgeCookieOverwrites(response: Response): Response {
   const cookies = response.headers.getSetCookie();
-  if (!cookies.some((cookie) => isEdgeCookieName(cookie.split('=', 1)[0]!.trim()))) return response;
+  const overwritesEdgeCookie = cookies.some((cookie) => isEdgeCookieName(cookie.split('=', 1)[0]!.trim()));
+  const hopByHop = HOP_BY_HOP_RESPONSE.filter((name) => response.headers.has(name));
+  if (!overwritesEdgeCookie && hopByHop.length === 0) return response;
   const passthrough = new Response(response.body, response);
-  passthrough.headers.delete('set-cookie');
-  for (const cookie of cookies) if (!isEdgeCookieName(cookie.split('=', 1)[0]!.trim())) passthrough.headers.append('set-cookie', cookie);
+  for (const name of hopByHop) passthrough.headers.delete(name);
+  if (overwritesEdgeCookie) {
+    passthrough.headers.delete('set-cookie');
+    for (const cookie of cookies) if (!isEdgeCookieName(cookie.split('=', 1)[0]!.trim())) passthrough.headers.append('set-cookie', cookie);
+  }
   return passthrough;
 }

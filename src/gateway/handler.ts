@@ -51,7 +51,8 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     if (pathClass === 'page' && isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(url), 302);
     throw new AppError('session_required', 401, pathClass === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.', { reason: 'no_session' });
   }
-  if (isStateChanging(c.req.method) && isCrossSiteRequest(c.req.raw)) {
+  // A WebSocket upgrade is a GET, but it opens a two-way channel as the user: refuse it cross-site too.
+  if ((isStateChanging(c.req.method) || isWebSocketUpgrade(c.req.raw)) && isCrossSiteRequest(c.req.raw)) {
     logEvent('request_refused', { reason: 'cross_site_request', path: url.pathname, method: c.req.method, session: session.keyHash.slice(0, 12) });
     throw new AppError('cross_site_request', 403, 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
   }
@@ -71,6 +72,10 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     }
   }
   return forward({ identity });
+}
+
+function isWebSocketUpgrade(request: Request): boolean {
+  return (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
 }
 
 function isCorsPreflight(request: Request): boolean {

@@ -36,9 +36,14 @@ export function normalizePath(pathname: string): string | undefined {
   return `/${segments.join('/')}`;
 }
 
-/** True when `path` is the prefix itself or lies under it. */
+/**
+ * True when `path` is the prefix itself or lies under it, on segment
+ * boundaries: `/public` covers `/public` and `/public/x` but not `/publicity`,
+ * and `/favicon.ico` does not cover `/favicon.ico.bak`.
+ */
 function matchesPrefix(path: string, prefix: string): boolean {
-  return path.startsWith(prefix) || (prefix.endsWith('/') && path === prefix.slice(0, -1));
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return path === base || path.startsWith(`${base}/`);
 }
 
 /**

@@ -324,6 +324,20 @@ describe('cookies', () => {
   });
 });
 
+describe('the origin\'s hop-by-hop response headers', () => {
+  it('are not passed to the client (Connection, Keep-Alive, Proxy-Connection), while end-to-end ones are', async () => {
+    const setup = await setUpGateway();
+    await setup.routeOrigin('GET', '/public/x', { status: 200, headers: { connection: 'keep-alive', 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive', 'x-origin': 'yes', 'content-type': 'text/plain' }, body: 'ok' });
+
+    const response = await setup.edge.fetch('/public/x');
+
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('ok');
+    expect(response.headers.get('x-origin')).toBe('yes');
+    for (const name of ['connection', 'keep-alive', 'proxy-connection']) expect(response.headers.get(name), name).toBeNull();
+  });
+});
+
 describe('the origin\'s answer', () => {
   it.each([
     [200, 'text/html; charset=utf-8', '<h1>Halló</h1>'],

@@ -78,6 +78,16 @@ describe('PUBLIC_PATHS', () => {
     expect(await setup.originRequests()).toEqual([]);
   });
 
+  it('matches prefixes on path segments: /health covers /health/x but not /healthz, /favicon.ico not /favicon.ico.bak', async () => {
+    const setup = await setUpGateway({ edge: { PUBLIC_PATHS: '/health,/favicon.ico' } });
+    await setup.routeOrigin('GET', '/health/live', OK);
+    expect((await setup.edge.fetch('/health/live')).status).toBe(200);
+    for (const path of ['/healthz', '/health-admin', '/favicon.ico.bak']) {
+      expectLoginRedirect(await setup.edge.fetch(path, { headers: NAVIGATION }), path, path);
+    }
+    expect((await setup.originRequests()).map((request) => request.path)).toEqual(['/origin/health/live']);
+  });
+
   it('forwards only the listed prefixes when PUBLIC_PATHS is set, and nothing is public when it is empty', async () => {
     const custom = await setUpGateway({ edge: { PUBLIC_PATHS: '/assets/, /health' } });
     await custom.routeOrigin('GET', '/assets/app.css', OK);

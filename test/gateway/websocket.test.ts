@@ -97,4 +97,20 @@ describe('WebSocket upgrades', () => {
     expect(response.webSocket).toBeFalsy();
     expect(await setup.originRequests()).toHaveLength(1);
   });
+
+  it.each([
+    ['a foreign Origin', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }],
+    ['a sibling subdomain', { origin: 'https://evil.edge.test', 'sec-fetch-site': 'same-site' }],
+  ])('refuses an upgrade from %s that carries the session cookie (cross-site WebSocket hijacking): 403, not forwarded', async (_label, headers) => {
+    const setup = await setUpGateway();
+    await signIn(setup);
+    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
+
+    const response = await setup.edge.fetch('/live/feed', { headers: { ...WEBSOCKET_HANDSHAKE, ...headers } });
+
+    expect(response.status).toBe(403);
+    expect(response.webSocket).toBeFalsy();
+    expect(((await response.json()) as { code: string }).code).toBe('cross_site_request');
+    expect(await setup.originRequests()).toEqual([]);
+  });
 });
