@@ -43,6 +43,16 @@ const states = new Map<string, KeySetState>();
 /** Signature algorithms the edge accepts at all; never `none`, never HMAC. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
+let keySetGeneration = 0;
+
+/**
+ * Changes whenever a key set in this isolate is replaced (or the cache is
+ * cleared): results verified under an older generation must be verified again.
+ */
+export function currentKeySetGeneration(): number {
+  return keySetGeneration;
+}
+
 /** Counts provider JWKS fetches in this isolate (read by tests and the benchmark). */
 export const jwksFetchCounter = { count: 0 };
 
@@ -65,6 +75,7 @@ export async function resolveSigningKey(jwksUri: string, header: JWSHeaderParame
     const shared = await readEdgeCache<KeySetSnapshot>(cacheName(jwksUri));
     if (shared && shared.value.fetchedAt > snapshot.fetchedAt && selectKey(shared.value.keys, header)) {
       state.snapshot = snapshot = shared.value;
+      keySetGeneration++;
     } else if (now - state.lastFetchAttemptAt >= options.cooldown * 1000 || state.inFlight) {
       snapshot = await loadKeySet(jwksUri, state, options, { allowStale: true, skipSharedCache: true });
     }
@@ -116,6 +127,7 @@ async function loadKeySet(
   state.inFlight = pending;
   try {
     const snapshot = await pending;
+    if (state.snapshot !== snapshot) keySetGeneration++;
     state.snapshot = snapshot;
     return snapshot;
   } finally {
@@ -198,4 +210,5 @@ function cacheName(jwksUri: string): string {
 /** Forgets every key set held in this isolate (for tests: a "cold isolate"). */
 export function clearJwksIsolateCache(): void {
   states.clear();
+  keySetGeneration++;
 }

@@ -8,7 +8,8 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { ASYMMETRIC_ALGORITHMS, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from './jwks.ts';
+import { nowSeconds } from '../time.ts';
+import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from './jwks.ts';
 
 /** A verified access token: its claims and granted scopes. */
 export interface VerifiedAccessToken {
@@ -51,6 +52,9 @@ export async function verifyAccessToken(
   if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
   const jwksUri = server.jwks_uri;
   const audience = options.audience ?? config.apiAudience;
+  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${token}`;
+  const cached = recentlyVerified.get(cacheKey);
+  if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
 
   let claims: VerifiedAccessToken['claims'];
   try {
@@ -68,15 +72,50 @@ export async function verifyAccessToken(
   // An ID token is for the client, not the API: it carries a nonce or hashes of the code/token.
   if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
 
-  const scopes = readScopes(claims);
-  const missing = (options.requiredScopes ?? []).filter((scope) => !scopes.has(scope));
+  const verified: VerifiedAccessToken = { claims, scopes: readScopes(claims) };
+  rememberVerified(cacheKey, verified);
+  return requireScopes(verified, options.requiredScopes);
+}
+
+function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly string[] = []): VerifiedAccessToken {
+  const missing = requiredScopes.filter((scope) => !verified.scopes.has(scope));
   if (missing.length > 0) {
     throw new AppError('insufficient_scope', 403, `The token lacks the required scope: ${missing.join(' ')}.`, {
       oauthError: 'insufficient_scope',
-      scope: (options.requiredScopes ?? []).join(' '),
+      scope: requiredScopes.join(' '),
     });
   }
-  return { claims, scopes };
+  return verified;
+}
+
+/**
+ * Tokens verified lately in this isolate, by their exact text, so a client
+ * that sends the same token again costs a map lookup instead of a signature
+ * check. A hit never skips the time checks or the scope check; it lasts at most
+ * a minute and ends as soon as the key set changes.
+ */
+const recentlyVerified = new Map<string, { verified: VerifiedAccessToken; cachedUntil: number; generation: number }>();
+const VERIFIED_CACHE_SECONDS = 60;
+const MAX_VERIFIED_ENTRIES = 10_000;
+
+function rememberVerified(cacheKey: string, verified: VerifiedAccessToken): void {
+  if (recentlyVerified.size >= MAX_VERIFIED_ENTRIES) {
+    const oldest = recentlyVerified.keys().next().value;
+    if (oldest !== undefined) recentlyVerified.delete(oldest);
+  }
+  recentlyVerified.set(cacheKey, { verified, cachedUntil: nowSeconds() + VERIFIED_CACHE_SECONDS, generation: currentKeySetGeneration() });
+}
+
+function stillValid(entry: { verified: VerifiedAccessToken; cachedUntil: number; generation: number }, tolerance: number): boolean {
+  const now = nowSeconds();
+  const { exp, nbf } = entry.verified.claims;
+  return (
+    entry.generation === currentKeySetGeneration() &&
+    now < entry.cachedUntil &&
+    typeof exp === 'number' &&
+    now - tolerance < exp &&
+    (typeof nbf !== 'number' || nbf <= now + tolerance)
+  );
 }
 
 /** Reads `scope` (space-separated string) or `scp` (array) into a set. */

@@ -122,16 +122,17 @@ describe('JWKS cache in steady state', () => {
 
   it('keeps serving from the isolate until the default TTL of 600 s, then fetches once', async () => {
     const setup = await setUp();
-    const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600 });
-    await expectAccepted(await setup.verify(token));
+    // A new token each time: the edge remembers verified tokens for up to a minute, and this probes the key cache.
+    const token = () => setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600, jti: crypto.randomUUID() });
+    await expectAccepted(await setup.verify(await token()));
 
     at(DEFAULT_TTL_MS - 1000);
-    await expectAccepted(await setup.verify(token));
+    await expectAccepted(await setup.verify(await token()));
     expect(await setup.jwksFetches()).toBe(1);
 
     at(DEFAULT_TTL_MS + 1000);
-    await expectAccepted(await setup.verify(token));
-    await expectAccepted(await setup.verify(token));
+    await expectAccepted(await setup.verify(await token()));
+    await expectAccepted(await setup.verify(await token()));
     expect(await setup.jwksFetches()).toBe(2);
   });
 });
@@ -331,20 +332,21 @@ describe('Cache API behind the isolate', () => {
 describe("the provider's Cache-Control", () => {
   it('is honoured when sane: max-age=120 refetches after 120 s, not before', async () => {
     const setup = await setUp({ jwksReply: { headers: { 'cache-control': 'public, max-age=120' } } });
-    const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600 });
-    await expectAccepted(await setup.verify(token));
+    // A new token each time: the edge remembers verified tokens for up to a minute, and this probes the key cache.
+    const token = () => setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600, jti: crypto.randomUUID() });
+    await expectAccepted(await setup.verify(await token()));
 
     at(119_000);
-    await expectAccepted(await setup.verify(token));
+    await expectAccepted(await setup.verify(await token()));
     expect(await setup.jwksFetches()).toBe(1);
 
     at(121_000);
-    await expectAccepted(await setup.verify(token));
+    await expectAccepted(await setup.verify(await token()));
     expect(await setup.jwksFetches()).toBe(2);
 
     // The new copy again lives 120 s.
     at(121_000 + 119_000);
-    await expectAccepted(await setup.verify(token));
+    await expectAccepted(await setup.verify(await token()));
     expect(await setup.jwksFetches()).toBe(2);
   });
 
@@ -352,17 +354,18 @@ describe("the provider's Cache-Control", () => {
     'is ignored when absurd or unusable (%s): the default 600 s applies',
     async (cacheControl) => {
       const setup = await setUp({ jwksReply: { headers: { 'cache-control': cacheControl } } });
-      const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600 });
-      await expectAccepted(await setup.verify(token));
+      // A new token each time: the edge remembers verified tokens for up to a minute, and this probes the key cache.
+      const token = () => setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600, jti: crypto.randomUUID() });
+      await expectAccepted(await setup.verify(await token()));
 
       at(6_000);
-      await expectAccepted(await setup.verify(token));
+      await expectAccepted(await setup.verify(await token()));
       at(DEFAULT_TTL_MS - 1000);
-      await expectAccepted(await setup.verify(token));
+      await expectAccepted(await setup.verify(await token()));
       expect(await setup.jwksFetches()).toBe(1);
 
       at(DEFAULT_TTL_MS + 1000);
-      await expectAccepted(await setup.verify(token));
+      await expectAccepted(await setup.verify(await token()));
       expect(await setup.jwksFetches()).toBe(2);
     },
   );
@@ -430,5 +433,39 @@ describe('JWKS never loadable', () => {
 
     await setup.provider.serveJwks([setup.key]);
     await expectAccepted(await setup.verify(token));
+  });
+});
+
+describe('tokens the edge remembers having verified', () => {
+  it('still expire on time: a remembered token is refused once exp (plus the 30 s leeway) has passed', async () => {
+    const setup = await setUp();
+    const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 20 });
+    await expectAccepted(await setup.verify(token));
+    at(49_000);
+    await expectAccepted(await setup.verify(token));
+    at(51_000);
+    const response = await setup.verify(token);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error_description: string }).error_description).toBe('The token has expired.');
+  });
+
+  it('still need every scope: a remembered token is refused for a scope it lacks', async () => {
+    const setup = await setUp();
+    const token = await setup.token();
+    await expectAccepted(await setup.verify(token));
+    const response = await setup.edge.fetch('/auth/verify?scope=%40t.is%2Fapi.write', { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(403);
+  });
+
+  it('are verified again as soon as the key set changes: a token of a retired key is refused right after the refetch', async () => {
+    const setup = await setUp();
+    const old = await setup.token();
+    await expectAccepted(await setup.verify(old));
+    const next = await generateTestKey('RS256');
+    await setup.provider.serveJwks([next]); // the old key is retired
+    at(31_000); // past the cooldown, so the new kid triggers a refetch
+    await expectAccepted(await setup.verify(await setup.token(next)));
+    expect(await setup.jwksFetches()).toBe(2);
+    await expectUnknownKey(await setup.verify(old));
   });
 });
