@@ -11,8 +11,8 @@ import { median, runFor, send, type RunResult, type Scenario } from './load.ts';
 import { startBenchStack } from './stack.ts';
 import { clientCredentialsToken, signInThroughEdge } from './sign-in.ts';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 const BUDGET: Record<string, number> = { 'bearer API': 0.95, 'session page': 0.9, 'session API (token forwarded)': 0.85 };

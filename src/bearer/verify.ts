@@ -42,6 +42,14 @@ export async function verifyAccessToken(
   token: string,
   options: VerifyAccessTokenOptions = {},
 ): Promise<VerifiedAccessToken> {
+  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+  const jwksUri = server.jwks_uri;
+  const audience = options.audience ?? config.apiAudience;
+  // A token verified a moment ago costs a lookup, before any parsing.
+  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${token}`;
+  const cached = recentlyVerified.get(cacheKey);
+  if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
+
   const header = parseCompactJwsHeader(token);
   const algorithms = allowedAlgorithms(server);
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
@@ -49,13 +57,6 @@ export async function verifyAccessToken(
   }
   if (header.crit !== undefined) throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
   if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
-  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
-  const jwksUri = server.jwks_uri;
-  const audience = options.audience ?? config.apiAudience;
-  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${token}`;
-  const cached = recentlyVerified.get(cacheKey);
-  if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
-
   let claims: VerifiedAccessToken['claims'];
   try {
     ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
