@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { escapeHtml, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
 export const DEMO_ORIGIN_PORT = 9401;
@@ -286,28 +287,8 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.end(JSON.stringify(body, null, 2));
-}
 
-function sendHtml(res: ServerResponse, status: number, html: string) {
-  res.statusCode = status;
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.end(html);
-}
 
-function escapeHtml(value: unknown): string {
-  return String(value)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 async function main() {
   const edgeJwksUrl = process.env.EDGE_JWKS_URL ?? 'http://127.0.0.1:8787/auth/jwks.json';

@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
+import { escapeHtml, sendHtml } from './http.ts';
 
 /** The team path of the dev issuer, as in Kenni's `https://idp.kenni.is/<team-domain>`. */
 export const DEV_TEAM_PATH = '/dev-team.is';
@@ -537,21 +538,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string) {
-  res.statusCode = status;
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.end(html);
-}
 
-function escapeHtml(value: unknown): string {
-  return String(value)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}
 h1{font-size:1.4rem}form{margin:.5rem 0}button{font:inherit;padding:.6rem 1rem;cursor:pointer;width:100%;text-align:left}

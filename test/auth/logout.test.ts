@@ -9,6 +9,7 @@ import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+import { sha256Hex } from '../support/hash.ts';
 
 const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
@@ -28,11 +29,6 @@ async function createProvider(discovery: Record<string, unknown> = {}): Promise<
   await provider.serveDiscovery(discovery);
   await provider.serveJwks([key]);
   return provider;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<{ sessionId: string; idToken: string; kvKey: string }> {

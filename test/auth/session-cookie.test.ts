@@ -10,6 +10,7 @@ import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeIdTokenClaims, signJwt, TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';
+import { sha256Hex } from '../support/hash.ts';
 
 const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
@@ -45,11 +46,6 @@ function countingKv(kv: KVNamespace): { kv: KVNamespace; calls: KvCall[]; sessio
   });
   const onSessions = (ops: string[]) => () => calls.filter((call) => ops.includes(call.op) && call.key.startsWith('session:'));
   return { kv: proxy, calls, sessionWrites: onSessions(['put', 'delete']), sessionReads: onSessions(['get', 'getWithMetadata']) };
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 function randomText(prefix: string): string {

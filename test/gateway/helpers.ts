@@ -179,8 +179,4 @@ export function patternByte(index: number): number {
   return index % 251;
 }
 
-/** Lower-case hex SHA-256. */
-export async function sha256Hex(data: BufferSource): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-  return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
-}
+export { sha256Hex } from '../support/hash.ts';
