@@ -18,6 +18,17 @@ import { handleMe } from './routes/me.ts';
 import { handleRefresh } from './routes/refresh.ts';
 import { handleVerify } from './routes/verify.ts';
 
+/** The methods each `/auth/*` route answers (anything else gets 405 with `Allow`). */
+const AUTH_ROUTE_METHODS: Record<string, string[]> = {
+  '/auth/login': ['GET'],
+  '/auth/callback': ['GET'],
+  '/auth/me': ['GET'],
+  '/auth/refresh': ['POST'],
+  '/auth/logout': ['GET', 'POST'],
+  '/auth/jwks.json': ['GET'],
+  '/auth/verify': ['GET'],
+};
+
 /** Options for {@link createKenniEdge}. */
 export interface KenniEdgeOptions {
   /** Serve the gateway (forwarding to `ORIGIN_URL`) on every other path. Default true. */
@@ -60,6 +71,10 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.get('/auth/verify', handleVerify);
   app.all('/auth/*', (c) => {
     c.set('errorFormat', 'json');
+    const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
+    if (allowed) {
+      throw new AppError('method_not_allowed', 405, `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
+    }
     throw new AppError('not_found', 404, 'No such route under /auth/.');
   });
   if (options.gateway !== false) app.all('*', handleGateway);

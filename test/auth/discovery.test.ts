@@ -109,3 +109,26 @@ describe('discovery while the provider is down', () => {
     expect(await response.text()).toContain('Error code: <code>provider_unreachable</code>');
   });
 });
+
+describe('/auth/* routes', () => {
+  it.each([
+    ['POST', '/auth/login', 'GET'],
+    ['POST', '/auth/callback', 'GET'],
+    ['DELETE', '/auth/me', 'GET'],
+    ['PUT', '/auth/logout', 'GET, POST'],
+    ['POST', '/auth/verify', 'GET'],
+  ])('answer %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const edge = createTestEdge();
+    const response = await edge.fetch(path, { method });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(((await response.json()) as { code: string }).code).toBe('method_not_allowed');
+  });
+
+  it('answer an unknown /auth/ path with 404 JSON, never the gateway', async () => {
+    const edge = createTestEdge();
+    const response = await edge.fetch('/auth/unknown', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { code: string }).code).toBe('not_found');
+  });
+});

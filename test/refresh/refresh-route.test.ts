@@ -94,7 +94,7 @@ describe('POST /auth/refresh', () => {
     expect(await provider.requests({ path: '/oidc/token' })).toHaveLength(0);
   });
 
-  it('answers GET /auth/refresh with 404 not_found and never refreshes', async () => {
+  it('answers GET /auth/refresh with 405 (Allow: POST) and never refreshes', async () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     await logIn(edge, provider);
@@ -102,8 +102,9 @@ describe('POST /auth/refresh', () => {
 
     const response = await edge.fetch('/auth/refresh', { headers: API_FETCH });
 
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ code: 'not_found' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toMatchObject({ code: 'method_not_allowed' });
     expect(await refreshGrants(provider)).toHaveLength(0);
   });
 });
