@@ -12,7 +12,6 @@ import { tokenError, tokenResponse, type Reply } from '../support/scripted-provi
 import { signJwt } from '../support/token-factory.ts';
 import {
   callbackPath,
-  callbackWithIdToken,
   expectLoginRefused,
   expectLoginSucceeded,
   idTokenClaims,

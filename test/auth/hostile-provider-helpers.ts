@@ -6,13 +6,14 @@
 import { env } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, type Claims, type TestKey } from '../support/token-factory.ts';
+import { tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, SESSION_COOKIE } from '../support/scripted-login.ts';
+import { makeIdTokenClaims, type Claims, type TestKey } from '../support/token-factory.ts';
+
+export { SESSION_COOKIE };
 
 /** The client id the tests' wrangler.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
-/** The session cookie of the contract. */
-export const SESSION_COOKIE = '__Host-kenni-session';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
 
@@ -29,10 +30,7 @@ export interface HostileSetup {
 export async function setUpHostileProvider(
   options: { discovery?: Record<string, unknown>; edge?: Record<string, unknown>; serveDiscovery?: boolean } = {},
 ): Promise<HostileSetup> {
-  const provider = await createScriptedProvider();
-  if (options.serveDiscovery !== false) await provider.serveDiscovery(options.discovery);
-  const key = await generateTestKey('RS256');
-  await provider.serveJwks([key]);
+  const { provider, key } = await createLoginProvider({ discovery: options.discovery, serveDiscovery: options.serveDiscovery });
   const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...options.edge });
   return { provider, key, edge, subject: `hostile-${crypto.randomUUID()}` };
 }

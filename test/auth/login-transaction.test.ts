@@ -4,32 +4,23 @@
  * error page (never a redirect) for every failed callback.
  */
 import { env } from 'cloudflare:test';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+import { tokenError, type ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, fileSigningKey, serveLoginTokens, SESSION_COOKIE } from '../support/scripted-login.ts';
 
-const SESSION_COOKIE = '__Host-kenni-session';
 const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
 const DEFAULT_SCOPE = 'openid profile national_id offline_access';
 const bindings = env as unknown as Env;
-
-let key: TestKey;
-
-beforeAll(async () => {
-  key = await generateTestKey('RS256');
-});
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A provider tenant (discovery, JWKS) signing with this file's key. */
 async function createProvider(): Promise<ScriptedProvider> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  await provider.serveJwks([key]);
-  return provider;
+  return (await createLoginProvider({ key: await fileSigningKey() })).provider;
 }
 
 /** Wraps the real KV binding and records every call on a session key. */
@@ -78,9 +69,9 @@ async function startLogin(edge: TestEdge, query = ''): Promise<StartedLogin> {
   };
 }
 
-async function serveTokenFor(provider: ScriptedProvider, edge: TestEdge, nonce: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const idToken = await signJwt(key, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce, ...extra }));
-  await provider.serveToken(tokenResponse({ id_token: idToken, expires_in: 300, refresh_token: 'refresh-1' }));
+/** Scripts the token endpoint to answer the login with `nonce` (ID token claims overridden by `claims`); returns the ID token. */
+async function serveTokenFor(provider: ScriptedProvider, edge: TestEdge, nonce: string, claims: Record<string, unknown> = {}): Promise<string> {
+  const { idToken } = await serveLoginTokens(provider, await fileSigningKey(), { nonce, clientId: String(edge.env.KENNI_CLIENT_ID), claims });
   return idToken;
 }
 

@@ -4,63 +4,30 @@
  * log a user out.
  */
 import { env } from 'cloudflare:test';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
-import { sha256Hex } from '../support/hash.ts';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 
-const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
-
-let key: TestKey;
-
-beforeAll(async () => {
-  key = await generateTestKey('RS256');
-});
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A provider tenant (discovery, with `discovery` merged in) signing with this file's key. */
 async function createProvider(discovery: Record<string, unknown> = {}): Promise<ScriptedProvider> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery(discovery);
-  await provider.serveJwks([key]);
-  return provider;
+  return (await createLoginProvider({ key: await fileSigningKey(), discovery })).provider;
 }
 
-async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<{ sessionId: string; idToken: string; kvKey: string }> {
-  const login = await edge.fetch('/auth/login');
-  expect(login.status).toBe(302);
-  const authorize = new URL(login.headers.get('location')!);
-  const idToken = await signJwt(key, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce: authorize.searchParams.get('nonce')! }));
-  await provider.serveToken(tokenResponse({ id_token: idToken, expires_in: 300, refresh_token: 'refresh-1' }));
-  const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: provider.issuer })}`);
-  expect(callback.status).toBe(302);
-  const sessionId = edge.jar.get(SESSION_COOKIE)!;
-  expect(sessionId).toBeTruthy();
-  const kvKey = `session:${await sha256Hex(sessionId)}`;
-  expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
-  return { sessionId, idToken, kvKey };
+/** A full login of `edge`'s browser: no Fetch Metadata, a 300 s access token and refresh token `refresh-1`. */
+async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<ScriptedLogin> {
+  return logInAt(edge, provider, await fileSigningKey());
 }
 
 function meWith(edge: TestEdge, sessionId: string): Promise<Response> {
   return edge.fetch('/auth/me', { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` }, jar: false });
-}
-
-/** The session cookie is cleared: same name and attributes, empty value, Max-Age=0. */
-function expectSessionCookieCleared(response: Response): void {
-  const cleared = response.headers.getSetCookie().filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
-  expect(cleared).toHaveLength(1);
-  const attributes = cleared[0]!.split(';').map((part) => part.trim());
-  expect(attributes[0]).toBe(`${SESSION_COOKIE}=`);
-  expect(attributes).toContain('Max-Age=0');
-  expect(attributes).toContain('Path=/');
-  expect(attributes).toContain('Secure');
-  expect(attributes).toContain('HttpOnly');
-  expect(cleared[0]!.toLowerCase()).not.toContain('domain=');
 }
 
 const SAME_ORIGIN_GET: RequestInit = { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', accept: 'text/html' } };

@@ -2,11 +2,10 @@
  * The `return_to` login parameter (issue #2): only a same-origin relative path
  * survives; every other value, however it is disguised, falls back to `/`.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sanitizeReturnTo } from '../../src/session/return-to.ts';
 import { createTestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+import { createLoginProvider, fileSigningKey, logInAt } from '../support/scripted-login.ts';
 
 /** Values that must never become the post-login redirect. */
 const HOSTILE: Array<[label: string, value: string]> = [
@@ -86,12 +85,6 @@ const GOOD = [
   '/api/orders?status=open',
 ];
 
-let key: TestKey;
-
-beforeAll(async () => {
-  key = await generateTestKey('RS256');
-});
-
 describe('sanitizeReturnTo', () => {
   it('has a corpus of at least 30 hostile values', () => {
     expect(HOSTILE.length).toBeGreaterThanOrEqual(30);
@@ -128,20 +121,16 @@ describe('return_to end to end', () => {
     ['/%5Cevil.com', '/'],
     ['/dashboard?tab=%C3%BE', '/dashboard?tab=%C3%BE'],
   ])('redirects after a successful callback from return_to=%j to %j', async (returnTo, expected) => {
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    await provider.serveJwks([key]);
+    const { provider, key } = await createLoginProvider({ key: await fileSigningKey() });
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
 
-    const login = await edge.fetch(`/auth/login?return_to=${encodeURIComponent(returnTo)}`);
-    expect(login.status).toBe(302);
-    const authorize = new URL(login.headers.get('location')!);
+    const { authorize, callback } = await logInAt(edge, provider, key, {
+      loginPath: `/auth/login?return_to=${encodeURIComponent(returnTo)}`,
+      token: { refresh_token: undefined },
+    });
+
     // The provider never sees return_to.
     expect(authorize.search).not.toContain('evil');
-    const nonce = authorize.searchParams.get('nonce')!;
-    await provider.serveToken(tokenResponse({ id_token: await signJwt(key, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce })), expires_in: 300 }));
-    const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: provider.issuer })}`);
-
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe(expected);
     expect(callback.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-kenni-session='))).toBe(true);

@@ -5,21 +5,15 @@
  * and the idle and absolute limits.
  */
 import { env } from 'cloudflare:test';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, signJwt, TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
+import { TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT } from '../support/token-factory.ts';
 import { sha256Hex } from '../support/hash.ts';
 
-const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
-
-let key: TestKey;
-
-beforeAll(async () => {
-  key = await generateTestKey('RS256');
-});
 
 afterEach(() => {
   vi.useRealTimers();
@@ -52,40 +46,24 @@ function randomText(prefix: string): string {
   return `${prefix}${[...crypto.getRandomValues(new Uint8Array(16))].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** A provider tenant (discovery, JWKS) signing with this file's key. */
 async function createProvider(): Promise<ScriptedProvider> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  await provider.serveJwks([key]);
-  return provider;
+  return (await createLoginProvider({ key: await fileSigningKey() })).provider;
 }
 
-interface LoggedIn {
-  callback: Response;
-  sessionId: string;
-  sessionCookie: string;
-  idToken: string;
-  accessToken: string;
+/** What {@link logIn} left behind; the access and refresh tokens are random, so a test can look for them anywhere. */
+interface LoggedIn extends ScriptedLogin {
   refreshToken: string;
 }
 
-/** One full login through the edge against the scripted provider. */
+/** One full login through the edge against the scripted provider, with a random code, access token and refresh token. */
 async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<LoggedIn> {
-  const login = await edge.fetch('/auth/login');
-  expect(login.status).toBe(302);
-  const authorize = new URL(login.headers.get('location')!);
-  const state = authorize.searchParams.get('state')!;
-  const nonce = authorize.searchParams.get('nonce')!;
-  const idToken = await signJwt(key, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce }));
-  const accessToken = randomText('access-');
   const refreshToken = randomText('refresh-');
-  await provider.serveToken(tokenResponse({ id_token: idToken, access_token: accessToken, refresh_token: refreshToken, expires_in: 300 }));
-  const callback = await edge.fetch(`/auth/callback?code=${randomText('code-')}&state=${state}&iss=${encodeURIComponent(provider.issuer)}`);
-  expect(callback.status).toBe(302);
-  const sessionCookie = callback.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
-  expect(sessionCookie).toBeDefined();
-  const sessionId = edge.jar.get(SESSION_COOKIE)!;
-  expect(sessionId).toBeTruthy();
-  return { callback, sessionId, sessionCookie: sessionCookie!, idToken, accessToken, refreshToken };
+  const login = await logInAt(edge, provider, await fileSigningKey(), {
+    code: randomText('code-'),
+    token: { access_token: randomText('access-'), refresh_token: refreshToken, expires_in: 300 },
+  });
+  return { ...login, refreshToken };
 }
 
 function me(edge: TestEdge, sessionId?: string): Promise<Response> {

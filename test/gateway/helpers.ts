@@ -7,8 +7,11 @@
  */
 import { expect } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse, type RecordedRequest, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, makeIdTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
+import type { RecordedRequest, Reply, ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, logInAt } from '../support/scripted-login.ts';
+import { makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
+
+export { SESSION_COOKIE } from '../support/scripted-login.ts';
 
 /** The client id wrangler.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
@@ -16,8 +19,6 @@ export const CLIENT_ID = '@dev-team.is/web';
 export const API_AUDIENCE = '@dev-team.is/web-api';
 /** `KENNI_API_SCOPE` in wrangler.toml. */
 export const API_SCOPE = '@dev-team.is/api.read';
-/** The session cookie of the contract. */
-export const SESSION_COOKIE = '__Host-kenni-session';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
 /** The exact challenge of a 401 without a token (RFC 6750 §3). */
@@ -48,10 +49,7 @@ export interface GatewaySetup {
  * `/origin` prefix, and an edge using both. `edge` overrides bindings.
  */
 export async function setUpGateway(options: { edge?: Record<string, unknown> } = {}): Promise<GatewaySetup> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  const key = await generateTestKey('RS256');
-  await provider.serveJwks([key]);
+  const { provider, key } = await createLoginProvider();
   const originUrl = provider.url('/origin');
   const bindings = { KENNI_ISSUER: provider.issuer, ORIGIN_URL: originUrl, ...options.edge };
   return {
@@ -75,25 +73,21 @@ export interface SignedIn {
 
 /**
  * Signs `browser` (default `setup.edge`) in through `/auth/login` and the
- * callback, with the token endpoint scripted. `claims` override the ID token's
- * (`undefined` removes one); `sub` is unique per call unless given.
+ * callback, with the token endpoint scripted ({@link logInAt} with the
+ * gateway's defaults: navigation Fetch Metadata, a random access token valid
+ * for 3600 s). `claims` override the ID token's (`undefined` removes one);
+ * `sub` is unique per call unless given.
  */
 export async function signIn(setup: GatewaySetup, options: { browser?: TestEdge; claims?: Claims; accessToken?: string; expiresIn?: number } = {}): Promise<SignedIn> {
-  const browser = options.browser ?? setup.edge;
-  const login = await browser.fetch('/auth/login', { headers: NAVIGATION });
-  expect(login.status).toBe(302);
-  const authorize = new URL(login.headers.get('location')!);
   const sub = typeof options.claims?.sub === 'string' ? options.claims.sub : `user-${crypto.randomUUID()}`;
-  const idToken = await signJwt(setup.key, makeIdTokenClaims({ issuer: setup.provider.issuer, clientId: CLIENT_ID, nonce: authorize.searchParams.get('nonce')!, sub, ...options.claims }));
-  const accessToken = options.accessToken ?? `session-access-${crypto.randomUUID()}`;
-  await setup.provider.serveToken(tokenResponse({ id_token: idToken, access_token: accessToken, expires_in: options.expiresIn ?? 3600, refresh_token: 'refresh-1' }));
-  const callback = await browser.fetch(`/auth/callback?${new URLSearchParams({ code: 'code-1', state: authorize.searchParams.get('state')!, iss: setup.provider.issuer })}`, {
-    headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+  const { sessionId, accessToken } = await logInAt(options.browser ?? setup.edge, setup.provider, setup.key, {
+    loginHeaders: NAVIGATION,
+    callbackHeaders: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+    code: 'code-1',
+    claims: { sub, ...options.claims },
+    token: { access_token: options.accessToken ?? `session-access-${crypto.randomUUID()}`, expires_in: options.expiresIn ?? 3600, refresh_token: 'refresh-1' },
   });
-  expect(callback.status, await callback.clone().text()).toBe(302);
-  const sessionId = browser.jar.get(SESSION_COOKIE);
-  expect(sessionId).toBeTruthy();
-  return { sessionId: sessionId!, accessToken, sub };
+  return { sessionId, accessToken, sub };
 }
 
 /** A JWT access token from the setup's key: `aud` the API audience, scope `KENNI_API_SCOPE`, with `overrides`. */

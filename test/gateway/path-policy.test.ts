@@ -8,13 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EDGE_ORIGIN } from '../support/edge.ts';
-import { tokenResponse } from '../support/scripted-provider.ts';
-import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
+import { logInAt } from '../support/scripted-login.ts';
 import {
   accessToken,
   API_SCOPE,
   BEARER_CHALLENGE,
-  CLIENT_ID,
   expectJsonError,
   expectLoginRedirect,
   expectSessionRequired,
@@ -291,12 +289,13 @@ describe('no session: 302 to login for a page navigation, 401 JSON for anything 
 
     const redirect = await setup.edge.fetch(PATH, { headers: NAVIGATION });
     expect(redirect.status).toBe(302);
-    const login = await setup.edge.fetch(redirect.headers.get('location')!, { headers: NAVIGATION });
-    expect(login.status).toBe(302);
-    const authorize = new URL(login.headers.get('location')!);
-    const idToken = await signJwt(setup.key, makeIdTokenClaims({ issuer: setup.provider.issuer, clientId: CLIENT_ID, nonce: authorize.searchParams.get('nonce')!, sub: 'round-trip' }));
-    await setup.provider.serveToken(tokenResponse({ id_token: idToken, expires_in: 3600 }));
-    const callback = await setup.edge.fetch(`/auth/callback?${new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: setup.provider.issuer })}`, { headers: NAVIGATION });
+    const { callback } = await logInAt(setup.edge, setup.provider, setup.key, {
+      loginPath: redirect.headers.get('location')!,
+      loginHeaders: NAVIGATION,
+      callbackHeaders: NAVIGATION,
+      claims: { sub: 'round-trip' },
+      token: { expires_in: 3600, refresh_token: undefined },
+    });
 
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe(PATH);

@@ -1,20 +1,22 @@
 /**
  * Shared pieces of the refresh tests (issue #5): a scripted provider with
  * discovery, JWKS and a tenant route that plays the origin, a scripted login
- * (the pattern of test/auth/logout.test.ts), and ways to look at what the edge
- * keeps in KV (the record, and its sealed tokens opened with the test secret).
+ * (test/support/scripted-login.ts with the refresh tests' defaults), and ways
+ * to look at what the edge keeps in KV (the record, and its sealed tokens
+ * opened with the test secret).
  */
 import { env } from 'cloudflare:test';
-import { expect, vi } from 'vitest';
+import { vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import type { ProviderTokens } from '../../src/oidc/client.ts';
-import { deriveSealKey, sha256Hex, unseal } from '../../src/session/seal.ts';
+import { deriveSealKey, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import type { TestEdge } from '../support/edge.ts';
-import { createScriptedProvider, tokenResponse, type RecordedRequest, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+import { tokenResponse, type RecordedRequest, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
+import { createLoginProvider, fileSigningKey, logInAt, type ScriptedLogin } from '../support/scripted-login.ts';
+import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
 
-export const SESSION_COOKIE = '__Host-kenni-session';
+export { SESSION_COOKIE, expectSessionCookieCleared } from '../support/scripted-login.ts';
 export const bindings = env as unknown as Env;
 
 /** Fetch Metadata of a same-origin `fetch()` from the app's own pages. */
@@ -27,19 +29,12 @@ export const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { 'sec-f
 /** The path (relative to the scripted issuer) that plays the origin: `ORIGIN_URL` points here. */
 export const ORIGIN_PREFIX = '/origin';
 
-let signingKey: Promise<TestKey> | undefined;
-
 /** The provider's RS256 signing key, one per test file. */
-export function providerKey(): Promise<TestKey> {
-  signingKey ??= generateTestKey('RS256');
-  return signingKey;
-}
+export const providerKey = fileSigningKey;
 
 /** A scripted provider with discovery, JWKS, and an origin route answering 200 for `GET /api/x` and `GET /account`. */
 export async function createRefreshProvider(): Promise<ScriptedProvider> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  await provider.serveJwks([await providerKey()]);
+  const { provider } = await createLoginProvider({ key: await providerKey() });
   await provider.route('GET', `${ORIGIN_PREFIX}/api/x`, { status: 200, json: { ok: true } });
   await provider.route('GET', `${ORIGIN_PREFIX}/account`, { status: 200, headers: { 'content-type': 'text/html' }, body: '<p>account</p>' });
   return provider;
@@ -72,45 +67,26 @@ export async function idTokenFor(provider: ScriptedProvider, claims: Record<stri
 }
 
 /** What {@link logIn} returns. */
-export interface LoggedIn {
-  sessionId: string;
-  /** `session:<hex sha256 of the id>` */
-  kvKey: string;
-  keyHash: string;
-  idToken: string;
-}
+export type LoggedIn = ScriptedLogin;
 
 /**
  * Logs in through the edge against the scripted provider: `/auth/login`, then
- * the callback with a token response carrying `access_token`, `refresh_token`
- * and `expires_in` (default 120 s). Leaves the token endpoint scripted with
- * that login reply; the caller scripts the refreshes after it.
+ * the callback with a token response carrying `access_token` (default `AT1`),
+ * `refresh_token` (default `R1`) and `expires_in` (default 120 s). Leaves the
+ * token endpoint scripted with that login reply; the caller scripts the
+ * refreshes after it.
  */
 export async function logIn(
   edge: TestEdge,
   provider: ScriptedProvider,
   options: { accessToken?: string; refreshToken?: string; expiresIn?: number; claims?: Record<string, unknown> } = {},
 ): Promise<LoggedIn> {
-  const login = await edge.fetch('/auth/login', { headers: NAVIGATION });
-  expect(login.status).toBe(302);
-  const authorize = new URL(login.headers.get('location')!);
-  const idToken = await signJwt(
-    await providerKey(),
-    makeIdTokenClaims({ issuer: provider.issuer, clientId: String(edge.env.KENNI_CLIENT_ID), nonce: authorize.searchParams.get('nonce')!, ...options.claims }),
-  );
-  await provider.serveToken(
-    tokenResponse({ id_token: idToken, access_token: options.accessToken ?? 'AT1', refresh_token: options.refreshToken ?? 'R1', expires_in: options.expiresIn ?? 120 }),
-  );
-  const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ code: 'c', state: authorize.searchParams.get('state')!, iss: provider.issuer })}`, {
-    headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+  return logInAt(edge, provider, await providerKey(), {
+    loginHeaders: NAVIGATION,
+    callbackHeaders: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+    claims: options.claims,
+    token: { access_token: options.accessToken ?? 'AT1', refresh_token: options.refreshToken ?? 'R1', expires_in: options.expiresIn ?? 120 },
   });
-  expect(callback.status, await callback.clone().text()).toBe(302);
-  const sessionId = edge.jar.get(SESSION_COOKIE);
-  expect(sessionId).toBeTruthy();
-  const keyHash = await sha256Hex(sessionId!);
-  const kvKey = `session:${keyHash}`;
-  expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
-  return { sessionId: sessionId!, kvKey, keyHash, idToken };
 }
 
 /** The refresh grants the provider received (token requests with `grant_type=refresh_token`). */
@@ -139,16 +115,6 @@ export async function openTokens(record: SessionRecord, keyHash: string): Promis
 export async function tokensInKv(logged: Pick<LoggedIn, 'kvKey' | 'keyHash'>): Promise<ProviderTokens | undefined> {
   const record = await readRecord(logged.kvKey);
   return record ? openTokens(record, logged.keyHash) : undefined;
-}
-
-/** The session cookie is cleared: same name, empty value, Max-Age=0. */
-export function expectSessionCookieCleared(response: Response): void {
-  const cleared = response.headers.getSetCookie().filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
-  expect(cleared).toHaveLength(1);
-  const attributes = cleared[0]!.split(';').map((part) => part.trim());
-  expect(attributes[0]).toBe(`${SESSION_COOKIE}=`);
-  expect(attributes).toContain('Max-Age=0');
-  expect(attributes).toContain('Path=/');
 }
 
 /**
