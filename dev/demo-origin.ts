@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { escapeHtml, sendHtml, sendJson } from './http.ts';
+import { closeOnSignal, escapeHtml, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
 export const DEMO_ORIGIN_PORT = 9401;
@@ -294,11 +294,7 @@ async function main() {
   const edgeJwksUrl = process.env.EDGE_JWKS_URL ?? 'http://127.0.0.1:8787/auth/jwks.json';
   const origin = await startDemoOrigin({ port: DEMO_ORIGIN_PORT, edgeJwksUrl });
   console.log(`Demo origin on ${origin.url} (edge keys from ${edgeJwksUrl})`);
-  const stop = () => {
-    origin.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  closeOnSignal(origin);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -26,3 +26,15 @@ export function escapeHtml(value: unknown): string {
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;');
 }
+
+/** Closes `server` and exits on Ctrl-C or SIGTERM (for the dev servers run on their own). */
+export function closeOnSignal(server: { close(): Promise<void> }): void {
+  const stop = () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

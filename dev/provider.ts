@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import { escapeHtml, sendHtml } from './http.ts';
+import { closeOnSignal, escapeHtml, sendHtml } from './http.ts';
 
 /** The team path of the dev issuer, as in Kenni's `https://idp.kenni.is/<team-domain>`. */
 export const DEV_TEAM_PATH = '/dev-team.is';
@@ -750,11 +750,7 @@ async function main() {
   console.log(`Kenni-like dev provider: issuer ${provider.issuer}`);
   console.log(`  discovery: ${provider.issuer}/.well-known/openid-configuration`);
   console.log(`  users: ${DEV_USERS.map((user) => `${user.name} (${user.national_id})`).join(', ')}`);
-  const stop = () => {
-    provider.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  closeOnSignal(provider);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
