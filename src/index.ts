@@ -13,7 +13,7 @@ export { requireBearer, readBearerToken, type RequireBearerOptions } from './bea
 export { verifyAccessToken, type VerifiedAccessToken } from './bearer/verify.ts';
 export { requireSession, loadRequestSession } from './session/middleware.ts';
 export { SessionLock } from './session/lock.ts';
+export { getClientCredentialsToken, type ClientCredentialsToken, type ClientCredentialsOptions } from './m2m/client-credentials.ts';
 
 /** The Worker: every route of the contract plus the gateway. */
 export default createKenniEdge();
-export { getClientCredentialsToken, type ClientCredentialsToken, type ClientCredentialsOptions } from './m2m/client-credentials.ts';
