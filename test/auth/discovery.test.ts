@@ -5,14 +5,26 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
-import { createTestEdge } from '../support/edge.ts';
-import { createScriptedProvider } from '../support/scripted-provider.ts';
+import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** A scripted provider serving discovery, an edge in front of it, and one login done (discovery read once). */
+async function setUpWarm(options: { fakeTime?: boolean } = {}): Promise<{ provider: ScriptedProvider; edge: TestEdge; start: number; login(): Promise<number> }> {
+  if (options.fakeTime) vi.useFakeTimers({ toFake: ['Date'] });
+  const start = Date.now();
+  const provider = await createScriptedProvider();
+  await provider.serveDiscovery();
+  const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+  const login = async () => (await edge.fetch('/auth/login')).status;
+  expect(await login()).toBe(302);
+  return { provider, edge, start, login };
+}
 
 describe('discovery', () => {
   it('is fetched once for many logins', async () => {
@@ -24,10 +36,7 @@ describe('discovery', () => {
   });
 
   it('is read from the Cache API by a cold isolate, without asking the provider', async () => {
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    const { provider, edge } = await setUpWarm();
     clearDiscoveryCache(); // a new isolate in the same data centre
     const login = await edge.fetch('/auth/login');
     expect(login.status).toBe(302);
@@ -36,12 +45,7 @@ describe('discovery', () => {
   });
 
   it('is fetched again after an hour', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const start = Date.now();
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
     vi.setSystemTime(start + 59 * 60_000);
     expect((await edge.fetch('/auth/login')).status).toBe(302);
     expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
@@ -51,12 +55,7 @@ describe('discovery', () => {
   });
 
   it('keeps serving the isolate copy when the provider is down at refetch time', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const start = Date.now();
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
     await provider.route('GET', DISCOVERY_PATH, { status: 503 });
     vi.setSystemTime(start + 2 * 3_600_000);
     const login = await edge.fetch('/auth/login');
@@ -77,12 +76,7 @@ describe('discovery', () => {
 
 describe('discovery while the provider is down', () => {
   it('is served to a cold isolate from an old Cache API copy, and retried at most once a minute', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const start = Date.now();
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
     await provider.route('GET', DISCOVERY_PATH, { status: 503 });
     vi.setSystemTime(start + 3 * 3_600_000); // past the TTL
     clearDiscoveryCache(); // a new isolate
@@ -95,12 +89,7 @@ describe('discovery while the provider is down', () => {
   });
 
   it('answers 502 when no copy is younger than a day', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const start = Date.now();
-    const provider = await createScriptedProvider();
-    await provider.serveDiscovery();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    expect((await edge.fetch('/auth/login')).status).toBe(302);
+    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
     await provider.route('GET', DISCOVERY_PATH, { status: 503 });
     vi.setSystemTime(start + 26 * 3_600_000);
     clearDiscoveryCache();
