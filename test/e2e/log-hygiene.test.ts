@@ -1,0 +1,85 @@
+/**
+ * Logs (DESIGN.md): one JSON line per auth event with a stable reason, and
+ * never a token, secret, code, national id or full cookie. This runs a whole
+ * life against the real local provider (login, pages, API calls with a
+ * forwarded token, a refresh, bearer calls good and bad, logout) and checks
+ * every line the edge wrote.
+ */
+import { env } from 'cloudflare:test';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import type { Env } from '../../src/config.ts';
+import { createTestEdge } from '../support/edge.ts';
+import { signInAtProvider } from '../support/provider-login.ts';
+import { SESSION_COOKIE } from '../support/scripted-login.ts';
+
+const bindings = env as unknown as Env;
+const ISSUER = String(bindings.KENNI_ISSUER);
+const NATIONAL_ID = '0101302989';
+const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
+const SAME_ORIGIN = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json', origin: 'https://edge.test' };
+
+let spies: Array<MockInstance<(...args: unknown[]) => void>>;
+
+beforeEach(() => {
+  spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(() => {}));
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function writtenLines(): string[] {
+  return spies.flatMap((spy) => spy.mock.calls.map((args) => args.map((arg) => (typeof arg === 'string' ? arg : String(arg))).join(' ')));
+}
+
+/** A client-credentials token from the real provider (RFC 6749 §2.3.1 Basic). */
+async function machineToken(scope: string): Promise<string> {
+  const form = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  const credentials = btoa(`${form(String(bindings.KENNI_M2M_CLIENT_ID))}:${form(String(bindings.KENNI_M2M_CLIENT_SECRET))}`);
+  const response = await fetch(`${ISSUER}/oidc/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${credentials}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+describe('the edge\'s log lines over a whole session', () => {
+  it('are JSON auth events with reasons, and never carry a token, code, secret, national id or the session cookie', async () => {
+    const edge = createTestEdge({ SESSION_LOCKS: undefined });
+    const secrets: string[] = [String(bindings.SESSION_SECRET), String(bindings.KENNI_CLIENT_SECRET), String(bindings.KENNI_M2M_CLIENT_SECRET), NATIONAL_ID];
+
+    const login = await edge.fetch('/auth/login?return_to=/account', { headers: NAVIGATION });
+    const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: NATIONAL_ID });
+    secrets.push(new URL(callbackUrl).searchParams.get('code')!, new URL(callbackUrl).searchParams.get('state')!);
+    expect((await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } })).status).toBe(302);
+    secrets.push(edge.jar.get(SESSION_COOKIE)!);
+
+    expect((await edge.fetch('/', { headers: NAVIGATION })).status).toBe(200);
+    const whoami = await edge.fetch('/api/whoami', { headers: SAME_ORIGIN });
+    expect(whoami.status).toBe(200);
+    expect((await edge.fetch('/auth/refresh', { method: 'POST', headers: SAME_ORIGIN })).status).toBe(200);
+    expect((await edge.fetch('/api/whoami', { method: 'POST', headers: { ...SAME_ORIGIN, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+
+    const good = await machineToken('@dev-team.is/api.read');
+    const narrow = await machineToken('openid');
+    secrets.push(good, narrow, good.split('.')[2]!);
+    expect((await edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
+    expect((await edge.fetch('/auth/verify?scope=%40dev-team.is%2Fapi.write', { headers: { authorization: `Bearer ${good}` } })).status).toBe(403);
+    expect((await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${narrow}` } })).status).toBe(401);
+    expect((await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${good.slice(0, -4)}AAAA` } })).status).toBe(401);
+
+    expect((await edge.fetch('/auth/logout', { headers: NAVIGATION })).status).toBe(302);
+
+    const lines = writtenLines();
+    const events = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; reason?: string });
+    expect(events.map((entry) => entry.event)).toEqual(
+      expect.arrayContaining(['login_started', 'login_succeeded', 'refreshed', 'request_refused', 'bearer_rejected', 'logged_out']),
+    );
+    for (const entry of events.filter((item) => /_(failed|rejected|refused)$/.test(item.event))) expect(entry.reason).toMatch(/^[a-z_:]+$/);
+    const text = lines.join('\n');
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    // No JWT of any kind (three base64url segments starting with a JSON header).
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./);
+  });
+});
