@@ -85,7 +85,13 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
 
 /** The one error handler: known errors become their status, anything else a logged 500. */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof AppError) return errorResponse(error, formatFor(c));
+  if (error instanceof AppError) {
+    // Wherever a session ends (a refresh met invalid_grant), its cookie is cleared with the answer.
+    if (error.code === 'session_ended' && !error.setCookies.some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
+      error.setCookies.push(expireCookie(SESSION_COOKIE));
+    }
+    return errorResponse(error, formatFor(c));
+  }
   logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: error instanceof Error ? error.name : typeof error });
   console.error(error);
   return errorResponse(new AppError('internal_error', 500, 'Something went wrong at the edge. Please try again.'), formatFor(c));

@@ -10,7 +10,6 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest, isPageNavigation, isStateChanging } from '../request-kind.ts';
-import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { loadRequestSession, loginUrlFor } from '../session/middleware.ts';
 import { ensureFreshTokens } from '../session/refresh.ts';
 import { createIdentityAssertion, type AssertedIdentity } from './assertion.ts';
@@ -63,13 +62,8 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     auth: 'session',
   };
   if (pathClass === 'api') {
-    try {
-      const { tokens } = await ensureFreshTokens(config, c.env, session);
-      return forward({ identity, authorization: `Bearer ${tokens.access_token}` });
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'session_ended') error.setCookies.push(expireCookie(SESSION_COOKIE));
-      throw error;
-    }
+    const { tokens } = await ensureFreshTokens(config, c.env, session);
+    return forward({ identity, authorization: `Bearer ${tokens.access_token}` });
   }
   return forward({ identity });
 }

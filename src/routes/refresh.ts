@@ -8,7 +8,6 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest } from '../request-kind.ts';
-import { expireCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { loadRequestSession } from '../session/middleware.ts';
 import { ensureFreshTokens } from '../session/refresh.ts';
 
@@ -21,11 +20,6 @@ export async function handleRefresh(c: Context<AppEnv>): Promise<Response> {
   }
   const session = await loadRequestSession(c);
   if (!session) throw new AppError('session_required', 401, 'Not signed in.', { reason: 'no_session' });
-  try {
-    const { tokens } = await ensureFreshTokens(c.get('config'), c.env, session, { force: true });
-    return c.json({ expires_at: tokens.expires_at }, 200, { 'cache-control': 'no-store' });
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'session_ended') error.setCookies.push(expireCookie(SESSION_COOKIE));
-    throw error;
-  }
+  const { tokens } = await ensureFreshTokens(c.get('config'), c.env, session, { force: true });
+  return c.json({ expires_at: tokens.expires_at }, 200, { 'cache-control': 'no-store' });
 }
