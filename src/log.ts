@@ -15,6 +15,7 @@ export type AuthEvent =
   | 'logged_out'
   | 'session_ended'
   | 'bearer_rejected'
+  | 'cache_entry_rejected'
   | 'request_refused'
   | 'origin_failed'
   | 'm2m_token_issued'

@@ -9,7 +9,7 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from './jwks.ts';
+import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, jwksCacheOptions, resolveSigningKey } from './jwks.ts';
 
 /** A verified access token: its claims and granted scopes. */
 export interface VerifiedAccessToken {
@@ -59,7 +59,7 @@ export async function verifyAccessToken(
   if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
   let claims: VerifiedAccessToken['claims'];
   try {
-    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
+    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, jwksCacheOptions(config)), {
       algorithms,
       issuer: config.issuer,
       audience,
