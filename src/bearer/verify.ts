@@ -45,13 +45,13 @@ export async function verifyAccessToken(
   if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
   const jwksUri = server.jwks_uri;
   const audience = options.audience ?? config.apiAudience;
-  // A token verified a moment ago costs a lookup, before any parsing.
-  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${token}`;
+  const algorithms = allowedAlgorithms(server);
+  // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
+  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
   const cached = recentlyVerified.get(cacheKey);
   if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
 
   const header = parseCompactJwsHeader(token);
-  const algorithms = allowedAlgorithms(server);
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
   }
@@ -127,10 +127,18 @@ function readScopes(claims: JWTPayload): Set<string> {
   return scopes;
 }
 
+/** Per discovery document, so that a remembered token's lookup stays a lookup. */
+const algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
+
 /** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
 function allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
-  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+  let algorithms = algorithmsByServer.get(server);
+  if (!algorithms) {
+    const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+    algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+    algorithmsByServer.set(server, algorithms);
+  }
+  return algorithms;
 }
 
 /** Refuses anything but a JWS in compact form before any cryptography runs. */
