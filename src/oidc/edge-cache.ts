@@ -49,8 +49,12 @@ export async function readEdgeCache<T>(secret: EdgeCacheSecret, name: string): P
   const mac = match && base64UrlDecode(match[1]!);
   if (!match || !mac) return refuse(name, 'malformed');
   const payload = match[2]!;
-  const key = await deriveMacKey(secret.sessionSecret, 'edge-cache');
-  if (!(await crypto.subtle.verify('HMAC', key, mac, macInput(name, payload)))) return refuse(name, 'bad_mac');
+  try {
+    const key = await deriveMacKey(secret.sessionSecret, 'edge-cache');
+    if (!(await crypto.subtle.verify('HMAC', key, mac, macInput(name, payload)))) return refuse(name, 'bad_mac');
+  } catch {
+    return undefined;
+  }
   try {
     const stored = JSON.parse(payload) as Partial<EdgeCacheEntry<T>>;
     if (typeof stored.storedAt !== 'number' || !('value' in stored)) return refuse(name, 'malformed');
