@@ -77,10 +77,13 @@ export interface ForwardOptions {
 
 /** The subrequest {@link forwardToOrigin} sends, built without side effects. */
 export interface OriginRequest {
+  /** The target: `ORIGIN_URL`'s base path, then the request's path and query as received. */
   url: string;
+  /** Method, filtered headers, body, `redirect: 'manual'`, and `cache: 'no-store'` when it carries identity. */
   init: RequestInit;
   /** Identity headers or an `Authorization` go to the origin: the answer is one user's. */
   carriesIdentity: boolean;
+  /** A WebSocket upgrade (never for a preflight). */
   isWebSocket: boolean;
 }
 
