@@ -103,6 +103,25 @@ describe('refreshes through SESSION_LOCKS', () => {
     expect((await edge.fetch('/auth/me', { headers: API_FETCH })).status).toBe(200);
   });
 
+  it('sends one grant for two forced refreshes of one session through the lock; both get the same new tokens', async () => {
+    const edge = createTestEdge();
+    const logged = await logInAtRealProvider(edge);
+    const config = loadConfig(edge.env);
+    const first = await loadIndependently(logged);
+    const second = await loadIndependently(logged);
+    const before = refreshCounter.count;
+
+    const [a, b] = await Promise.all([refreshThroughLock(config, edge.env, first.session, true), refreshThroughLock(config, edge.env, second.session, true)]);
+
+    expect(refreshCounter.count - before).toBe(1);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(a.tokens.refresh_token).not.toBe(first.tokens.refresh_token);
+    expect(await openTokens((await readRecord(logged.kvKey))!, logged.keyHash)).toEqual(a.tokens);
+    // The provider revokes the whole grant when a refresh token is used twice: the session still refreshes.
+    expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
+    expect(refreshCounter.count - before).toBe(2);
+  });
+
   it('keeps only sealed tokens and no session id in the Durable Object storage', async () => {
     const edge = createTestEdge();
     const logged = await logInAtRealProvider(edge);
