@@ -72,16 +72,26 @@ export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.Aut
   return url;
 }
 
+/** Longest authorization code accepted; anything longer is not a code this edge sends on. */
+const MAX_AUTHORIZATION_CODE_LENGTH = 4096;
+
 /**
  * Validates the authorization response: `state`, the `iss` parameter where the
- * provider advertises it, and a provider `error`.
+ * provider advertises it, a provider `error`, and the presence of `code`.
  * @see https://www.rfc-editor.org/rfc/rfc9207
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  */
 export function validateCallbackParameters(config: KenniEdgeConfig, server: oauth.AuthorizationServer, callbackUrl: URL, expectedState: string): URLSearchParams {
   const { client } = createClient(config);
   try {
-    return oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
+    const parameters = oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
+    const code = parameters.get('code');
+    if (!code || code.length > MAX_AUTHORIZATION_CODE_LENGTH) {
+      throw new AppError('login_state_invalid', 400, 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
+    }
+    return parameters;
   } catch (error) {
+    if (error instanceof AppError) throw error;
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
       throw new AppError(
