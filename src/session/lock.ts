@@ -12,7 +12,7 @@ import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { sha256Hex } from './seal.ts';
 import { refreshSession, type FreshSession } from './refresh.ts';
-import { adoptSession, deleteSession, readSessionTokens, type ActiveSession, type SessionRecord } from './store.ts';
+import { adoptSession, deleteSession, forgetSession, readSessionTokens, type ActiveSession, type SessionRecord } from './store.ts';
 
 interface LastRotation {
   /** sha256 of the refresh token that was used (never the token itself). */
@@ -113,7 +113,10 @@ export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, sess
   try {
     record = (await stub.refresh(session, force)) as SessionRecord;
   } catch (error) {
-    throw reviveAppError(error);
+    const revived = reviveAppError(error);
+    // The object may run in another isolate: this one must stop serving its cached copy too.
+    if (revived instanceof AppError && revived.code === 'session_ended') forgetSession(session);
+    throw revived;
   }
   const updated = adoptSession({ id: session.id, keyHash: session.keyHash, record });
   const tokens = await readSessionTokens(config, updated);

@@ -206,6 +206,12 @@ export function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id'
   return inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
 }
 
+/** Forgets an ended session in this isolate only (no KV write), e.g. when the refresh lock reports it ended. */
+export function forgetSession(session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
+  isolateSessions.delete(session.id);
+  rememberDeleted(session.keyHash);
+}
+
 /** True when a KV value is a session record this edge wrote (not missing, not foreign). */
 function isLiveRecord(value: SessionRecord | null | undefined): value is SessionRecord {
   return value?.version === 1 && typeof value.sub === 'string' && typeof value.tokens === 'string';
