@@ -11,7 +11,7 @@
  * ports; both wrangler process groups and the provider are stopped afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -51,10 +51,11 @@ interface Isolate {
   exited: Promise<void>;
 }
 
-function startWrangler(options: { port: number; inspectorPort: number; persistTo: string; envFile: string; issuer: string }): Isolate {
+function startWrangler(options: { config: string; port: number; inspectorPort: number; persistTo: string; envFile: string; issuer: string }): Isolate {
   const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
   const args = [
     wranglerBin, 'dev',
+    '--config', options.config,
     '--ip', '127.0.0.1',
     '--port', String(options.port),
     '--inspector-port', String(options.inspectorPort),
@@ -129,7 +130,25 @@ async function signIn(isolate: Isolate): Promise<string> {
   return sessionCookie.split(';')[0]!.slice(SESSION_COOKIE.length + 1);
 }
 
-describe('logout in one isolate, refresh in another (two wrangler dev processes, one KV)', () => {
+/**
+ * wrangler.toml without the `SESSION_LOCKS` Durable Object (written to `dir`,
+ * `main` made absolute), so refreshes run in each isolate on their own.
+ */
+function configWithoutSessionLocks(dir: string): string {
+  const project = readFileSync(join(PROJECT_DIR, 'wrangler.toml'), 'utf8');
+  const withoutLocks = project
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(PROJECT_DIR, 'src', 'index.ts'))}`)
+    .replace(/^\[\[durable_objects\.bindings\]\][\s\S]*?(?=^\[vars\])/m, '');
+  expect(withoutLocks).not.toContain('SessionLock');
+  const path = join(dir, 'wrangler.toml');
+  writeFileSync(path, withoutLocks);
+  return path;
+}
+
+describe.each([
+  ['with SESSION_LOCKS (the project wrangler.toml)', true],
+  ['without SESSION_LOCKS', false],
+])('logout in one isolate, refresh in another (two wrangler dev processes, one KV), %s', (_label, withLocks) => {
   let provider: KenniProvider;
   let tempDir: string;
   let a: Isolate;
@@ -148,9 +167,12 @@ describe('logout in one isolate, refresh in another (two wrangler dev processes,
     const envFile = join(tempDir, '.dev.vars');
     writeFileSync(envFile, formatDotenv(await createDevVars()), { mode: 0o600 });
     const persistTo = join(tempDir, 'state');
-    a = startWrangler({ port: portA!, inspectorPort: inspectorA!, persistTo, envFile, issuer: provider.issuer });
-    b = startWrangler({ port: portB!, inspectorPort: inspectorB!, persistTo, envFile, issuer: provider.issuer });
-    await Promise.all([waitForWorker(a, 120_000), waitForWorker(b, 120_000)]);
+    const config = withLocks ? join(PROJECT_DIR, 'wrangler.toml') : configWithoutSessionLocks(tempDir);
+    // One after the other: two workerd processes opening the shared SQLite files at the same moment can meet SQLITE_BUSY.
+    a = startWrangler({ config, port: portA!, inspectorPort: inspectorA!, persistTo, envFile, issuer: provider.issuer });
+    await waitForWorker(a, 120_000);
+    b = startWrangler({ config, port: portB!, inspectorPort: inspectorB!, persistTo, envFile, issuer: provider.issuer });
+    await waitForWorker(b, 120_000);
   });
 
   afterAll(async () => {
