@@ -182,16 +182,21 @@ export function idleClockWriteDue(config: KenniEdgeConfig, session: ActiveSessio
 
 /**
  * Writes the moved idle clock (call through `waitUntil`). It runs after any
- * write of the same session already under way in this isolate, takes the newest
- * record this isolate knows (a refresh may have rotated the tokens meanwhile),
- * and never revives a session that ended, here or (as KV shows it) elsewhere.
+ * write of the same session already under way in this isolate, moves the clock
+ * on the newer of this isolate's copy and the record KV holds (a refresh here or
+ * elsewhere may have rotated the tokens meanwhile), and never revives a session
+ * that ended, here or (as KV shows it) elsewhere.
  */
 export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
   return inWriteOrder(session.keyHash, async () => {
     const current = isolateSessions.get(session.id);
     const latest = current?.session ?? session;
-    const touched: ActiveSession = { ...latest, record: { ...latest.record, last_seen_at: nowSeconds() } };
-    if (await writeIfLive(config, kv, touched)) remember(touched, current?.tokens);
+    const written = await writeIfLive(config, kv, latest, (stored) => {
+      // Another isolate may have rotated the tokens since this copy was read: never write older tokens back.
+      const base = (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at) ? stored : latest.record;
+      return { ...latest, record: { ...base, last_seen_at: nowSeconds() } };
+    });
+    if (written) remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
   });
 }
 
@@ -224,24 +229,29 @@ export function clearSessionIsolateCache(): void {
 }
 
 /** Writes a session record after any write of the same session already under way in this isolate; false when the session ended. */
-function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
-  return inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session));
+async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
+  return (await inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session, () => session))) !== undefined;
 }
 
 /**
- * Writes the record only while the session is live: not ended in this isolate,
- * and KV (read again, off the hot path: writes are rare) still holds its record.
- * Otherwise forgets the session here.
+ * Writes a record only while the session is live: not ended in this isolate,
+ * and KV (read again, off the hot path: writes are rare) still holds its record,
+ * which `build` receives. Otherwise forgets the session here and returns undefined.
  */
-async function writeIfLive(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
+async function writeIfLive(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  session: Pick<ActiveSession, 'id' | 'keyHash'>,
+  build: (stored: SessionRecord) => ActiveSession,
+): Promise<ActiveSession | undefined> {
   const stored = deletedInIsolate.has(session.keyHash) ? null : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
   if (!isLiveRecord(stored)) {
-    isolateSessions.delete(session.id);
-    rememberDeleted(session.keyHash);
-    return false;
+    forgetSession(session);
+    return undefined;
   }
-  await putRecord(config, kv, session);
-  return true;
+  const written = build(stored);
+  await putRecord(config, kv, written);
+  return written;
 }
 
 async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {

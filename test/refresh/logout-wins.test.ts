@@ -18,9 +18,11 @@ import {
   logIn,
   originRequests,
   refreshGrants,
+  readRecord,
   refreshReply,
   scriptedBindings,
   startClock,
+  tokensInKv,
   type LoggedIn,
 } from './helpers.ts';
 
@@ -132,5 +134,29 @@ describe('after a logout in another isolate', () => {
     await touchSession(config, edge.env.SESSIONS, held);
 
     await expectSessionDead(edge, logged);
+  });
+});
+
+describe('the idle clock of an isolate with an older copy', () => {
+  it('moves the clock on the newest record KV holds, never rolling back tokens another isolate rotated', async () => {
+    const clock = startClock();
+    const provider = await createRefreshProvider();
+    const edge = createTestEdge(scriptedBindings(provider));
+    const logged = await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1' });
+    const config = loadConfig(edge.env);
+    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const tokens = (await readSessionTokens(config, held))!;
+
+    // Another isolate rotates the tokens 100 s later…
+    clock.at(100);
+    clearSessionIsolateCache();
+    await saveSessionTokens(config, edge.env.SESSIONS, held, { ...tokens, access_token: 'AT2', refresh_token: 'R2', expires_at: tokens.expires_at + 100 });
+    // …while this isolate, still holding the login's copy, moves the idle clock.
+    clock.at(200);
+    clearSessionIsolateCache();
+    await touchSession(config, edge.env.SESSIONS, held);
+
+    expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
+    expect((await readRecord(logged.kvKey))!.last_seen_at).toBe(clock.start / 1000 + 200);
   });
 });
