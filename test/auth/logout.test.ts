@@ -7,7 +7,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import type { Reply, ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 
 const bindings = env as unknown as Env;
@@ -212,5 +212,61 @@ describe('/auth/logout after a long pause', () => {
     expect((await meWith(edge, sessionId)).status).toBe(401);
     vi.setSystemTime(start + 2 * 3_600_000 + 31_000);
     expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+});
+
+describe('/auth/logout revokes the refresh token at the provider (RFC 7009)', () => {
+  const REVOCATION_PATH = '/oidc/token/revocation';
+
+  async function createRevokingProvider(reply: Reply): Promise<ScriptedProvider> {
+    const provider = await createProvider();
+    await provider.serveDiscovery({ revocation_endpoint: provider.url(REVOCATION_PATH) });
+    await provider.route('POST', REVOCATION_PATH, reply);
+    return provider;
+  }
+
+  it('posts the refresh token with token_type_hint and the client authentication of the token endpoint', async () => {
+    const provider = await createRevokingProvider({ status: 200, body: '' });
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
+
+    expect(response.status).toBe(302);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    const revocations = await provider.requests({ method: 'POST', path: REVOCATION_PATH });
+    expect(revocations.map((request) => request.form)).toEqual([{ token: 'refresh-1', token_type_hint: 'refresh_token' }]);
+    const [tokenRequest] = await provider.requests({ method: 'POST', path: '/oidc/token' });
+    expect(revocations[0]!.headers.authorization).toMatch(/^Basic /);
+    expect(revocations[0]!.headers.authorization).toBe(tokenRequest!.headers.authorization);
+  });
+
+  it.each([
+    ['answers 503', { status: 503, body: 'down' }, {}],
+    ['does not answer within PROVIDER_TIMEOUT', { hang: true }, { PROVIDER_TIMEOUT: '1' }],
+    ['refuses the request', { status: 401, json: { error: 'invalid_client' } }, {}],
+  ] as Array<[string, Reply, Record<string, string>]>)('still logs out when the revocation endpoint %s', async (_label, reply, settings) => {
+    const provider = await createRevokingProvider(reply);
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...settings });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
+
+    expect(response.status).toBe(302);
+    expect(new URL(response.headers.get('location')!).pathname).toBe(new URL(provider.endpoints.end_session_endpoint).pathname);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+    expect(await provider.requests({ method: 'POST', path: REVOCATION_PATH })).toHaveLength(1);
+  });
+
+  it('sends nothing when the provider advertises no revocation_endpoint', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    await logIn(edge, provider);
+
+    expect((await edge.fetch('/auth/logout', SAME_ORIGIN_POST)).status).toBe(302);
+
+    expect((await provider.requests({ method: 'POST' })).map((request) => request.path)).toEqual(['/oidc/token']);
   });
 });
