@@ -74,13 +74,14 @@ const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
 /**
  * Asserts the log rule on every captured line: one JSON object per line with
  * a known `level`, an `event` name and an ISO `time`; only whitelisted fields;
- * a stable `reason` code; a 12-hex-digit `session`; no run of six or more
+ * a stable `reason` code; a 12-hex-digit `session`; a `path` without query; no run of six or more
  * digits (a national id) outside `time`, `session`, `status` and `n_*`
  * numbers; no JWT, no `Bearer` credential, no edge cookie, no stack frame;
  * and none of `secrets` anywhere in any line.
  */
-export function expectEveryLineFollowsLogRule(lines: readonly CapturedLine[], secrets: readonly string[] = []): void {
-  for (const [index, { method, text }] of lines.entries()) {
+export function expectEveryLineFollowsLogRule(lines: ReadonlyArray<CapturedLine | string>, secrets: readonly string[] = []): void {
+  for (const [index, line] of lines.entries()) {
+    const { method, text } = typeof line === 'string' ? { method: 'log', text: line } : line;
     const label = `log line ${index} (console.${method}): ${text}`;
     expect(text, label).not.toContain('\n');
     let entry: unknown;
@@ -101,6 +102,9 @@ export function expectEveryLineFollowsLogRule(lines: readonly CapturedLine[], se
     if (fields.reason !== undefined) expect(fields.reason, label).toMatch(/^[a-z][a-z0-9_:]*$/);
     if (fields.session !== undefined) expect(fields.session, label).toMatch(/^[0-9a-f]{12}$/);
     if (fields.status !== undefined) expect(typeof fields.status, label).toBe('number');
+    // A path, never a URL or a query string (where codes and tokens ride).
+    if (fields.path !== undefined) expect(fields.path, label).toMatch(/^\/[^?#\s]*$/);
+    if (fields.method !== undefined) expect(fields.method, label).toMatch(/^[A-Z]+$/);
     const free = Object.entries(fields)
       .filter(([name]) => !['time', 'session', 'status'].includes(name) && !name.startsWith('n_'))
       .map(([, value]) => String(value))
