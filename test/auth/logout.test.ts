@@ -217,6 +217,41 @@ describe('/auth/logout from a browser without Fetch Metadata', () => {
   });
 });
 
+describe('POST /auth/logout from a browser without Fetch Metadata', () => {
+  const post = (origin: string): RequestInit => ({ method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+
+  // The Origin must be exactly ours, as the Referer of a GET must.
+  it.each([
+    ['a host that merely starts with ours', 'https://edge.test.evil.example'],
+    ['our host on another port', 'https://edge.test:8443'],
+    ['our host over plain http', 'http://edge.test'],
+  ])('does not log out a POST whose Origin is %s (%s): 403 and the session survives', async (_label, origin) => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', post(origin));
+
+    expect(response.status).toBe(403);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(200);
+  });
+
+  it('logs out a POST whose Origin is exactly ours', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', post('https://edge.test'));
+
+    expect(response.status).toBe(302);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+});
+
 describe('a session cookie that names no session', () => {
   it('is cleared by the 401 from /auth/me', async () => {
     const edge = createTestEdge();
