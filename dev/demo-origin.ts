@@ -1,10 +1,14 @@
 /**
- * A tiny demo origin behind the edge: it shows who is signed in from the
- * identity headers the edge sets (`X-Kenni-Sub`, `X-Kenni-National-Id`,
- * `X-Kenni-Name`, `X-Kenni-Assertion`) and verifies the assertion against the
- * edge's published keys.
+ * A tiny demo origin behind the edge, and the example to copy: it trusts an
+ * identity only from `X-Kenni-Assertion`, verified against the edge's
+ * published keys with ES256, `iss` exactly the edge's origin, `aud` exactly
+ * its own origin, and `sub`, `iat` and `exp` present. The plain identity
+ * headers (`X-Kenni-Sub`, `X-Kenni-National-Id`, `X-Kenni-Name`) are shown
+ * but never trusted on their own: anyone who reaches the origin directly can
+ * send them.
  *
- * Run directly: `npx node dev/demo-origin.ts` (127.0.0.1:9401).
+ * Run directly: `npx node dev/demo-origin.ts` (127.0.0.1:9401; `EDGE_JWKS_URL`,
+ * `EDGE_ISSUER` (comma-separated) and `ORIGIN_AUDIENCE` override the defaults).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,9 +30,13 @@ export interface DemoOriginOptions {
   host?: string;
   /** The edge's public keys for `X-Kenni-Assertion`: `<edge>/auth/jwks.json`. */
   edgeJwksUrl: string;
-  /** When set, the assertion's `iss` must equal it. */
-  edgeIssuer?: string;
-  /** When set, the assertion's `aud` must contain it. */
+  /**
+   * The edge's origin(s): the assertion's `iss` must equal one exactly.
+   * Default: the origin of `edgeJwksUrl`, and on loopback also its
+   * `localhost` / `127.0.0.1` twin (a browser may use either name).
+   */
+  edgeIssuer?: string | string[];
+  /** This origin as the edge names it (`ORIGIN_URL`'s origin): the assertion's `aud`. Default: the origin it listens on. */
   edgeAudience?: string;
 }
 
@@ -53,19 +61,28 @@ type AssertionCheck =
   | { present: true; verified: true; claims: JWTPayload }
   | { present: true; verified: false; error: string };
 
+/** Claims every assertion must carry (the edge also sets `name`, `national_id`, `auth`, `scope` when it has them). */
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp'];
+
 /** Starts the demo origin. */
 export async function startDemoOrigin(options: DemoOriginOptions): Promise<DemoOrigin> {
   const host = options.host ?? '127.0.0.1';
   // jose caches the keys and refetches (with a cooldown) on an unknown kid.
   const edgeKeys = createRemoteJWKSet(new URL(options.edgeJwksUrl));
+  const issuers = options.edgeIssuer ?? loopbackTwins(new URL(options.edgeJwksUrl).origin);
+  let audience = options.edgeAudience; // Known once listening, when defaulted.
 
   const verifyAssertion = async (assertion: string): Promise<AssertionCheck> => {
     try {
+      // Exact issuer and audience: an assertion the edge signed for another origin must not work here.
       const { payload } = await jwtVerify(assertion, edgeKeys, {
         algorithms: ['ES256'],
-        issuer: options.edgeIssuer,
-        audience: options.edgeAudience,
+        typ: 'JWT',
+        issuer: issuers,
+        audience: audience!,
+        requiredClaims: REQUIRED_CLAIMS,
       });
+      if (typeof payload.sub !== 'string' || payload.sub === '') throw new Error('the assertion names no subject');
       return { present: true, verified: true, claims: payload };
     } catch (error) {
       return { present: true, verified: false, error: describeError(error) };
@@ -73,12 +90,16 @@ export async function startDemoOrigin(options: DemoOriginOptions): Promise<DemoO
   };
 
   const readIdentity = async (req: IncomingMessage): Promise<Identity> => {
-    const assertion = header(req, 'x-kenni-assertion');
+    const raw = header(req, 'x-kenni-assertion');
+    const assertion: AssertionCheck = raw ? await verifyAssertion(raw) : { present: false };
+    if (!assertion.present || !assertion.verified) return { assertion };
+    // The identity comes from the verified claims only, never from the plain headers.
+    const { sub, national_id: nationalId, name } = assertion.claims;
     return {
-      sub: header(req, 'x-kenni-sub'),
-      national_id: header(req, 'x-kenni-national-id'),
-      name: decodePercentEncoded(header(req, 'x-kenni-name')),
-      assertion: assertion ? await verifyAssertion(assertion) : { present: false },
+      sub: sub!,
+      ...(typeof nationalId === 'string' ? { national_id: nationalId } : {}),
+      ...(typeof name === 'string' ? { name } : {}),
+      assertion,
     };
   };
 
@@ -97,8 +118,10 @@ export async function startDemoOrigin(options: DemoOriginOptions): Promise<DemoO
     });
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  audience ??= url;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -131,11 +154,13 @@ async function route(
 
   if (url.pathname === '/api/whoami') {
     const identity = await readIdentity(req);
-    sendJson(res, 200, {
-      ...identity,
-      bearer: /^bearer\s+\S/i.test(header(req, 'authorization') ?? ''),
-      identityHeaders: identityHeaders(req),
-    });
+    const body = { ...identity, bearer: /^bearer\s+\S/i.test(header(req, 'authorization') ?? ''), identityHeaders: identityHeaders(req) };
+    // Refuse without a verified assertion: the plain identity headers prove nothing.
+    if (identity.sub === undefined) {
+      sendJson(res, 401, { error: identity.assertion.present ? 'assertion_invalid' : 'assertion_missing', ...body });
+      return;
+    }
+    sendJson(res, 200, body);
     return;
   }
 
@@ -194,7 +219,9 @@ ${
 <tr><th>X-Kenni-Assertion</th><td class="${claims ? 'ok' : 'bad'}">${escapeHtml(assertionLine)}</td></tr>
 </table>
 ${claims ? `<details><summary>Assertion claims</summary><pre>${escapeHtml(JSON.stringify(claims, null, 2))}</pre></details>` : ''}`
-    : `<p>Enginn innskráður. / Nobody is signed in: no identity headers arrived.
+    : `<p>Enginn innskráður. / Nobody is signed in: ${
+        assertion.present ? `<span class="bad">${escapeHtml(assertionLine)}</span>` : 'no X-Kenni-Assertion arrived'
+      }.
 Open this page through the edge (<a href="http://localhost:8787/">http://localhost:8787/</a>), not the origin directly.</p>`
 }
 <ul>
@@ -230,19 +257,18 @@ ${body}
 </html>`;
 }
 
+/** `origin`, and on loopback also its `localhost` / `127.0.0.1` twin: both name the same local edge. */
+function loopbackTwins(origin: string): string[] {
+  const url = new URL(origin);
+  const twin = url.hostname === '127.0.0.1' ? 'localhost' : url.hostname === 'localhost' ? '127.0.0.1' : undefined;
+  if (!twin) return [origin];
+  url.hostname = twin;
+  return [origin, url.origin];
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** `X-Kenni-Name` arrives UTF-8 percent-encoded so Icelandic letters survive HTTP headers. */
-function decodePercentEncoded(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 function identityHeaders(req: IncomingMessage): Record<string, string> {
@@ -292,7 +318,8 @@ function describeError(error: unknown): string {
 
 async function main() {
   const edgeJwksUrl = process.env.EDGE_JWKS_URL ?? 'http://127.0.0.1:8787/auth/jwks.json';
-  const origin = await startDemoOrigin({ port: DEMO_ORIGIN_PORT, edgeJwksUrl });
+  const edgeIssuer = process.env.EDGE_ISSUER ? process.env.EDGE_ISSUER.split(',').map((value) => value.trim()) : undefined;
+  const origin = await startDemoOrigin({ port: DEMO_ORIGIN_PORT, edgeJwksUrl, edgeIssuer, edgeAudience: process.env.ORIGIN_AUDIENCE || undefined });
   console.log(`Demo origin on ${origin.url} (edge keys from ${edgeJwksUrl})`);
   closeOnSignal(origin);
 }

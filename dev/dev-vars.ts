@@ -1,17 +1,17 @@
 /**
- * Writes the local secrets file `.dev.vars` that `wrangler dev` reads, so a
- * fresh clone runs with no configuration. Values match the dev provider
- * (dev/provider.ts); keys are generated per clone.
+ * Writes the local secrets file that `wrangler dev` reads (`.dev.vars` next to
+ * wrangler.toml, or any file given to `--env-file`), so a fresh clone runs with
+ * no configuration. Values match the dev provider (dev/provider.ts); keys are
+ * generated per clone.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 
 import { DEV_CLIENTS } from './provider.ts';
 
-/** The file wrangler reads local secrets from (listed in .gitignore). */
+/** The file wrangler reads local secrets from by default (listed in .gitignore). */
 export const DEV_VARS_FILE = '.dev.vars';
 
 /** Creates a fresh set of local secrets: client credentials of the dev provider, new random keys. */
@@ -42,9 +42,12 @@ export async function createEdgeSigningKey(): Promise<Record<string, unknown>> {
  * surrounding quotes and unescapes nothing but `\n`/`\r` inside double
  * quotes, so backslash escaping would corrupt a value; single quotes keep
  * every character (JSON's double quotes, `#`, `%`, `+`, `=`) literally.
+ * A `$` is refused: a file given to `wrangler dev --env-file` also goes
+ * through dotenv-expand, which replaces `$NAME` even inside single quotes.
  */
 export function quoteDotenvValue(value: string): string {
   if (/[\r\n]/.test(value)) throw new Error('.dev.vars values cannot span lines');
+  if (value.includes('$')) throw new Error('.dev.vars values cannot contain "$" (wrangler --env-file expands $NAME)');
   if (!value.includes("'")) return `'${value}'`;
   if (!value.includes('`')) return `\`${value}\``;
   if (!value.includes('"')) return `"${value}"`;
@@ -70,9 +73,12 @@ export interface DevVarsStatus {
   missing: string[];
 }
 
-/** Writes `<projectDir>/.dev.vars` if missing; an existing file is never changed. */
-export async function ensureDevVars(projectDir: string): Promise<DevVarsStatus> {
-  const path = join(projectDir, DEV_VARS_FILE);
+/**
+ * Writes the secrets file at `path` (any name: `<project>/.dev.vars`, or the
+ * file `DEV_VARS_PATH` names, which wrangler then reads with `--env-file`)
+ * if it is missing; an existing file is never changed.
+ */
+export async function ensureDevVars(path: string): Promise<DevVarsStatus> {
   const vars = await createDevVars();
   if (!existsSync(path)) {
     // 'wx': never overwrite, even if the file appeared since the check.

@@ -9,19 +9,19 @@
  * stack beside it (e.g. the browser test), set `PROVIDER_PORT`, `ORIGIN_PORT`
  * and `EDGE_PORT`: the worker is then told the matching `KENNI_ISSUER` and
  * `ORIGIN_URL` with `--var`, and the provider registers that edge's redirect
- * URIs. `DEV_VARS_PATH` puts the local secrets file elsewhere (wrangler reads
- * it with `--env-file` instead of `.dev.vars`).
+ * URIs. `DEV_VARS_PATH` puts the local secrets file elsewhere, under any
+ * name: wrangler reads it with `--env-file` instead of `<project>/.dev.vars`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DEMO_ORIGIN_PORT, startDemoOrigin } from './demo-origin.ts';
 import type { DemoOrigin } from './demo-origin.ts';
-import { ensureDevVars } from './dev-vars.ts';
+import { DEV_VARS_FILE, ensureDevVars } from './dev-vars.ts';
 import { DEV_PROVIDER_PORT, DEV_USERS, startKenniProvider } from './provider.ts';
 import type { KenniProvider } from './provider.ts';
 
@@ -31,15 +31,19 @@ const PROVIDER_PORT = portFromEnv('PROVIDER_PORT', DEV_PROVIDER_PORT);
 const ORIGIN_PORT = portFromEnv('ORIGIN_PORT', DEMO_ORIGIN_PORT);
 const EDGE_PORT = portFromEnv('EDGE_PORT', DEFAULT_EDGE_PORT);
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** Another secrets file than `<project>/.dev.vars`; its name must be `.dev.vars` (see ensureDevVars). */
+/**
+ * Another secrets file than `<project>/.dev.vars`, under any name. wrangler
+ * reads `.dev.vars` only next to wrangler.toml, so this one is passed with
+ * `--env-file` (which then also keeps `<project>/.dev.vars` out).
+ */
 const DEV_VARS_PATH = process.env.DEV_VARS_PATH ? resolve(process.env.DEV_VARS_PATH) : undefined;
 
 async function main(): Promise<void> {
-  if (DEV_VARS_PATH && basename(DEV_VARS_PATH) !== '.dev.vars') {
-    console.error(`DEV_VARS_PATH must name a file called .dev.vars (got ${DEV_VARS_PATH}).`);
+  if (DEV_VARS_PATH && statSync(DEV_VARS_PATH, { throwIfNoEntry: false })?.isDirectory()) {
+    console.error(`DEV_VARS_PATH must name a file, not a directory (got ${DEV_VARS_PATH}).`);
     process.exit(1);
   }
-  const devVars = await ensureDevVars(DEV_VARS_PATH ? dirname(DEV_VARS_PATH) : PROJECT_DIR);
+  const devVars = await ensureDevVars(DEV_VARS_PATH ?? join(PROJECT_DIR, DEV_VARS_FILE));
   const devVarsPath = relative(process.cwd(), devVars.path) || devVars.path;
   if (devVars.created) {
     console.log(`Wrote ${devVarsPath} with local secrets (new SESSION_SECRET and EDGE_SIGNING_KEY).`);
@@ -77,10 +81,12 @@ async function main(): Promise<void> {
       extraRedirectUris: edgeOrigins.map((edgeOrigin) => `${edgeOrigin}/auth/callback`),
       extraPostLogoutRedirectUris: edgeOrigins.map((edgeOrigin) => `${edgeOrigin}/`),
     });
+    // The assertion's iss is the origin the browser used for the edge; its aud is ORIGIN_URL's origin (the demo origin's own).
     origin = await startDemoOrigin({
       host: HOST,
       port: ORIGIN_PORT,
       edgeJwksUrl: `http://${HOST}:${EDGE_PORT}/auth/jwks.json`,
+      edgeIssuer: [`http://localhost:${EDGE_PORT}`, `http://${HOST}:${EDGE_PORT}`],
     });
   } catch (error) {
     console.error(`Could not start the local provider or demo origin: ${describeListenError(error)}`);

@@ -29,6 +29,24 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/verify': ['GET'],
 };
 
+/** What the gateway names in `Allow` when it refuses a method (the origin decides about the rest). */
+const GATEWAY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * `TRACE` and `TRACK` echo the request back, headers included (the edge's
+ * identity headers and, on API paths, the session's access token): refused
+ * with 405 on every gateway path, in any letter case. `/auth/*` answers them
+ * with 405 already.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-9.3.8
+ */
+const refuseTrace: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const method = c.req.method.toUpperCase();
+  if (method === 'TRACE' || method === 'TRACK') {
+    throw new AppError('method_not_allowed', 405, `${method} is not allowed here.`, { headers: { allow: GATEWAY_METHODS } });
+  }
+  await next();
+};
+
 /** Options for {@link createKenniEdge}. */
 export interface KenniEdgeOptions {
   /** Serve the gateway (forwarding to `ORIGIN_URL`) on every other path. Default true. */
@@ -82,7 +100,10 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
     }
     throw new AppError('not_found', 404, 'No such route under /auth/.');
   });
-  if (options.gateway !== false) app.all('*', handleGateway);
+  if (options.gateway !== false) {
+    app.all('*', refuseTrace);
+    app.all('*', handleGateway);
+  }
   app.notFound((c) => errorResponse(new AppError('not_found', 404, 'Not found.'), formatFor(c)));
   app.onError((error, c) => handleError(error, c));
   return app;

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'bearer_malformed'
   | 'bearer_invalid'
   | 'insufficient_scope'
+  | 'scope_invalid'
   | 'origin_not_configured'
   | 'origin_unreachable'
   | 'origin_timeout'
@@ -70,7 +71,7 @@ export class AppError extends Error {
     this.status = status;
     this.oauthError = options.oauthError;
     this.headers = options.headers ?? {};
-    this.scope = options.scope;
+    this.scope = options.scope === undefined ? undefined : cutScopeList(options.scope);
     this.retryHref = options.retryHref;
     this.reason = options.reason ?? code;
   }
@@ -96,6 +97,26 @@ export class ConfigError extends AppError {
     this.name = 'ConfigError';
     this.problems = Object.freeze(problems.slice());
   }
+}
+
+/** At most this many characters of a value a client supplied are reflected in a response (header, JSON body or page). */
+export const MAX_REFLECTED_LENGTH = 256;
+
+/**
+ * Cuts a space-separated scope list short for reflection: whole scope values,
+ * in order, as many as fit in {@link MAX_REFLECTED_LENGTH} characters, so a
+ * huge `?scope=` cannot make a huge `WWW-Authenticate` header.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
+ */
+export function cutScopeList(scopes: string): string {
+  let kept = '';
+  for (const scope of scopes.split(' ')) {
+    if (!scope) continue;
+    const next = kept ? `${kept} ${scope}` : scope;
+    if (next.length > MAX_REFLECTED_LENGTH) break;
+    kept = next;
+  }
+  return kept;
 }
 
 /** Escapes text for HTML element content and attribute values. */
@@ -183,6 +204,7 @@ function challengeFor(error: AppError): string | undefined {
     case 'session_ended':
       return bearerChallenge({ realm: BEARER_REALM });
     case 'bearer_malformed':
+    case 'scope_invalid':
       return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_request', description: error.message });
     case 'bearer_invalid':
       return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_token', description: error.message });

@@ -15,6 +15,7 @@ export type AuthEvent =
   | 'logged_out'
   | 'session_ended'
   | 'bearer_rejected'
+  | 'cache_entry_rejected'
   | 'request_refused'
   | 'origin_failed'
   | 'm2m_token_issued'
@@ -27,7 +28,7 @@ export interface AuthLogFields {
   reason?: string;
   /** The first 12 hex digits of the session key hash: enough to correlate, useless to hijack. */
   session?: string;
-  /** Request path without the query string. */
+  /** Request path without the query string (runs of six or more digits are masked). */
   path?: string;
   method?: string;
   status?: number;
@@ -42,7 +43,24 @@ export interface AuthLogFields {
  * @see ../README.md#logs
  */
 export function logEvent(event: AuthEvent, fields: AuthLogFields = {}): void {
-  console.log(JSON.stringify({ level: levelOf(event), event, ...fields, time: new Date().toISOString() }));
+  const masked: AuthLogFields = { ...fields };
+  for (const name of MASKED_FIELDS) {
+    const value = masked[name];
+    if (typeof value === 'string') masked[name] = maskDigitRuns(value);
+  }
+  console.log(JSON.stringify({ level: levelOf(event), event, ...masked, time: new Date().toISOString() }));
+}
+
+/** Fields that can carry request or provider data (a path, a provider's error code); `session` is our own hex and stays. */
+const MASKED_FIELDS = ['path', 'detail', 'reason'] as const;
+
+/**
+ * Masks every run of six or more digits (a kennitala has ten) as `******`,
+ * after reading percent-encoded digits (`%30`–`%39`) as digits, so
+ * `/api/people/0101302989` is logged as `/api/people/******`.
+ */
+export function maskDigitRuns(text: string): string {
+  return text.replace(/%3([0-9])/gi, '$1').replace(/[0-9]{6,}/g, '******');
 }
 
 function levelOf(event: AuthEvent): 'info' | 'warn' | 'error' {

@@ -6,6 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517
  */
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
+import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { readEdgeCache, writeEdgeCache } from '../oidc/edge-cache.ts';
 import { assertProviderAvailable, createProviderFetch } from '../oidc/provider-fetch.ts';
@@ -20,10 +21,17 @@ export interface JwksCacheOptions {
   staleIfError: number;
   /** Fetch timeout in milliseconds. */
   timeoutMs: number;
+  /** `SESSION_SECRET`: the Cache API copy is MACed with a key derived from it. */
+  sessionSecret: string;
 }
 
 /** Default cache tunables (see {@link JwksCacheOptions}). */
-export const DEFAULT_JWKS_OPTIONS: Readonly<Omit<JwksCacheOptions, 'timeoutMs'>> = Object.freeze({ ttl: 600, cooldown: 30, staleIfError: 86_400 });
+export const DEFAULT_JWKS_OPTIONS: Readonly<Omit<JwksCacheOptions, 'timeoutMs' | 'sessionSecret'>> = Object.freeze({ ttl: 600, cooldown: 30, staleIfError: 86_400 });
+
+/** The JWKS cache options for a configuration: the defaults, its provider timeout and its secret. */
+export function jwksCacheOptions(config: KenniEdgeConfig): JwksCacheOptions {
+  return { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs, sessionSecret: config.sessionSecret };
+}
 
 interface KeySetSnapshot {
   keys: JWK[];
@@ -72,7 +80,7 @@ export async function resolveSigningKey(jwksUri: string, header: JWSHeaderParame
   let jwk = selectKey(snapshot.keys, header);
   if (!jwk && header.kid !== undefined) {
     // A key we have not seen: maybe the provider rotated. Another isolate may already have the new set.
-    const shared = await readEdgeCache<KeySetSnapshot>(cacheName(jwksUri));
+    const shared = await readEdgeCache<KeySetSnapshot>(options, cacheName(jwksUri));
     if (shared && shared.value.fetchedAt > snapshot.fetchedAt && selectKey(shared.value.keys, header)) {
       state.snapshot = snapshot = shared.value;
       keySetGeneration++;
@@ -106,13 +114,13 @@ async function loadKeySet(
   const pending = (async () => {
     let shared: KeySetSnapshot | undefined;
     if (!mode.skipSharedCache) {
-      shared = (await readEdgeCache<KeySetSnapshot>(cacheName(jwksUri)))?.value;
+      shared = (await readEdgeCache<KeySetSnapshot>(options, cacheName(jwksUri)))?.value;
       if (shared && shared.expiresAt > Date.now()) return shared;
     }
     state.lastFetchAttemptAt = Date.now();
     try {
       const fetched = await fetchKeySet(jwksUri, options);
-      await writeEdgeCache(cacheName(jwksUri), fetched, (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError);
+      await writeEdgeCache(options, cacheName(jwksUri), fetched, (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError);
       return fetched;
     } catch (error) {
       // A fresh isolate has no keys of its own, but the Cache API copy is kept for exactly this (stale-if-error).

@@ -9,7 +9,7 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from './jwks.ts';
+import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, jwksCacheOptions, resolveSigningKey } from './jwks.ts';
 
 /** A verified access token: its claims and granted scopes. */
 export interface VerifiedAccessToken {
@@ -45,13 +45,13 @@ export async function verifyAccessToken(
   if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
   const jwksUri = server.jwks_uri;
   const audience = options.audience ?? config.apiAudience;
-  // A token verified a moment ago costs a lookup, before any parsing.
-  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${token}`;
+  const algorithms = allowedAlgorithms(server);
+  // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
+  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
   const cached = recentlyVerified.get(cacheKey);
   if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
 
   const header = parseCompactJwsHeader(token);
-  const algorithms = allowedAlgorithms(server);
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
   }
@@ -59,7 +59,7 @@ export async function verifyAccessToken(
   if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
   let claims: VerifiedAccessToken['claims'];
   try {
-    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
+    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, jwksCacheOptions(config)), {
       algorithms,
       issuer: config.issuer,
       audience,
@@ -81,7 +81,8 @@ export async function verifyAccessToken(
 function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly string[] = []): VerifiedAccessToken {
   const missing = requiredScopes.filter((scope) => !verified.scopes.has(scope));
   if (missing.length > 0) {
-    throw new AppError('insufficient_scope', 403, `The token lacks the required scope: ${missing.join(' ')}.`, {
+    // The scopes are named once, in `scope` (cut short there): some may come from the client's `?scope=`.
+    throw new AppError('insufficient_scope', 403, 'The token lacks a required scope (named in scope).', {
       oauthError: 'insufficient_scope',
       scope: requiredScopes.join(' '),
     });
@@ -127,10 +128,18 @@ function readScopes(claims: JWTPayload): Set<string> {
   return scopes;
 }
 
+/** Per discovery document, so that a remembered token's lookup stays a lookup. */
+const algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
+
 /** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
 function allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
-  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+  let algorithms = algorithmsByServer.get(server);
+  if (!algorithms) {
+    const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+    algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+    algorithmsByServer.set(server, algorithms);
+  }
+  return algorithms;
 }
 
 /** Refuses anything but a JWS in compact form before any cryptography runs. */

@@ -1,13 +1,17 @@
 /**
  * Forwarding to the origin: method, path, query and a streamed body (never
  * buffered), WebSocket upgrades, hop-by-hop headers removed, `X-Forwarded-*`
- * set by the edge, spoofed identity headers and the edge's own cookies
- * stripped. The origin's answer passes through unchanged, except that it may
- * not overwrite the edge's cookies.
+ * set by the edge. Whatever the origin could read as another URL, method,
+ * client address or identity is dropped: spoofed identity headers, routing
+ * and method-override headers, the edge's own cookies, and the client's
+ * `Authorization` unless the caller keeps it. A CORS preflight goes bare. A
+ * request that carries identity is never stored in Cloudflare's cache. The
+ * answer is filtered by {@link responseForClient}.
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
 import { AppError } from '../errors.ts';
 import { isEdgeCookieName } from '../session/cookies.ts';
+import { responseForClient } from './origin-response.ts';
 
 /** Headers that belong to one connection and are never forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -36,21 +40,59 @@ export function isIdentityHeaderName(name: string): boolean {
   return /^x[-_]kenni[-_]/i.test(name);
 }
 
+/**
+ * Headers origins (or the frameworks and CGI layers in front of them) read as
+ * the request's URL, method, host, client address or outgoing proxy; compared
+ * in lower case with `_` read as `-`. Every `x-forwarded-*` too.
+ */
+const ROUTING_HEADERS = new Set([
+  'x-original-url', 'x-original-uri', 'x-rewrite-url', 'x-original-host', 'x-host',
+  'x-http-method-override', 'x-http-method', 'x-method-override',
+  'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip',
+  'proxy', // httpoxy: CGI turns it into HTTP_PROXY
+]);
+
+/** True for a header that could make the origin route on something else, in any case, with `-` or `_`. */
+export function isRoutingHeaderName(name: string): boolean {
+  const normalized = name.toLowerCase().replace(/_/g, '-');
+  return ROUTING_HEADERS.has(normalized) || normalized === 'x-forwarded' || normalized.startsWith('x-forwarded-');
+}
+
+/** The only client headers a CORS preflight takes to the origin: what the browser's preflight is made of. */
+const PREFLIGHT_HEADERS = /^(origin|access-control-request-[a-z-]+|sec-fetch-[a-z]+|accept|accept-language|user-agent|referer)$/;
+
 /** What to add to a forwarded request. */
 export interface ForwardOptions {
   origin: URL;
   timeoutMs: number;
   /** Identity headers to set (already encoded); none for public paths. */
   identity?: Record<string, string>;
-  /** Replaces `Authorization` (the session's access token on API paths). */
+  /** `Authorization` to send: the session's access token, or the client's own header once verified. */
   authorization?: string;
+  /** Pass the client's own `Authorization` as sent (public paths); otherwise it is dropped unless `authorization` is given. */
+  keepClientAuthorization?: boolean;
+  /** A CORS preflight: forwarded bare (no body, no credentials, only the preflight's own headers). */
+  preflight?: boolean;
+}
+
+/** The subrequest {@link forwardToOrigin} sends, built without side effects. */
+export interface OriginRequest {
+  /** The target: `ORIGIN_URL`'s base path, then the request's path and query as received. */
+  url: string;
+  /** Method, filtered headers, body, `redirect: 'manual'`, and `cache: 'no-store'` when it carries identity. */
+  init: RequestInit;
+  /** Identity headers or an `Authorization` go to the origin: the answer is one user's. */
+  carriesIdentity: boolean;
+  /** A WebSocket upgrade (never for a preflight). */
+  isWebSocket: boolean;
 }
 
 /**
- * Sends the request to the origin and returns its response. Origin unreachable:
- * `origin_unreachable` (502); no response headers within the timeout: `origin_timeout` (504).
+ * Builds the origin subrequest for `request`: the target URL under
+ * `ORIGIN_URL`, the filtered headers, the body (none for GET, HEAD and
+ * preflights) and `cache: 'no-store'` when it carries identity.
  */
-export async function forwardToOrigin(request: Request, options: ForwardOptions): Promise<Response> {
+export function buildOriginRequest(request: Request, options: Omit<ForwardOptions, 'timeoutMs'>): OriginRequest {
   const incoming = new URL(request.url);
   const target = new URL(options.origin.href);
   target.pathname = `${options.origin.pathname.replace(/\/$/, '')}${incoming.pathname}`;
@@ -58,9 +100,27 @@ export async function forwardToOrigin(request: Request, options: ForwardOptions)
 
   const headers = forwardedHeaders(request, incoming, options);
   const upgrade = request.headers.get('upgrade');
-  const isWebSocket = upgrade !== null && upgrade.toLowerCase() === 'websocket';
+  const isWebSocket = !options.preflight && upgrade !== null && upgrade.toLowerCase() === 'websocket';
   if (isWebSocket) headers.set('upgrade', 'websocket');
+  const carriesIdentity = Object.keys(options.identity ?? {}).length > 0 || headers.has('authorization');
+  const noBody = options.preflight || request.method === 'GET' || request.method === 'HEAD';
+  const init: RequestInit = {
+    method: request.method,
+    headers,
+    body: noBody ? null : request.body,
+    redirect: 'manual',
+    // Cloudflare's cache keys on the URL, not on who asked: one user's answer must never be stored there.
+    ...(carriesIdentity ? { cache: 'no-store' as const } : {}),
+  };
+  return { url: target.href, init, carriesIdentity, isWebSocket };
+}
 
+/**
+ * Sends the request to the origin and returns its response. Origin unreachable:
+ * `origin_unreachable` (502); no response headers within the timeout: `origin_timeout` (504).
+ */
+export async function forwardToOrigin(request: Request, options: ForwardOptions): Promise<Response> {
+  const { url, init, carriesIdentity } = buildOriginRequest(request, options);
   // The timeout covers waiting for the response head only; a long download or upload keeps streaming.
   const controller = new AbortController();
   let timedOut = false;
@@ -70,32 +130,27 @@ export async function forwardToOrigin(request: Request, options: ForwardOptions)
   }, options.timeoutMs);
   let response: Response;
   try {
-    response = await fetch(target.href, {
-      method: request.method,
-      headers,
-      body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
-      redirect: 'manual',
-      signal: controller.signal,
-    });
+    response = await fetch(url, { ...init, signal: controller.signal });
   } catch (cause) {
     if (timedOut) throw new AppError('origin_timeout', 504, 'The application did not answer in time.', { cause });
     throw new AppError('origin_unreachable', 502, 'The application behind the sign-in could not be reached.', { cause });
   } finally {
     clearTimeout(timer);
   }
-  if (isWebSocket && response.status === 101) return response;
-  return withoutEdgeCookieOverwrites(response);
+  return responseForClient(response, carriesIdentity);
 }
 
-function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptions): Headers {
+function forwardedHeaders(request: Request, incoming: URL, options: Omit<ForwardOptions, 'timeoutMs'>): Headers {
   const headers = new Headers();
   const connectionListed = new Set((request.headers.get('connection') ?? '').toLowerCase().split(',').map((name) => name.trim()).filter(Boolean));
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
+    if (options.preflight && !PREFLIGHT_HEADERS.test(lower)) continue;
     if (HOP_BY_HOP.includes(lower) || connectionListed.has(lower)) continue;
     if (isIdentityHeaderName(lower)) continue; // never trust the client's own
     // `x_forwarded_for` too: CGI/WSGI servers read it as X-Forwarded-For, as they read x_kenni_* as X-Kenni-*.
-    if (/^x[-_]forwarded[-_]/.test(lower) || lower === 'forwarded' || lower === 'host') continue;
+    if (isRoutingHeaderName(lower) || lower === 'host') continue;
+    if (lower === 'authorization' && !options.keepClientAuthorization) continue;
     if (lower === 'cookie') {
       const kept = withoutEdgeCookies(value);
       if (kept) headers.set('cookie', kept);
@@ -107,6 +162,7 @@ function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptio
   if (clientIp) headers.set('x-forwarded-for', clientIp);
   headers.set('x-forwarded-proto', incoming.protocol.replace(':', ''));
   headers.set('x-forwarded-host', incoming.host);
+  if (options.preflight) return headers;
   if (options.authorization) headers.set('authorization', options.authorization);
   for (const [name, value] of Object.entries(options.identity ?? {})) headers.set(name, value);
   return headers;
@@ -115,33 +171,22 @@ function forwardedHeaders(request: Request, incoming: URL, options: ForwardOptio
 /**
  * The `Cookie` header without the edge's own cookies; the other pairs as sent
  * (nameless ones included), and the header untouched when it has no edge cookie.
+ * Pairs are split on `;` and on `,` too: two `Cookie` fields folded into one
+ * arrive joined by `, `, and servers that split there must not find an edge cookie.
  */
 function withoutEdgeCookies(header: string): string | undefined {
-  const pairs = header.split(';');
-  const isEdgePair = (pair: string) => pair.includes('=') && isEdgeCookieName(pair.slice(0, pair.indexOf('=')).trim());
-  if (!pairs.some(isEdgePair)) return header;
-  const kept = pairs.filter((pair) => !isEdgePair(pair)).map((pair) => pair.trim()).filter(Boolean);
+  const parts = header.split(';');
+  if (!parts.some((part) => part.split(',').some(namesEdgeCookie))) return header;
+  const kept = parts.map((part) => part.split(',').filter((piece) => !namesEdgeCookie(piece)).join(',').trim()).filter(Boolean);
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
-/** Response headers that belong to the origin's connection, not to the client's. */
-const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'transfer-encoding', 'upgrade'];
-
 /**
- * The origin's response for the client: `Set-Cookie` headers that would set or
- * clear one of the edge's cookies are dropped, and so are hop-by-hop headers.
- * Untouched (no copy) in the common case where there is nothing to drop.
+ * True when a `;`/`,`-separated piece names an edge cookie at its start or
+ * after whitespace (lenient parsers read `a=1 __Host-kenni-session=x` as two
+ * cookies). The whole piece is dropped then: stripping too much beats leaking.
  */
-function withoutEdgeCookieOverwrites(response: Response): Response {
-  const cookies = response.headers.getSetCookie();
-  const overwritesEdgeCookie = cookies.some((cookie) => isEdgeCookieName(cookie.split('=', 1)[0]!.trim()));
-  const hopByHop = HOP_BY_HOP_RESPONSE.filter((name) => response.headers.has(name));
-  if (!overwritesEdgeCookie && hopByHop.length === 0) return response;
-  const passthrough = new Response(response.body, response);
-  for (const name of hopByHop) passthrough.headers.delete(name);
-  if (overwritesEdgeCookie) {
-    passthrough.headers.delete('set-cookie');
-    for (const cookie of cookies) if (!isEdgeCookieName(cookie.split('=', 1)[0]!.trim())) passthrough.headers.append('set-cookie', cookie);
-  }
-  return passthrough;
+function namesEdgeCookie(piece: string): boolean {
+  for (const match of piece.matchAll(/(?:^|\s)([^\s=]+)\s*=/g)) if (isEdgeCookieName(match[1]!)) return true;
+  return false;
 }

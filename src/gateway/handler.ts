@@ -13,7 +13,7 @@ import { isCrossSiteRequest, isPageNavigation, isStateChanging } from '../reques
 import { loadRequestSession, loginUrlFor } from '../session/middleware.ts';
 import { ensureFreshTokens } from '../session/refresh.ts';
 import { createIdentityAssertion, type AssertedIdentity } from './assertion.ts';
-import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from './forward.ts';
+import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS, type ForwardOptions } from './forward.ts';
 import { classifyPath } from './policy.ts';
 
 /** Handles every request outside `/auth/*`. */
@@ -24,16 +24,19 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   c.set('errorFormat', pathClass === 'api' || !isPageNavigation(c.req.raw) ? 'json' : 'page');
   const origin = config.originUrl;
   if (!origin) throw new AppError('origin_not_configured', 404, 'Nothing is served here: ORIGIN_URL is not set.');
-  const forward = (extra: { identity?: AssertedIdentity; authorization?: string } = {}) => forwardWithIdentity(c, origin, extra);
+  const forward = (extra: ForwardExtra = {}) => forwardWithIdentity(c, origin, extra);
 
-  // CORS preflights never carry credentials; the origin answers them (without identity).
-  if (pathClass === 'public' || isCorsPreflight(c.req.raw)) return forward();
+  // CORS preflights need no credentials, so they go bare (no body, cookies or Authorization); the origin answers them.
+  if (isCorsPreflight(c.req.raw)) return forward({ preflight: true });
+  // Public paths: the client's own Authorization is the origin's business.
+  if (pathClass === 'public') return forward({ keepClientAuthorization: true });
 
   if (pathClass === 'api') {
     const token = bearerTokenFrom(c.req.raw);
     if (token) {
       const { claims, scopes } = await verifyBearer(config, token, config.apiScopes, url.pathname);
       return forward({
+        authorization: c.req.header('authorization')!, // the header just verified, as sent
         identity: {
           sub: String(claims.sub ?? claims.client_id ?? ''),
           ...(typeof claims.national_id === 'string' ? { national_id: claims.national_id } : {}),
@@ -76,7 +79,10 @@ function isCorsPreflight(request: Request): boolean {
   return request.method === 'OPTIONS' && request.headers.has('access-control-request-method') && request.headers.has('origin');
 }
 
-async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { identity?: AssertedIdentity; authorization?: string }): Promise<Response> {
+/** What a forward adds: identity, the `Authorization` to send, and how to treat the client's own. */
+type ForwardExtra = { identity?: AssertedIdentity } & Pick<ForwardOptions, 'authorization' | 'keepClientAuthorization' | 'preflight'>;
+
+async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: ForwardExtra): Promise<Response> {
   const config = c.get('config');
   const headers: Record<string, string> = {};
   const identity = extra.identity;
@@ -91,7 +97,8 @@ async function forwardWithIdentity(c: Context<AppEnv>, origin: URL, extra: { ide
     if (assertion) headers[IDENTITY_HEADERS.assertion] = assertion;
   }
   try {
-    return await forwardToOrigin(c.req.raw, { origin, timeoutMs: config.originTimeoutMs, identity: headers, ...(extra.authorization ? { authorization: extra.authorization } : {}) });
+    const { identity: _identity, ...forwarding } = extra;
+    return await forwardToOrigin(c.req.raw, { ...forwarding, origin, timeoutMs: config.originTimeoutMs, identity: headers });
   } catch (error) {
     if (error instanceof AppError) logEvent('origin_failed', { reason: error.code, status: error.status, path: new URL(c.req.url).pathname });
     throw error;

@@ -64,7 +64,7 @@ export async function getClientCredentialsToken(env: Env, options: ClientCredent
 
 async function fetchOrReadShared(config: KenniEdgeConfig, cacheKey: string, scope: string): Promise<ClientCredentialsToken> {
   const sealKey = await deriveSealKey(config.sessionSecret, 'm2m-token');
-  const shared = await readEdgeCache<string>(`m2m ${cacheKey}`);
+  const shared = await readEdgeCache<string>(config, `m2m ${cacheKey}`);
   if (shared) {
     const token = await unseal<ClientCredentialsToken>(sealKey, shared.value, cacheKey);
     if (token && stillGood(token)) {
@@ -91,7 +91,7 @@ async function fetchOrReadShared(config: KenniEdgeConfig, cacheKey: string, scop
   }
   logEvent('m2m_token_issued', { n_expires_in: token.expires_at - nowSeconds() });
   isolateTokens.set(cacheKey, token);
-  await writeEdgeCache(`m2m ${cacheKey}`, await seal(sealKey, token, cacheKey), Math.max(1, token.renew_at - nowSeconds()));
+  await writeEdgeCache(config, `m2m ${cacheKey}`, await seal(sealKey, token, cacheKey), Math.max(1, token.renew_at - nowSeconds()));
   return token;
 }
 

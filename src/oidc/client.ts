@@ -7,7 +7,7 @@
  */
 import { jwtVerify, type JWTPayload } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { ASYMMETRIC_ALGORITHMS, DEFAULT_JWKS_OPTIONS, resolveSigningKey } from '../bearer/jwks.ts';
+import { ASYMMETRIC_ALGORITHMS, jwksCacheOptions, resolveSigningKey } from '../bearer/jwks.ts';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { providerRequestOptions } from './discovery.ts';
@@ -185,7 +185,7 @@ async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.Aut
   if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
   const jwksUri = server.jwks_uri;
   try {
-    const { payload } = await jwtVerify(idToken, (header) => resolveSigningKey(jwksUri, header, { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs }), {
+    const { payload } = await jwtVerify(idToken, (header) => resolveSigningKey(jwksUri, header, jwksCacheOptions(config)), {
       algorithms: idTokenAlgorithms(server),
       issuer: config.issuer,
       audience: config.clientId,

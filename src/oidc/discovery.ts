@@ -40,7 +40,7 @@ export async function loadAuthorizationServer(config: KenniEdgeConfig): Promise<
 
 async function refreshDiscovery(config: KenniEdgeConfig, stale: IsolateEntry | undefined): Promise<oauth.AuthorizationServer> {
   const cacheName = `discovery ${config.issuer}`;
-  const shared = await readEdgeCache<oauth.AuthorizationServer>(cacheName);
+  const shared = await readEdgeCache<oauth.AuthorizationServer>(config, cacheName);
   const sharedUsable = shared && shared.value.issuer === config.issuer ? shared : undefined;
   if (sharedUsable && sharedUsable.storedAt + DISCOVERY_TTL_SECONDS * 1000 > Date.now()) {
     remember(config.issuer, sharedUsable.value, sharedUsable.storedAt);
@@ -50,7 +50,7 @@ async function refreshDiscovery(config: KenniEdgeConfig, stale: IsolateEntry | u
     const server = await fetchDiscovery(config);
     remember(config.issuer, server, Date.now());
     // Kept past its TTL so that a new isolate can still serve it while the provider is down.
-    await writeEdgeCache(cacheName, server, DISCOVERY_TTL_SECONDS + DISCOVERY_STALE_SECONDS);
+    await writeEdgeCache(config, cacheName, server, DISCOVERY_TTL_SECONDS + DISCOVERY_STALE_SECONDS);
     return server;
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'provider_unreachable') throw error;

@@ -50,10 +50,11 @@ async function startLogin(c: Context<AppEnv>): Promise<Response> {
   return new Response(null, { status: 302, headers });
 }
 
-/** `prompt` is a space-separated list of known values; anything else is dropped. */
+/** `prompt` is a space-separated list of known values, each passed once; anything else is dropped. */
 function readPrompt(raw: string | null): string | undefined {
   if (!raw) return undefined;
-  const values = raw.split(' ').filter((value) => PROMPT_VALUES.has(value));
+  // A Set: a value repeated 10,000 times must not build a 100 KB authorization URL.
+  const values = [...new Set(raw.split(' '))].filter((value) => PROMPT_VALUES.has(value));
   return values.length > 0 ? values.join(' ') : undefined;
 }
 

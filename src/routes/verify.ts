@@ -6,7 +6,11 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { bearerMissing, bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
+import { AppError } from '../errors.ts';
 import { encodeIdentityValue } from '../gateway/forward.ts';
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Handles `GET /auth/verify`. */
 export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
@@ -16,6 +20,10 @@ export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
   if (!token) throw bearerMissing();
   // Every `scope` parameter counts: a repeated one must not silently drop a requirement.
   const extra = (c.req.queries('scope') ?? []).flatMap((value) => value.split(' ')).filter(Boolean);
+  // No token can carry such a scope; refusing it also keeps it out of every reflected value.
+  if (!extra.every((scope) => SCOPE_TOKEN.test(scope))) {
+    throw new AppError('scope_invalid', 400, 'The scope parameter holds a value that is not an OAuth scope.', { oauthError: 'invalid_request' });
+  }
   const scopes = [...new Set([...config.apiScopes, ...extra])];
   const { claims } = await verifyBearer(config, token, scopes, '/auth/verify');
   const headers: Record<string, string> = { 'cache-control': 'no-store' };

@@ -28,22 +28,38 @@ export function expireCookie(name: string): string {
 }
 
 /**
- * Parses a `Cookie` header into name/value pairs, in order. Values are kept
+ * Parses a `Cookie` header into name/value pairs, in order. Only SP and HTAB
+ * (RFC 6265 OWS) are trimmed around a pair: a name with any other character
+ * around it (a Unicode space such as U+2000, which browsers send as UTF-8 and
+ * workerd decodes) is a different name, so a cookie a sibling subdomain set as
+ * `<U+2000>__Host-kenni-session` is never read as the edge's. Values are kept
  * as sent (the edge's own values are base64url and need no decoding).
+ * @see https://www.rfc-editor.org/rfc/rfc6265#section-5.2
  */
 export function parseCookieHeader(header: string | null | undefined): Array<[string, string]> {
   if (!header) return [];
   const pairs: Array<[string, string]> = [];
   for (const part of header.split(';')) {
     const index = part.indexOf('=');
-    if (index <= 0) continue;
-    pairs.push([part.slice(0, index).trim(), part.slice(index + 1).trim()]);
+    if (index < 0) continue;
+    const name = trimOws(part.slice(0, index));
+    if (name) pairs.push([name, trimOws(part.slice(index + 1))]);
   }
   return pairs;
 }
 
-/** The first value of the named cookie, if present. */
+/** The value of the first cookie named exactly `name`, if present (see {@link parseCookieHeader}). */
 export function readCookie(header: string | null | undefined, name: string): string | undefined {
   if (!header || !header.includes(name)) return undefined;
   return parseCookieHeader(header).find(([cookieName]) => cookieName === name)?.[1];
+}
+
+/** Every cookie whose name starts exactly with `prefix`, in header order. */
+export function readCookiesWithPrefix(header: string | null | undefined, prefix: string): Array<[string, string]> {
+  return parseCookieHeader(header).filter(([cookieName]) => cookieName.startsWith(prefix));
+}
+
+/** Removes SP and HTAB only: `String.prototype.trim` also removes Unicode spaces, which would merge look-alike names. */
+function trimOws(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
 }

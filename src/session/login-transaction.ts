@@ -10,7 +10,7 @@ import * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { expireCookie, LOGIN_COOKIE_PREFIX, parseCookieHeader, serializeCookie } from './cookies.ts';
+import { expireCookie, LOGIN_COOKIE_PREFIX, readCookie, readCookiesWithPrefix, serializeCookie } from './cookies.ts';
 import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unseal } from './seal.ts';
 
 /** How long a login may take, seconds (contract: at most 10 minutes). */
@@ -69,7 +69,7 @@ export async function openLoginTransaction(
     throw new AppError('login_state_invalid', 400, 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
   }
   const name = cookieNameFor(state);
-  const sealed = parseCookieHeader(params.cookieHeader).find(([cookieName]) => cookieName === name)?.[1];
+  const sealed = readCookie(params.cookieHeader, name);
   if (!sealed) {
     throw new AppError('login_state_missing', 400, 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
   }
@@ -114,7 +114,7 @@ function cookieNameFor(state: string): string {
 
 /** Keeps at most MAX_PENDING_LOGINS - 1 older pending logins (the new one makes the maximum). */
 async function expireSurplusLogins(key: CryptoKey, cookieHeader: string | null): Promise<string[]> {
-  const pending = parseCookieHeader(cookieHeader).filter(([name]) => name.startsWith(LOGIN_COOKIE_PREFIX));
+  const pending = readCookiesWithPrefix(cookieHeader, LOGIN_COOKIE_PREFIX);
   if (pending.length < MAX_PENDING_LOGINS) return [];
   const dated = await Promise.all(
     pending.map(async ([name, value], index) => ({ name, index, createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0 })),

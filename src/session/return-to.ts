@@ -8,9 +8,21 @@
 const FALLBACK = '/';
 const PROBE_ORIGIN = 'https://return-to.invalid';
 
-/** Returns `raw` when it is a safe same-origin path (with query), else `/`. */
+/**
+ * The longest `return_to` kept, in characters of its stored form (after URL
+ * normalisation, which percent-encodes non-ASCII: `é` becomes `%C3%A9`). It is
+ * ASCII, so the sealed login cookie stays well under the 4096 bytes browsers keep.
+ */
+export const MAX_RETURN_TO_LENGTH = 2048;
+
+/**
+ * Returns the normalised form of `raw` (path and query, percent-encoded as a
+ * browser would send it) when it is a safe same-origin path of at most
+ * {@link MAX_RETURN_TO_LENGTH} characters, else `/`.
+ */
 export function sanitizeReturnTo(raw: string | null | undefined): string {
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) return FALLBACK;
+  // The raw bound only caps the work; the binding bound is on the normalised form below.
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4 * MAX_RETURN_TO_LENGTH) return FALLBACK;
   if (!isLocalInEveryDecoding(raw)) return FALLBACK;
   let resolved: URL;
   try {
@@ -20,6 +32,7 @@ export function sanitizeReturnTo(raw: string | null | undefined): string {
   }
   if (resolved.origin !== PROBE_ORIGIN) return FALLBACK;
   const path = `${resolved.pathname}${resolved.search}`;
+  if (path.length > MAX_RETURN_TO_LENGTH) return FALLBACK;
   // Dot segments can collapse into "//host" ("/.//evil", "/a/..//evil"): check what the browser will get, too.
   if (!isLocalInEveryDecoding(path)) return FALLBACK;
   // Never send a user back into the auth routes: that is how redirect loops start.

@@ -1,7 +1,7 @@
 /**
- * Sealing with AES-256-GCM under keys derived from `SESSION_SECRET` with HKDF,
- * one key per purpose, so a sealed login transaction can never be replayed as
- * sealed tokens and vice versa.
+ * Sealing with AES-256-GCM (and MACs with HMAC-SHA256) under keys derived from
+ * `SESSION_SECRET` with HKDF, one key per purpose, so a sealed login
+ * transaction can never be replayed as sealed tokens and vice versa.
  * @see https://www.rfc-editor.org/rfc/rfc5869
  */
 
@@ -25,6 +25,33 @@ export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<Cry
         { name: 'AES-GCM', length: 256 },
         false,
         ['encrypt', 'decrypt'],
+      );
+    })();
+    keyCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+/** What an HMAC key is used for; each purpose gets its own HKDF-derived key. */
+export type MacPurpose = 'edge-cache';
+
+/**
+ * Derives (and caches per isolate) the HMAC-SHA256 key for one purpose, under
+ * an HKDF info label of its own, so it is independent of every sealing key.
+ * @see https://www.rfc-editor.org/rfc/rfc2104
+ */
+export function deriveMacKey(secret: string, purpose: MacPurpose): Promise<CryptoKey> {
+  const cacheKey = `mac\u0000${purpose}\u0000${secret}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    key = (async () => {
+      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
+      return crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('kenni-edge'), info: encoder.encode(`kenni-edge ${purpose} hmac-sha256 v1`) },
+        material,
+        { name: 'HMAC', hash: 'SHA-256', length: 256 },
+        false,
+        ['sign', 'verify'],
       );
     })();
     keyCache.set(cacheKey, key);

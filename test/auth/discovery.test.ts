@@ -12,6 +12,7 @@ const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 /** A scripted provider serving discovery, an edge in front of it, and one login done (discovery read once). */
@@ -71,6 +72,51 @@ describe('discovery', () => {
     expect(response.status).toBe(502);
     expect(response.headers.get('location')).toBeNull();
     expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
+  });
+});
+
+describe('the issuer of an https provider', () => {
+  const HTTPS_ORIGIN = 'https://idp.kenni.test';
+
+  /**
+   * A scripted provider under the https issuer `https://idp.kenni.test/<tenant>`:
+   * the edge's requests to that origin reach the tenant on 127.0.0.1 (standing
+   * in for DNS and TLS), and its document names `documentIssuer` as issuer.
+   */
+  async function setUpHttpsProvider(documentIssuer: (issuer: string) => string): Promise<{ provider: ScriptedProvider; edge: TestEdge }> {
+    const provider = await createScriptedProvider();
+    const issuer = `${HTTPS_ORIGIN}/${provider.tenant}`;
+    await provider.serveDiscovery({ issuer: documentIssuer(issuer) });
+    const server = provider.issuer.slice(0, -`/${provider.tenant}`.length);
+    const network = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      return network(url.origin === HTTPS_ORIGIN ? new Request(`${server}${url.pathname}${url.search}`, request) : request);
+    });
+    return { provider, edge: createTestEdge({ KENNI_ISSUER: issuer }) };
+  }
+
+  it('is accepted when the document names exactly KENNI_ISSUER', async () => {
+    const { provider, edge } = await setUpHttpsProvider((issuer) => issuer);
+    const login = await edge.fetch('/auth/login');
+    expect(login.status).toBe(302);
+    expect(login.headers.get('location')!.startsWith(`${provider.endpoints.authorization_endpoint}?`)).toBe(true);
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
+  });
+
+  it.each([
+    ['the scheme in upper case', (issuer: string) => issuer.replace('https://', 'HTTPS://')],
+    ['the host in upper case', (issuer: string) => issuer.replace('idp.kenni.test', 'IDP.KENNI.TEST')],
+    ['the host in mixed case', (issuer: string) => issuer.replace('idp.kenni.test', 'Idp.Kenni.test')],
+    ['an explicit default port :443', (issuer: string) => issuer.replace('idp.kenni.test', 'idp.kenni.test:443')],
+  ])('is provider_misconfigured when the document names it with %s (the same URL, not the same string)', async (_name, variant) => {
+    const { provider, edge } = await setUpHttpsProvider(variant);
+    const response = await edge.fetch('/auth/login');
+    expect(response.status).toBe(502);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
+    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
   });
 });
 

@@ -199,6 +199,7 @@ describe('GET /auth/login', () => {
     ['junk', null],
     ['<script>', null],
     ['', null],
+    ['login login consent login', 'login consent'],
   ])('passes prompt=%j through as %j (unknown values are dropped)', async (prompt, expected) => {
     const provider = await createProvider();
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
@@ -206,6 +207,16 @@ describe('GET /auth/login', () => {
     const { authorize } = await startLogin(edge, `?prompt=${encodeURIComponent(prompt)}`);
 
     expect(authorize.searchParams.get('prompt')).toBe(expected);
+  });
+
+  it('passes each prompt value once: a 120 KB prompt does not become a 120 KB authorization URL', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+
+    const { response, authorize } = await startLogin(edge, `?prompt=${encodeURIComponent('login consent '.repeat(10_000))}`);
+
+    expect(authorize.searchParams.get('prompt')).toBe('login consent');
+    expect(response.headers.get('location')!.length).toBeLessThan(1024);
   });
 
   it.each([

@@ -136,3 +136,56 @@ describe('return_to end to end', () => {
     expect(callback.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-kenni-session='))).toBe(true);
   });
 });
+
+/**
+ * Sizes are bounded after normalisation (issue #8, item 9): the URL parser
+ * percent-encodes non-ASCII and some ASCII (`é` becomes `%C3%A9`, six times
+ * as long), so a bound on the raw value let a 2 KB `return_to` grow into a
+ * 16 KB login cookie that browsers drop (Chromium and Firefox keep at most
+ * 4096 bytes of name and value).
+ */
+const GROWS_PAST_THE_LIMIT: Array<[label: string, value: string]> = [
+  ['two-byte letters (x6 when encoded)', `/${'é'.repeat(2000)}`],
+  ['three-byte letters (x9 when encoded)', `/${'中'.repeat(1000)}`],
+  ['an emoji path (x12 when encoded)', `/${'😀'.repeat(500)}`],
+  ['quotes in the query (x3 when encoded)', `/search?q=${'"'.repeat(2000)}`],
+  ['spaces and angle brackets in the path (x3 when encoded)', `/${' <>'.repeat(600)}`],
+  ['percent-heavy, already encoded', `/${'%41'.repeat(1000)}`],
+  ['plain ASCII one past the limit', `/${'a'.repeat(2048)}`],
+  ['far too long', `/${'a'.repeat(100_000)}`],
+];
+
+describe('return_to size, bounded after normalisation', () => {
+  it.each(GROWS_PAST_THE_LIMIT)('falls back to / for %s', (_label, value) => {
+    expect(sanitizeReturnTo(value)).toBe('/');
+  });
+
+  it('keeps a path whose stored (encoded) form is at most 2048 characters', () => {
+    expect(sanitizeReturnTo(`/${'a'.repeat(2047)}`)).toBe(`/${'a'.repeat(2047)}`);
+    const letters = `/${'é'.repeat(341)}`; // 1 + 341 * 6 = 2047 once encoded
+    expect(sanitizeReturnTo(letters)).toBe(`/${'%C3%A9'.repeat(341)}`);
+    expect(sanitizeReturnTo(`/${'é'.repeat(342)}`)).toBe('/');
+  });
+
+  it.each([...GROWS_PAST_THE_LIMIT, ['the longest accepted path', `/${'a'.repeat(2047)}`], ['the longest accepted non-ASCII path', `/${'é'.repeat(341)}`]])(
+    'keeps every login Set-Cookie under 4096 bytes for %s, and lands on / or the encoded path',
+    async (_label, value) => {
+      const { provider, key } = await createLoginProvider({ key: await fileSigningKey() });
+      const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+
+      const { callback } = await logInAt(edge, provider, key, {
+        loginPath: `/auth/login?return_to=${encodeURIComponent(value)}`,
+        token: { refresh_token: undefined },
+      });
+
+      const login = await edge.fetch(`/auth/login?return_to=${encodeURIComponent(value)}`);
+      const cookies = login.headers.getSetCookie();
+      expect(cookies.length).toBeGreaterThanOrEqual(1);
+      for (const cookie of cookies) expect(new TextEncoder().encode(cookie).length).toBeLessThan(4096);
+      const location = callback.headers.get('location')!;
+      const encoded = new URL(value, 'https://edge.test');
+      expect(['/', `${encoded.pathname}${encoded.search}`]).toContain(location);
+      expect(location.length).toBeLessThanOrEqual(2048);
+    },
+  );
+});

@@ -173,6 +173,14 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
       await surface.expectAccepted(setup, await surface.send(setup.edge, await signJwt(setup.key, claims, { typ })), claims);
     });
 
+    it('a PS256 token whose key in the JWKS declares no alg, when the provider advertises RS256 and PS256', async () => {
+      const pss = await generateTestKey('PS256');
+      const setup = await setUp({ algorithms: ['RS256', 'PS256'], keys: [{ ...pss, publicJwk: { ...pss.publicJwk, alg: undefined } }] });
+      const claims = setup.claims();
+
+      await surface.expectAccepted(setup, await surface.send(setup.edge, await signJwt(pss, claims)), claims);
+    });
+
     it('a token without kid when the JWKS has exactly one key', async () => {
       const setup = await setUp();
       const claims = setup.claims();
@@ -187,6 +195,15 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
       const setup = await setUp({ keys: [key] }); // discovery advertises RS256 and ES256 only
 
       await expectInvalidToken(await surface.send(setup.edge, await setup.token({}, {}, key)), "The token's algorithm is not allowed.", 'algorithm_not_allowed');
+      await expectNotForwarded(setup);
+    });
+
+    it('a PS256 token whose kid names a key that declares alg RS256, even when the provider advertises both', async () => {
+      const pss = await generateTestKey('PS256');
+      const setup = await setUp({ algorithms: ['RS256', 'PS256'], keys: [{ ...pss, publicJwk: { ...pss.publicJwk, alg: 'RS256' } }] });
+
+      await expectInvalidToken(await surface.send(setup.edge, await signJwt(pss, setup.claims())), 'The token was not signed by a known key of the provider.', 'unknown_key');
+      expect(await setup.provider.requests({ path: '/oidc/jwks' })).toHaveLength(1);
       await expectNotForwarded(setup);
     });
 

@@ -8,6 +8,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { Env } from '../../src/config.ts';
+import { logEvent } from '../../src/log.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { expectEveryLineFollowsLogRule } from '../support/log-capture.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
@@ -84,5 +85,37 @@ describe('the edge\'s log lines over a whole session', () => {
     for (const secret of secrets) expect(text).not.toContain(secret);
     // No JWT of any kind (three base64url segments starting with a JSON header).
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./);
+  });
+});
+
+describe('a national id in a request path', () => {
+  /** Every run of six or more digits in the written lines. */
+  const digitRuns = () => writtenLines().join('\n').match(/\d{6,}/g) ?? [];
+
+  it('is masked in the path of every event the edge writes for it', async () => {
+    const edge = createTestEdge({ SESSION_LOCKS: undefined });
+    const forged = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA';
+
+    for (const path of [`/api/people/${NATIONAL_ID}`, `/api/people/${NATIONAL_ID}/orders`, '/api/people/%30%31%30%31%33%30%32%39%38%39', `/api/people/x${NATIONAL_ID}y`]) {
+      expect((await edge.fetch(path, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+      expect((await edge.fetch(path, { method: 'POST', headers: { ...SAME_ORIGIN, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', authorization: 'Bearer !' } })).status).toBe(400);
+    }
+
+    const events = writtenLines().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; path?: string });
+    expect(events.filter((entry) => entry.event === 'bearer_rejected').map((entry) => entry.path)).toEqual([
+      '/api/people/******', '/api/people/******',
+      '/api/people/******/orders', '/api/people/******/orders',
+      '/api/people/******', '/api/people/******',
+      '/api/people/x******y', '/api/people/x******y',
+    ]);
+    expect(digitRuns()).toEqual([]);
+  });
+
+  it('is masked centrally in every string field that can carry request data (path, detail, reason), shorter runs kept', () => {
+    logEvent('internal_error', { path: `/a/${NATIONAL_ID}/b/12345/c/010130-2989`, detail: `kennitala ${NATIONAL_ID}`, reason: `token_endpoint_${NATIONAL_ID}`, session: 'abcdef01a345' });
+
+    const [line] = writtenLines();
+    expect(JSON.parse(line!)).toMatchObject({ path: '/a/******/b/12345/c/******-2989', detail: 'kennitala ******', reason: 'token_endpoint_******', session: 'abcdef01a345' });
+    expect(digitRuns()).toEqual([]);
   });
 });

@@ -5,12 +5,21 @@
  * Rotation publishes every key and signs with the first; without a key there
  * is no assertion and an empty key set.
  */
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { accessToken, NAVIGATION, SAME_ORIGIN_FETCH, setUpGateway, signIn, type GatewaySetup } from './helpers.ts';
 
 const THORDUR = { name: 'Þórður Ævarsson', national_id: '0101302989' };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The demo origin (dev/demo-origin.ts) the global setup runs. */
+    demoOriginUrl: string;
+    /** The tests' EDGE_SIGNING_KEY (private JWK, JSON). */
+    edgeSigningKey: string;
+  }
+}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -195,5 +204,74 @@ describe('GET /auth/jwks.json', () => {
     const [request] = await setup.originRequests();
     expect(request!.headers['x-kenni-sub']).toBe(sub);
     expect(decodeURIComponent(request!.headers['x-kenni-name']!)).toBe('Þórður Ævarsson');
+  });
+});
+
+/**
+ * The demo origin (dev/demo-origin.ts) is the example users copy: it trusts
+ * an identity only from an assertion signed by the edge's key (ES256) with
+ * `iss` exactly the edge's origin, `aud` exactly its own origin, and `sub`,
+ * `iat` and `exp` present. The global setup runs it with the test edge key's
+ * JWKS and `https://edge.test` as the edge.
+ */
+describe('the demo origin', () => {
+  const demoOrigin = inject('demoOriginUrl');
+
+  /** Signs an assertion with the real test edge key (EDGE_SIGNING_KEY of the tests). */
+  async function signAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+    const key = JSON.parse(inject('edgeSigningKey')) as JWK;
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: EDGE_ORIGIN, aud: new URL(demoOrigin).origin, sub: 'dev-user-thordur', iat: now, exp: now + 60, auth: 'session', ...claims })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: key.kid, ...header })
+      .sign(await importJWK(key, 'ES256'));
+  }
+
+  async function whoami(headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${demoOrigin}/api/whoami`, { headers });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('accepts the edge\'s own assertion, and takes the identity from its claims', async () => {
+    const { status, body } = await whoami({ 'x-kenni-assertion': await signAssertion({ name: 'Þórður Ævarsson', national_id: '0101302989' }), 'x-kenni-sub': 'dev-user-thordur' });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ sub: 'dev-user-thordur', name: 'Þórður Ævarsson', national_id: '0101302989', assertion: { present: true, verified: true } });
+  });
+
+  it('accepts an assertion the edge signed for a real request through the gateway', async () => {
+    const setup = await setUpGateway({ edge: { ORIGIN_URL: demoOrigin } });
+    const { sub } = await signIn(setup, { claims: THORDUR });
+
+    const response = await setup.edge.fetch('/api/whoami', { headers: SAME_ORIGIN_FETCH });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ sub, name: THORDUR.name, national_id: THORDUR.national_id, assertion: { present: true, verified: true } });
+  });
+
+  it.each([
+    ['another issuer', { iss: 'https://evil.test' }],
+    ['the edge origin with a trailing slash', { iss: 'https://edge.test/' }],
+    ['the edge origin on another port', { iss: 'https://edge.test:8443' }],
+    ['another audience', { aud: 'https://another-origin.example' }],
+    ['the demo origin with a path', { aud: `${new URL(demoOrigin).origin}/api` }],
+    ['no sub', { sub: undefined }],
+    ['no exp', { exp: undefined }],
+    ['no iat', { iat: undefined }],
+    ['an expired one', { iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 }],
+  ])('refuses an assertion with %s (401, no identity)', async (_label, claims) => {
+    const { status, body } = await whoami({ 'x-kenni-assertion': await signAssertion(claims), 'x-kenni-sub': 'dev-user-thordur' });
+
+    expect(status).toBe(401);
+    expect(body).toMatchObject({ error: 'assertion_invalid', assertion: { present: true, verified: false } });
+    expect(body.sub).toBeUndefined();
+  });
+
+  it('refuses identity headers without an assertion (401, no identity)', async () => {
+    const { status, body } = await whoami({ 'x-kenni-sub': 'dev-user-thordur', 'x-kenni-national-id': '0101302989' });
+
+    expect(status).toBe(401);
+    expect(body).toMatchObject({ error: 'assertion_missing', assertion: { present: false } });
+    expect(body.sub).toBeUndefined();
+    expect(body.national_id).toBeUndefined();
   });
 });

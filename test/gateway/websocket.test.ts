@@ -60,6 +60,32 @@ describe('WebSocket upgrades', () => {
     expect(request!.headers.origin).toBe('https://edge.test');
   });
 
+  it('drops a 101\'s Set-Cookie that would set or clear the edge\'s cookies, keeps the origin\'s own, and the socket still works', async () => {
+    const setup = await setUpGateway();
+    const { sessionId } = await signIn(setup);
+    const cookies = [
+      'ws_room=1; Path=/; HttpOnly',
+      `${SESSION_COOKIE}=attacker-session; Path=/; Secure; HttpOnly`,
+      `${SESSION_COOKIE}=; Path=/; Max-Age=0; Secure`,
+      '__Host-kenni-login-abc=forged; Path=/; Secure',
+      'theme=dark; Path=/',
+    ];
+    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo', headers: { 'set-cookie': cookies, 'clear-site-data': '"cookies", "cache"', 'x-origin': 'yes' } });
+
+    const response = await setup.edge.fetch('/live/feed', { headers: WEBSOCKET_HANDSHAKE });
+
+    expect(response.status).toBe(101);
+    expect(response.headers.getSetCookie()).toEqual(['ws_room=1; Path=/; HttpOnly', 'theme=dark; Path=/']);
+    expect(response.headers.get('clear-site-data')).toBe('"cache"');
+    expect(response.headers.get('x-origin')).toBe('yes');
+    const socket = response.webSocket!;
+    socket.accept();
+    expect(await echoOnce(socket, 'still open')).toBe('still open');
+    socket.close(1000);
+    expect(setup.edge.jar.get(SESSION_COOKIE)).toBe(sessionId);
+    expect((await setup.edge.fetch('/auth/me', { headers: { 'sec-fetch-site': 'same-origin' } })).status).toBe(200);
+  });
+
   it('refuses an upgrade to a page path without a session (401 JSON, never a redirect) and the origin sees nothing', async () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });

@@ -6,6 +6,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { AppError, getClientCredentialsToken, type Env } from '../../src/index.ts';
 import { clearClientCredentialsIsolateCache, clientCredentialsRequestCounter } from '../../src/m2m/client-credentials.ts';
 import { readEdgeCache } from '../../src/oidc/edge-cache.ts';
@@ -184,7 +185,7 @@ describe('getClientCredentialsToken: the cache', () => {
     expect(await tokenRequests(provider)).toHaveLength(1);
     // The Cache API entry (named after a hash of issuer, client, secret and scope) holds only sealed text.
     const cacheKey = await sha256Hex([provider.issuer, M2M_CLIENT_ID, M2M_CLIENT_SECRET, 'api.read'].join('\u0000'));
-    const shared = await readEdgeCache<string>(`m2m ${cacheKey}`);
+    const shared = await readEdgeCache<string>(loadConfig(env), `m2m ${cacheKey}`);
     expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toBeDefined();
     const stored = JSON.stringify(shared);
     expect(stored).not.toContain('M2M-secret-access-token-1');

@@ -4,6 +4,8 @@
  * the real local Kenni-like provider, the scripted (hostile) provider, and the
  * demo origin. Each is stopped in the teardown.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
 import { startDemoOrigin } from '../../dev/demo-origin.ts';
@@ -22,9 +24,12 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const scripted = await startScriptedProviderServer();
   const provider = await startKenniProvider({ port: 0 });
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const edgeKey = { ...(await exportJWK(privateKey)), kid: 'edge-test-1', alg: 'ES256' };
-  const origin = await startDemoOrigin({ port: 0, edgeJwksUrl: 'https://edge.test/auth/jwks.json' });
+  // The worker under test has no port, so its /auth/jwks.json (the public half of the test edge key) is served here.
+  const edgeJwks = await serveJson({ keys: [{ ...(await exportJWK(publicKey)), kid: 'edge-test-1', alg: 'ES256', use: 'sig' }] });
+  // The tests' edge is https://edge.test; the audience defaults to the demo origin's own origin.
+  const origin = await startDemoOrigin({ port: 0, edgeJwksUrl: edgeJwks.url, edgeIssuer: 'https://edge.test' });
 
   project.provide('scriptedProviderUrl', scripted.url);
   project.provide('kenniIssuer', provider.issuer);
@@ -32,6 +37,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('edgeSigningKey', JSON.stringify(edgeKey));
 
   return async () => {
-    await Promise.allSettled([scripted.close(), provider.close(), origin.close()]);
+    await Promise.allSettled([scripted.close(), provider.close(), origin.close(), edgeJwks.close()]);
+  };
+}
+
+/** Serves one JSON document on 127.0.0.1 (a free port) until closed. */
+async function serveJson(document: unknown): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(document));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/auth/jwks.json`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

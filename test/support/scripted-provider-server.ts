@@ -534,7 +534,7 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
       return;
     }
     const accept = createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
-    const extra = Object.entries(reply.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    const extra = Object.entries(reply.headers ?? {}).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${name}: ${one}\r\n`)).join('');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n${extra}\r\n`);
 
     let buffered: Uint8Array = new Uint8Array(0);
