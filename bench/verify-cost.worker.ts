@@ -7,7 +7,7 @@
  */
 import type * as oauth from 'oauth4webapi';
 import { parseConfig, type Env } from '../src/config.ts';
-import { verifyAccessToken } from '../src/bearer/verify.ts';
+import { verifyAccessToken } from '../src/provider/access-token.ts';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig, type Env } from '../src/config.ts';
 import { AppError } from '../src/errors.ts';
-import { requestClientCredentialsToken } from '../src/oidc/client.ts';
-import { loadAuthorizationServer } from '../src/oidc/discovery.ts';
+import { requestClientCredentialsToken } from '../src/provider/client.ts';
+import { loadAuthorizationServer } from '../src/provider/discovery.ts';
 import { DEV_CLIENTS } from './provider.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,8 +7,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { loadAuthorizationServer } from '../oidc/discovery.ts';
-import { verifyAccessToken, type VerifiedAccessToken } from './verify.ts';
+import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { verifyAccessToken, type VerifiedAccessToken } from '../provider/access-token.ts';
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;

@@ -8,9 +8,9 @@
 import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { requestClientCredentialsToken } from '../oidc/client.ts';
-import { loadAuthorizationServer } from '../oidc/discovery.ts';
-import { readEdgeCache, writeEdgeCache } from '../oidc/edge-cache.ts';
+import { requestClientCredentialsToken } from '../provider/client.ts';
+import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { readEdgeCache, writeEdgeCache } from '../provider/edge-cache.ts';
 import { deriveSealKey, seal, sha256Hex, unseal } from '../session/seal.ts';
 import { nowSeconds } from '../time.ts';
 

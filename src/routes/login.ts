@@ -7,8 +7,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { buildAuthorizationUrl } from '../oidc/client.ts';
-import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { buildAuthorizationUrl } from '../provider/client.ts';
+import { loadAuthorizationServer } from '../provider/discovery.ts';
 import { startLoginTransaction } from '../session/login-transaction.ts';
 import { sanitizeReturnTo } from '../session/return-to.ts';
 

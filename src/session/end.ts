@@ -9,8 +9,8 @@
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { revokeRefreshToken, type ProviderTokens } from '../oidc/client.ts';
-import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { revokeRefreshToken, type ProviderTokens } from '../provider/client.ts';
+import { loadAuthorizationServer } from '../provider/discovery.ts';
 import { endSessionLock } from './lock.ts';
 import { deleteSession, type ActiveSession } from './store.ts';
 

@@ -9,8 +9,8 @@
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { refreshTokens, revokeRefreshToken, type ProviderTokens } from '../oidc/client.ts';
-import { loadAuthorizationServer } from '../oidc/discovery.ts';
+import { refreshTokens, revokeRefreshToken, type ProviderTokens } from '../provider/client.ts';
+import { loadAuthorizationServer } from '../provider/discovery.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshThroughLock } from './lock.ts';
 import { deleteSession, readSessionTokens, reloadSession, saveSessionTokens, type ActiveSession } from './store.ts';

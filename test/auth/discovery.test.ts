@@ -4,7 +4,7 @@
  * isolate copy keeps serving while the provider is down.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
+import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 

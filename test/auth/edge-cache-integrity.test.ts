@@ -8,10 +8,10 @@
  * the URLs the edge uses, in the edge's old unauthenticated layout.
  */
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/bearer/jwks.ts';
+import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
 import { loadConfig } from '../../src/config.ts';
 import { clearClientCredentialsIsolateCache, getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
-import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
+import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';

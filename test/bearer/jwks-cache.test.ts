@@ -9,9 +9,9 @@
  */
 import type { JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/bearer/jwks.ts';
-import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
-import { deleteEdgeCache } from '../../src/oidc/edge-cache.ts';
+import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
+import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
+import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type HeaderOverrides, type TestKey } from '../support/token-factory.ts';

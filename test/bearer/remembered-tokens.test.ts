@@ -9,11 +9,11 @@
  * would, with the configuration and discovery of scripted providers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/bearer/jwks.ts';
-import { verifyAccessToken } from '../../src/bearer/verify.ts';
+import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
+import { verifyAccessToken } from '../../src/provider/access-token.ts';
 import { parseConfig, type KenniEdgeConfig } from '../../src/config.ts';
-import { loadAuthorizationServer } from '../../src/oidc/discovery.ts';
-import { deleteEdgeCache } from '../../src/oidc/edge-cache.ts';
+import { loadAuthorizationServer } from '../../src/provider/discovery.ts';
+import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:test';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
-import type { ProviderTokens } from '../../src/oidc/client.ts';
+import type { ProviderTokens } from '../../src/provider/client.ts';
 import { deriveSealKey, sha256Hex, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';

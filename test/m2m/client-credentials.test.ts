@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { AppError, getClientCredentialsToken, type Env } from '../../src/index.ts';
 import { clearClientCredentialsIsolateCache, clientCredentialsRequestCounter } from '../../src/m2m/client-credentials.ts';
-import { readEdgeCache } from '../../src/oidc/edge-cache.ts';
+import { readEdgeCache } from '../../src/provider/edge-cache.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';

@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:test';
 import { vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
-import type { ProviderTokens } from '../../src/oidc/client.ts';
+import type { ProviderTokens } from '../../src/provider/client.ts';
 import { deriveSealKey, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import type { TestEdge } from '../support/edge.ts';

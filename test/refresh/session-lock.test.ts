@@ -13,7 +13,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Env } from '../../src/config.ts';
-import type { ProviderTokens } from '../../src/oidc/client.ts';
+import type { ProviderTokens } from '../../src/provider/client.ts';
 import { refreshThroughLock } from '../../src/session/lock.ts';
 import { refreshCounter } from '../../src/session/refresh.ts';
 import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';

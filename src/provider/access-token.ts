@@ -9,7 +9,7 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, jwksCacheOptions, resolveSigningKey } from './jwks.ts';
+import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, jwksCacheOptions, resolveSigningKey } from './key-set.ts';
 
 /** A verified access token: its claims and granted scopes. */
 export interface VerifiedAccessToken {

@@ -8,8 +8,8 @@
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { readEdgeCache, writeEdgeCache } from '../oidc/edge-cache.ts';
-import { assertProviderAvailable, createProviderFetch } from '../oidc/provider-fetch.ts';
+import { readEdgeCache, writeEdgeCache } from './edge-cache.ts';
+import { assertProviderAvailable, createProviderFetch } from './provider-fetch.ts';
 
 /** Tunables of the JWKS cache (seconds unless named otherwise). */
 export interface JwksCacheOptions {

@@ -7,7 +7,7 @@
  */
 import { jwtVerify, type JWTPayload } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { ASYMMETRIC_ALGORITHMS, jwksCacheOptions, resolveSigningKey } from '../bearer/jwks.ts';
+import { ASYMMETRIC_ALGORITHMS, jwksCacheOptions, resolveSigningKey } from './key-set.ts';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { providerRequestOptions } from './discovery.ts';
