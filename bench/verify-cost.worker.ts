@@ -6,13 +6,14 @@
  * from outside, because workerd's clock does not advance during pure CPU work.
  */
 import type * as oauth from 'oauth4webapi';
-import { parseConfig, type Env } from '../src/config.ts';
-import { verifyAccessToken } from '../src/provider/access-token.ts';
+import { loadConfig, type Env } from '../src/config.ts';
+import { verifyAccessToken } from '../src/provider/index.ts';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
-    const config = parseConfig(env);
+    // One configuration (and so one provider, with its key set and remembered tokens) per isolate, as in the Worker.
+    const config = loadConfig(env);
     const server: oauth.AuthorizationServer = {
       issuer: config.issuer,
       jwks_uri: url.searchParams.get('jwks') ?? '',

@@ -15,8 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig, type Env } from '../src/config.ts';
 import { AppError } from '../src/errors.ts';
-import { requestClientCredentialsToken } from '../src/provider/client.ts';
-import { loadAuthorizationServer } from '../src/provider/discovery.ts';
+import { createProvider } from '../src/provider/index.ts';
 import { DEV_CLIENTS } from './provider.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,10 +69,7 @@ async function main(): Promise<void> {
   settings.SESSION_SECRET ??= 'cli-does-not-seal-anything-0123456789';
 
   const config = parseConfig(settings as unknown as Env, { requireBindings: false });
-  const server = await loadAuthorizationServer(config);
-  const token = await requestClientCredentialsToken(
-    config,
-    server,
+  const token = await createProvider(config).clientCredentials(
     { clientId: config.m2mClientId!, clientSecret: config.m2mClientSecret! },
     values.scope,
   );

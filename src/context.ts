@@ -1,7 +1,7 @@
 /** The Hono environment shared by every route and middleware. */
 import type { KenniEdgeConfig, Env } from './config.ts';
 import type { ActiveSession } from './session/store.ts';
-import type { VerifiedAccessToken } from './provider/access-token.ts';
+import type { VerifiedAccessToken } from './provider/index.ts';
 
 /** Hono generics for the edge app: bindings, and what middleware leaves for later handlers. */
 export interface AppEnv {

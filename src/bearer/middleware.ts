@@ -7,8 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
-import { verifyAccessToken, type VerifiedAccessToken } from '../provider/access-token.ts';
+import { loadProvider, type VerifiedAccessToken } from '../provider/index.ts';
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -72,8 +71,7 @@ export function requireBearer(options: RequireBearerOptions = {}): MiddlewareHan
 /** Verifies a token against the configured provider and logs a rejection with its reason. */
 export async function verifyBearer(config: AppEnv['Variables']['config'], token: string, scopes: readonly string[], path: string): Promise<VerifiedAccessToken> {
   try {
-    const server = await loadAuthorizationServer(config);
-    return await verifyAccessToken(config, server, token, { requiredScopes: scopes });
+    return await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
   } catch (error) {
     if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path });
     throw error;

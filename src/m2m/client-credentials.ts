@@ -5,14 +5,16 @@
  * Cache API until shortly before they expire; concurrent misses share one request.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
-import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
+import { loadConfig, type Env } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { requestClientCredentialsToken } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
 import { readEdgeCache, writeEdgeCache } from '../provider/edge-cache.ts';
+import { sharedRunWaitMs } from '../provider/provider-fetch.ts';
+import { loadProvider, type Provider } from '../provider/index.ts';
 import { deriveSealKey, seal, sha256Hex, unseal } from '../session/seal.ts';
 import { nowSeconds } from '../time.ts';
+import { singleFlight } from '../util/single-flight.ts';
+import { TtlMap } from '../util/ttl-map.ts';
 
 /** A cached client-credentials token. */
 export interface ClientCredentialsToken {
@@ -31,11 +33,26 @@ export interface ClientCredentialsOptions {
   scope?: string;
 }
 
-const isolateTokens = new Map<string, ClientCredentialsToken>();
-const inFlight = new Map<string, Promise<ClientCredentialsToken>>();
+/** The isolate's M2M tokens of one provider, by a hash of issuer, client, secret and scope. */
+interface TokenCache {
+  tokens: TtlMap<string, ClientCredentialsToken>;
+  flight: (key: string, run: () => Promise<ClientCredentialsToken>) => Promise<ClientCredentialsToken>;
+}
 
-/** Counts token requests sent to the provider from this isolate (tests and benchmarks read it). */
-export const clientCredentialsRequestCounter = { count: 0 };
+/** Distinct scopes held at once; more than a handful means a caller builds scopes dynamically. */
+const MAX_CACHED_TOKENS = 256;
+/** Kept alongside the provider object, so a fresh configuration (a new isolate) starts empty. */
+const cachesByProvider = new WeakMap<Provider, TokenCache>();
+
+function tokenCacheFor(provider: Provider): TokenCache {
+  let cache = cachesByProvider.get(provider);
+  if (!cache) {
+    // Each entry lives until its renewal time (set per entry); the default only bounds a token with no usable lifetime.
+    cache = { tokens: new TtlMap({ maxEntries: MAX_CACHED_TOKENS, ttlSeconds: 60 }), flight: singleFlight({ waitMs: sharedRunWaitMs(provider.config.providerTimeoutMs, 2) }) };
+    cachesByProvider.set(provider, cache);
+  }
+  return cache;
+}
 
 /**
  * Returns an access token for the M2M client and `scope`, from the cache when
@@ -51,32 +68,28 @@ export async function getClientCredentialsToken(env: Env, options: ClientCredent
   // The secret is part of the key, so rotating it never serves a token of the old credentials.
   const cacheKey = await sha256Hex([config.issuer, config.m2mClientId, config.m2mClientSecret, scope].join('\u0000'));
 
-  const held = isolateTokens.get(cacheKey);
+  const provider = loadProvider(config);
+  const cache = tokenCacheFor(provider);
+  const held = cache.tokens.get(cacheKey);
   if (held && stillGood(held)) return held;
-
-  let pending = inFlight.get(cacheKey);
-  if (!pending) {
-    pending = fetchOrReadShared(config, cacheKey, scope).finally(() => inFlight.delete(cacheKey));
-    inFlight.set(cacheKey, pending);
-  }
-  return pending;
+  return cache.flight(cacheKey, () => fetchOrReadShared(provider, cache.tokens, cacheKey, scope));
 }
 
-async function fetchOrReadShared(config: KenniEdgeConfig, cacheKey: string, scope: string): Promise<ClientCredentialsToken> {
+async function fetchOrReadShared(provider: Provider, held: TtlMap<string, ClientCredentialsToken>, cacheKey: string, scope: string): Promise<ClientCredentialsToken> {
+  const config = provider.config;
   const sealKey = await deriveSealKey(config.sessionSecret, 'm2m-token');
   const shared = await readEdgeCache<string>(config, `m2m ${cacheKey}`);
   if (shared) {
     const token = await unseal<ClientCredentialsToken>(sealKey, shared.value, cacheKey);
     if (token && stillGood(token)) {
-      isolateTokens.set(cacheKey, token);
+      remember(held, cacheKey, token);
       return token;
     }
   }
-  const server = await loadAuthorizationServer(config);
-  clientCredentialsRequestCounter.count++;
+  await provider.discovery(); // a discovery failure is the provider's, not a failed token request
   let token: ClientCredentialsToken;
   try {
-    const tokens = await requestClientCredentialsToken(config, server, { clientId: config.m2mClientId!, clientSecret: config.m2mClientSecret! }, scope || undefined);
+    const tokens = await provider.clientCredentials({ clientId: config.m2mClientId!, clientSecret: config.m2mClientSecret! }, scope || undefined);
     const lifetime = Math.max(0, tokens.expires_at - nowSeconds());
     token = {
       access_token: tokens.access_token,
@@ -90,9 +103,14 @@ async function fetchOrReadShared(config: KenniEdgeConfig, cacheKey: string, scop
     throw error;
   }
   logEvent('m2m_token_issued', { n_expires_in: token.expires_at - nowSeconds() });
-  isolateTokens.set(cacheKey, token);
+  remember(held, cacheKey, token);
   await writeEdgeCache(config, `m2m ${cacheKey}`, await seal(sealKey, token, cacheKey), Math.max(1, token.renew_at - nowSeconds()));
   return token;
+}
+
+/** Held until its renewal time (the per-entry lifetime); `stillGood` still checks on every read. */
+function remember(held: TtlMap<string, ClientCredentialsToken>, cacheKey: string, token: ClientCredentialsToken): void {
+  held.set(cacheKey, token, Math.max(1, token.renew_at - nowSeconds()));
 }
 
 function stillGood(token: ClientCredentialsToken): boolean {
@@ -101,9 +119,4 @@ function stillGood(token: ClientCredentialsToken): boolean {
 
 function normalizeScope(scope: string | undefined): string {
   return [...new Set((scope ?? '').split(/\s+/).filter(Boolean))].sort().join(' ');
-}
-
-/** Forgets every cached M2M token in this isolate (tests: a fresh isolate). */
-export function clearClientCredentialsIsolateCache(): void {
-  isolateTokens.clear();
 }

@@ -9,7 +9,9 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { ASYMMETRIC_ALGORITHMS, currentKeySetGeneration, jwksCacheOptions, resolveSigningKey } from './key-set.ts';
+import { TtlMap } from '../util/ttl-map.ts';
+import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { KeySetError, type KeySet } from './key-set.ts';
 
 /** A verified access token: its claims and granted scopes. */
 export interface VerifiedAccessToken {
@@ -31,51 +33,91 @@ export interface VerifyAccessTokenOptions {
   audience?: string;
 }
 
+/** A verified result remembered by its token text, valid while the key set keeps its generation. */
+interface Remembered {
+  verified: VerifiedAccessToken;
+  generation: number;
+}
+
+/** How long a verified token is remembered (at most; never past its `exp`). */
+const VERIFIED_CACHE_SECONDS = 60;
+const MAX_VERIFIED_ENTRIES = 10_000;
+
 /**
- * Verifies a bearer JWT. Throws `AppError` `bearer_invalid` (401,
- * `invalid_token`) or `insufficient_scope` (403) with a safe description.
- * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+ * Verifies access tokens for one configuration with its provider's key set, and
+ * remembers tokens verified lately, by their exact text, so a client that
+ * sends the same token again costs a map lookup instead of a signature check.
+ * A hit never skips the time checks or the scope check; it lasts at most a
+ * minute and ends as soon as the key set changes.
  */
-export async function verifyAccessToken(
-  config: KenniEdgeConfig,
-  server: oauth.AuthorizationServer,
-  token: string,
-  options: VerifyAccessTokenOptions = {},
-): Promise<VerifiedAccessToken> {
-  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
-  const jwksUri = server.jwks_uri;
-  const audience = options.audience ?? config.apiAudience;
-  const algorithms = allowedAlgorithms(server);
-  // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
-  const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
-  const cached = recentlyVerified.get(cacheKey);
-  if (cached && stillValid(cached, config.clockTolerance)) return requireScopes(cached.verified, options.requiredScopes);
+export class AccessTokenVerifier {
+  readonly #config: KenniEdgeConfig;
+  readonly #keys: KeySet;
+  readonly #remembered = new TtlMap<string, Remembered>({ maxEntries: MAX_VERIFIED_ENTRIES, ttlSeconds: VERIFIED_CACHE_SECONDS });
+  /** Per discovery document, so that a remembered token's lookup stays a lookup. */
+  readonly #algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
 
-  const header = parseCompactJwsHeader(token);
-  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-    throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
+  constructor(config: KenniEdgeConfig, keys: KeySet) {
+    this.#config = config;
+    this.#keys = keys;
   }
-  if (header.crit !== undefined) throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
-  if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
-  let claims: VerifiedAccessToken['claims'];
-  try {
-    ({ payload: claims } = await jwtVerify(token, (protectedHeader) => resolveSigningKey(jwksUri, protectedHeader, jwksCacheOptions(config)), {
-      algorithms,
-      issuer: config.issuer,
-      audience,
-      clockTolerance: config.clockTolerance,
-      requiredClaims: ['exp', 'iss', 'aud'],
-      crit: {},
-    }));
-  } catch (error) {
-    throw translateJoseError(error);
-  }
-  // An ID token is for the client, not the API: it carries a nonce or hashes of the code/token.
-  if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
 
-  const verified: VerifiedAccessToken = { claims, scopes: readScopes(claims) };
-  rememberVerified(cacheKey, verified);
-  return requireScopes(verified, options.requiredScopes);
+  /**
+   * Verifies a bearer JWT against the provider described by `server`. Throws
+   * `AppError` `bearer_invalid` (401, `invalid_token`) or `insufficient_scope`
+   * (403) with a safe description; `provider_unreachable` (502) when no keys load.
+   * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+   */
+  async verify(server: oauth.AuthorizationServer, token: string, options: VerifyAccessTokenOptions = {}): Promise<VerifiedAccessToken> {
+    const config = this.#config;
+    if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+    const jwksUri = server.jwks_uri;
+    const audience = options.audience ?? config.apiAudience;
+    const algorithms = this.#allowedAlgorithms(server);
+    // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
+    const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
+    const cached = this.#remembered.get(cacheKey);
+    if (cached && cached.generation === this.#keys.generation && withinTime(cached.verified, config.clockTolerance)) {
+      return requireScopes(cached.verified, options.requiredScopes);
+    }
+
+    const header = parseCompactJwsHeader(token);
+    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+      throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
+    }
+    if (header.crit !== undefined) throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
+    if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
+    let claims: VerifiedAccessToken['claims'];
+    try {
+      ({ payload: claims } = await jwtVerify(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
+        algorithms,
+        issuer: config.issuer,
+        audience,
+        clockTolerance: config.clockTolerance,
+        requiredClaims: ['exp', 'iss', 'aud'],
+        crit: {},
+      }));
+    } catch (error) {
+      throw translateVerificationError(error);
+    }
+    // An ID token is for the client, not the API: it carries a nonce or hashes of the code/token.
+    if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
+
+    const verified: VerifiedAccessToken = { claims, scopes: readScopes(claims) };
+    this.#remembered.set(cacheKey, { verified, generation: this.#keys.generation });
+    return requireScopes(verified, options.requiredScopes);
+  }
+
+  /** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
+  #allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
+    let algorithms = this.#algorithmsByServer.get(server);
+    if (!algorithms) {
+      const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+      algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+      this.#algorithmsByServer.set(server, algorithms);
+    }
+    return algorithms;
+  }
 }
 
 function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly string[] = []): VerifiedAccessToken {
@@ -90,34 +132,11 @@ function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly s
   return verified;
 }
 
-/**
- * Tokens verified lately in this isolate, by their exact text, so a client
- * that sends the same token again costs a map lookup instead of a signature
- * check. A hit never skips the time checks or the scope check; it lasts at most
- * a minute and ends as soon as the key set changes.
- */
-const recentlyVerified = new Map<string, { verified: VerifiedAccessToken; cachedUntil: number; generation: number }>();
-const VERIFIED_CACHE_SECONDS = 60;
-const MAX_VERIFIED_ENTRIES = 10_000;
-
-function rememberVerified(cacheKey: string, verified: VerifiedAccessToken): void {
-  if (recentlyVerified.size >= MAX_VERIFIED_ENTRIES) {
-    const oldest = recentlyVerified.keys().next().value;
-    if (oldest !== undefined) recentlyVerified.delete(oldest);
-  }
-  recentlyVerified.set(cacheKey, { verified, cachedUntil: nowSeconds() + VERIFIED_CACHE_SECONDS, generation: currentKeySetGeneration() });
-}
-
-function stillValid(entry: { verified: VerifiedAccessToken; cachedUntil: number; generation: number }, tolerance: number): boolean {
+/** A remembered result still passes the time checks (`exp` required, `nbf` if present, with the leeway). */
+function withinTime(verified: VerifiedAccessToken, tolerance: number): boolean {
   const now = nowSeconds();
-  const { exp, nbf } = entry.verified.claims;
-  return (
-    entry.generation === currentKeySetGeneration() &&
-    now < entry.cachedUntil &&
-    typeof exp === 'number' &&
-    now - tolerance < exp &&
-    (typeof nbf !== 'number' || nbf <= now + tolerance)
-  );
+  const { exp, nbf } = verified.claims;
+  return typeof exp === 'number' && now - tolerance < exp && (typeof nbf !== 'number' || nbf <= now + tolerance);
 }
 
 /** Reads `scope` (space-separated string) or `scp` (array) into a set. */
@@ -126,20 +145,6 @@ function readScopes(claims: JWTPayload): Set<string> {
   if (typeof claims.scope === 'string') for (const scope of claims.scope.split(' ')) if (scope) scopes.add(scope);
   if (Array.isArray(claims.scp)) for (const scope of claims.scp) if (typeof scope === 'string' && scope) scopes.add(scope);
   return scopes;
-}
-
-/** Per discovery document, so that a remembered token's lookup stays a lookup. */
-const algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
-
-/** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
-function allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
-  let algorithms = algorithmsByServer.get(server);
-  if (!algorithms) {
-    const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-    algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
-    algorithmsByServer.set(server, algorithms);
-  }
-  return algorithms;
 }
 
 /** Refuses anything but a JWS in compact form before any cryptography runs. */
@@ -167,8 +172,10 @@ function invalidToken(reason: string, description: string, cause?: unknown): App
   return new AppError('bearer_invalid', 401, description, { oauthError: 'invalid_token', reason, cause });
 }
 
-function translateJoseError(error: unknown): AppError {
+/** Key-set and jose failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
+function translateVerificationError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof KeySetError) return invalidToken(error.code, 'The token was not signed by a known key of the provider.', error);
   if (error instanceof joseErrors.JWTExpired) return invalidToken('expired', 'The token has expired.', error);
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     const reason: Record<string, string> = {

@@ -2,27 +2,19 @@
  * The relying-party side of OpenID Connect with oauth4webapi: the authorization
  * request, the code exchange with full ID token validation (claims by
  * oauth4webapi, signature against the provider's JWKS with jose), refresh,
- * client credentials, token revocation and RP-initiated logout.
+ * client credentials, token revocation and RP-initiated logout. The provider
+ * object (`./index.ts`) calls these with its discovery document and verifiers.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
-import { jwtVerify, type JWTPayload } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { ASYMMETRIC_ALGORITHMS, jwksCacheOptions, resolveSigningKey } from './key-set.ts';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { providerRequestOptions } from './discovery.ts';
+import type { IdTokenVerifier } from './id-token.ts';
 import { assertProviderAvailable } from './provider-fetch.ts';
+import { processTokenResponse, toProviderTokens, type ProviderTokens } from './token-response.ts';
 
-/** Tokens as the provider returned them (kept server-side only). */
-export interface ProviderTokens {
-  access_token: string;
-  token_type: string;
-  id_token?: string;
-  refresh_token?: string;
-  scope?: string;
-  /** Absolute expiry of the access token, seconds since the epoch. */
-  expires_at: number;
-}
+export type { ProviderTokens } from './token-response.ts';
 
 /** The result of a completed login: validated ID token claims and the tokens. */
 export interface LoginResult {
@@ -113,6 +105,7 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
 export async function exchangeAuthorizationCode(
   config: KenniEdgeConfig,
   server: oauth.AuthorizationServer,
+  idTokens: IdTokenVerifier,
   params: { callbackParameters: URLSearchParams; redirectUri: string; codeVerifier: string; nonce: string },
 ): Promise<LoginResult> {
   const { client, clientAuth } = createClient(config);
@@ -120,7 +113,7 @@ export async function exchangeAuthorizationCode(
   const result = await processTokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response, { expectedNonce: params.nonce, requireIdToken: true }), response);
   const claims = oauth.getValidatedIdTokenClaims(result);
   if (!claims || !result.id_token) throw new AppError('id_token_invalid', 400, 'The provider returned no ID token.', { retryHref: '/auth/login' });
-  await verifyIdTokenSignature(config, server, result.id_token);
+  await idTokens.verify(server, result.id_token);
   return { claims, tokens: toProviderTokens(result) };
 }
 
@@ -132,6 +125,7 @@ export async function exchangeAuthorizationCode(
 export async function refreshTokens(
   config: KenniEdgeConfig,
   server: oauth.AuthorizationServer,
+  idTokens: IdTokenVerifier,
   current: ProviderTokens,
   subject: string,
 ): Promise<{ tokens: ProviderTokens; claims: oauth.IDToken | undefined }> {
@@ -141,7 +135,7 @@ export async function refreshTokens(
   const result = await processTokenResponse(() => oauth.processRefreshTokenResponse(server, client, response), response);
   const claims = oauth.getValidatedIdTokenClaims(result);
   if (result.id_token) {
-    await verifyIdTokenSignature(config, server, result.id_token);
+    await idTokens.verify(server, result.id_token);
     if (!claims || claims.sub !== subject || claims.iss !== config.issuer) {
       throw new AppError('id_token_invalid', 401, 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
     }
@@ -206,75 +200,4 @@ export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.
     throw new AppError('provider_unreachable', 502, 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
   }
   return true;
-}
-
-/** Algorithms accepted for ID tokens: what the provider advertises, asymmetric only. */
-function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
-  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
-}
-
-async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.AuthorizationServer, idToken: string): Promise<JWTPayload> {
-  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
-  const jwksUri = server.jwks_uri;
-  try {
-    const { payload } = await jwtVerify(idToken, (header) => resolveSigningKey(jwksUri, header, jwksCacheOptions(config)), {
-      algorithms: idTokenAlgorithms(server),
-      issuer: config.issuer,
-      audience: config.clientId,
-      clockTolerance: config.clockTolerance,
-    });
-    // Neither jose (without maxTokenAge) nor oauth4webapi rejects an `iat` in the future; a token "issued" later than now is not one we accept.
-    if (typeof payload.iat !== 'number' || payload.iat > Math.floor(Date.now() / 1000) + config.clockTolerance) throw new Error('ID token iat is missing or in the future');
-    return payload;
-  } catch (error) {
-    if (error instanceof AppError && error.status >= 500) throw error;
-    throw new AppError('id_token_invalid', 400, 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
-  }
-}
-
-/** Maps oauth4webapi failures onto the error model: invalid_grant, provider down, or a bad response. */
-async function processTokenResponse(process: () => Promise<oauth.TokenEndpointResponse>, response: Response): Promise<oauth.TokenEndpointResponse> {
-  assertProviderAvailable(response);
-  try {
-    return await process();
-  } catch (error) {
-    if (error instanceof oauth.ResponseBodyError) {
-      if (error.error === 'invalid_grant') {
-        throw new AppError('invalid_grant', 400, 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
-      }
-      const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error';
-      // The operator's mistake (wrong client id or secret), not the user's: a 502 with the hint in the log.
-      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: `token_endpoint_${code}` });
-    }
-    if (error instanceof oauth.WWWAuthenticateChallengeError) {
-      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: 'token_endpoint_client_authentication' });
-    }
-    if (isUnreadableTokenResponse(error)) {
-      // Not an OAuth answer at all (an HTML page, broken JSON): the provider or something in front of it failed,
-      // not this login. A 502 also keeps a session whose refresh meets it, instead of ending it.
-      throw new AppError('token_response_invalid', 502, 'The sign-in provider sent an unreadable answer. Please try again shortly.', { cause: error });
-    }
-    throw new AppError('id_token_invalid', 400, 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
-  }
-}
-
-/** True when the token endpoint's body was not OAuth JSON (as opposed to JSON whose contents, e.g. the ID token, failed validation). */
-function isUnreadableTokenResponse(error: unknown): boolean {
-  if (!(error instanceof oauth.OperationProcessingError)) return false;
-  if (error.code === oauth.RESPONSE_IS_NOT_JSON || error.code === oauth.RESPONSE_IS_NOT_CONFORM) return true;
-  // PARSE_ERROR is also used for an ID token whose segments are not JSON; only the body's own parse failure counts here.
-  return error.code === oauth.PARSE_ERROR && error.message.startsWith('failed to parse "response" body');
-}
-
-function toProviderTokens(result: oauth.TokenEndpointResponse): ProviderTokens {
-  const expiresIn = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : 300;
-  return {
-    access_token: result.access_token,
-    token_type: result.token_type,
-    ...(result.id_token ? { id_token: result.id_token } : {}),
-    ...(result.refresh_token ? { refresh_token: result.refresh_token } : {}),
-    ...(typeof result.scope === 'string' ? { scope: result.scope } : {}),
-    expires_at: Math.floor(Date.now() / 1000) + expiresIn,
-  };
 }

@@ -12,6 +12,7 @@
 import type { KenniEdgeConfig } from '../config.ts';
 import { logEvent } from '../log.ts';
 import { base64UrlDecode, base64UrlEncode, deriveMacKey } from '../session/seal.ts';
+import { TtlMap } from '../util/ttl-map.ts';
 
 const CACHE_HOST = 'https://kenni-edge.cache.internal';
 /** Starts every entry; a new layout gets a new prefix, so old entries are simply misses. */
@@ -28,9 +29,8 @@ export interface EdgeCacheEntry<T> {
 }
 
 const encoder = new TextEncoder();
-/** Names whose refused entry was already logged in this isolate: an entry read again and again is logged once. */
-const loggedRefusals = new Set<string>();
-const MAX_LOGGED_REFUSALS = 1000;
+/** Names whose refused entry was already logged in this isolate (for a day): an entry read again and again is logged once. */
+const loggedRefusals = new TtlMap<string, true>({ maxEntries: 1000, ttlSeconds: 86_400 });
 
 /**
  * Reads a JSON value stored by {@link writeEdgeCache} under `name`; `undefined`
@@ -107,8 +107,7 @@ function macInput(name: string, payload: string): Uint8Array {
  */
 function refuse(name: string, reason: 'malformed' | 'bad_mac'): undefined {
   if (!loggedRefusals.has(name)) {
-    if (loggedRefusals.size >= MAX_LOGGED_REFUSALS) loggedRefusals.clear();
-    loggedRefusals.add(name);
+    loggedRefusals.set(name, true);
     logEvent('cache_entry_rejected', { reason, detail: name.split(' ', 1)[0] });
   }
   return undefined;

@@ -1,15 +1,24 @@
 /**
- * The provider's signing keys (JWKS), from discovery's `jwks_uri` only, held in
- * the isolate and in the Cache API. An unknown `kid` triggers at most one refetch
- * per cooldown, shared by concurrent requests; when the provider is down, the
- * keys already known keep working (stale-if-error, bounded).
+ * The provider's signing keys (JWKS), from discovery's `jwks_uri` only, held by
+ * the provider object and in the Cache API. An unknown `kid` triggers at most
+ * one refetch per cooldown, shared by concurrent requests; when the provider is
+ * down, the keys already known keep working (stale-if-error, bounded).
+ *
+ * Errors are provider-neutral: a token no key fits is a {@link KeySetError};
+ * a key set that cannot be loaded at all is `provider_unreachable` (502). Each
+ * caller says what a {@link KeySetError} means for its token.
  * @see https://www.rfc-editor.org/rfc/rfc7517
  */
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { singleFlight } from '../util/single-flight.ts';
+import { TtlMap } from '../util/ttl-map.ts';
 import { readEdgeCache, writeEdgeCache } from './edge-cache.ts';
-import { assertProviderAvailable, createProviderFetch } from './provider-fetch.ts';
+import { isUsableSigningKey, selectKey, ttlFrom } from './jwk-rules.ts';
+import { assertProviderAvailable, createProviderFetch, sharedRunWaitMs } from './provider-fetch.ts';
+
+export { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
 
 /** Tunables of the JWKS cache (seconds unless named otherwise). */
 export interface JwksCacheOptions {
@@ -33,85 +42,115 @@ export function jwksCacheOptions(config: KenniEdgeConfig): JwksCacheOptions {
   return { ...DEFAULT_JWKS_OPTIONS, timeoutMs: config.providerTimeoutMs, sessionSecret: config.sessionSecret };
 }
 
+/** Why no key was found for a token: `unknown_key` (none fits its header), `no_keys` (the set holds no usable key). */
+export type KeySetErrorCode = 'unknown_key' | 'no_keys';
+
+/** No key of the provider fits the token; not an HTTP error: the caller maps it (bearer → 401, login → `id_token_invalid`). */
+export class KeySetError extends Error {
+  readonly code: KeySetErrorCode;
+
+  constructor(code: KeySetErrorCode) {
+    super(code === 'no_keys' ? 'The provider publishes no usable signing key.' : 'The token was not signed by a known key of the provider.');
+    this.name = 'KeySetError';
+    this.code = code;
+  }
+}
+
 interface KeySetSnapshot {
   keys: JWK[];
   fetchedAt: number;
   expiresAt: number;
 }
 
-interface KeySetState {
+interface UriState {
   snapshot: KeySetSnapshot | undefined;
   lastFetchAttemptAt: number;
-  inFlight: Promise<KeySetSnapshot> | undefined;
-  imported: Map<string, Promise<CryptoKey>>;
+  loading: boolean;
+  imported: TtlMap<string, Promise<CryptoKey>>;
 }
 
-const states = new Map<string, KeySetState>();
+/** At most this many `jwks_uri`s are remembered (one in practice; more only through library calls). */
+const MAX_KEY_SETS = 16;
+/** Imported keys kept per key set (a few in practice; bounded against a provider that publishes thousands). */
+const MAX_IMPORTED_KEYS = 64;
+const DAY_SECONDS = 86_400;
 
-/** Signature algorithms the edge accepts at all; never `none`, never HMAC. */
-export const ASYMMETRIC_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+/** The provider's key sets by `jwks_uri`, for one configuration (created once per isolate with its provider). */
+export class KeySet {
+  readonly #options: JwksCacheOptions;
+  readonly #states = new TtlMap<string, UriState>({ maxEntries: MAX_KEY_SETS, ttlSeconds: 2 * DAY_SECONDS });
+  readonly #flight: (key: string, run: (signal: AbortSignal) => Promise<KeySetSnapshot>) => Promise<KeySetSnapshot>;
+  #generation = 0;
+  #fetches = 0;
 
-let keySetGeneration = 0;
-
-/**
- * Changes whenever a key set in this isolate is replaced (or the cache is
- * cleared): results verified under an older generation must be verified again.
- */
-export function currentKeySetGeneration(): number {
-  return keySetGeneration;
-}
-
-/** Counts provider JWKS fetches in this isolate (read by tests and the benchmark). */
-export const jwksFetchCounter = { count: 0 };
-
-/**
- * Resolves the verification key for a JWS header from the provider's JWKS.
- * Throws `AppError('bearer_invalid', 401)` when no key fits, and
- * `provider_unreachable` (502) when no keys could ever be loaded.
- */
-export async function resolveSigningKey(jwksUri: string, header: JWSHeaderParameters, options: JwksCacheOptions): Promise<CryptoKey> {
-  const state = stateFor(jwksUri);
-  const now = Date.now();
-  let snapshot = state.snapshot;
-
-  if (!snapshot || snapshot.expiresAt <= now) {
-    snapshot = await loadKeySet(jwksUri, state, options, { allowStale: true });
+  constructor(options: JwksCacheOptions) {
+    this.#options = options;
+    this.#flight = singleFlight({ waitMs: sharedRunWaitMs(options.timeoutMs) });
   }
-  let jwk = selectKey(snapshot.keys, header);
-  if (!jwk && header.kid !== undefined) {
-    // A key we have not seen: maybe the provider rotated. Another isolate may already have the new set.
-    const shared = await readEdgeCache<KeySetSnapshot>(options, cacheName(jwksUri));
-    if (shared && shared.value.fetchedAt > snapshot.fetchedAt && selectKey(shared.value.keys, header)) {
-      state.snapshot = snapshot = shared.value;
-      keySetGeneration++;
-    } else if (now - state.lastFetchAttemptAt >= options.cooldown * 1000 || state.inFlight) {
-      snapshot = await loadKeySet(jwksUri, state, options, { allowStale: true, skipSharedCache: true });
+
+  /** Changes whenever a key set is replaced: results verified under an older generation must be verified again. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** How many times this instance fetched a JWKS from the provider. */
+  get fetches(): number {
+    return this.#fetches;
+  }
+
+  /**
+   * The verification key for a JWS header. Throws {@link KeySetError} when no
+   * key fits, and `provider_unreachable` (502) when no keys could be loaded.
+   */
+  async resolve(jwksUri: string, header: JWSHeaderParameters): Promise<CryptoKey> {
+    const options = this.#options;
+    const state = this.#stateFor(jwksUri);
+    const now = Date.now();
+    let snapshot = state.snapshot;
+    if (!snapshot || snapshot.expiresAt <= now) snapshot = await this.#load(jwksUri, state, { allowStale: true });
+    let jwk = selectKey(snapshot.keys, header);
+    if (!jwk && header.kid !== undefined) {
+      // A key we have not seen: maybe the provider rotated. Another isolate may already have the new set.
+      const shared = await readEdgeCache<KeySetSnapshot>(options, cacheName(jwksUri));
+      if (shared && shared.value.fetchedAt > snapshot.fetchedAt && selectKey(shared.value.keys, header)) {
+        state.snapshot = snapshot = shared.value;
+        this.#generation++;
+      } else if (now - state.lastFetchAttemptAt >= options.cooldown * 1000 || state.loading) {
+        snapshot = await this.#load(jwksUri, state, { allowStale: true, skipSharedCache: true });
+      }
+      jwk = selectKey(snapshot.keys, header);
     }
-    jwk = selectKey(snapshot.keys, header);
+    if (!jwk) throw new KeySetError(snapshot.keys.length === 0 ? 'no_keys' : 'unknown_key');
+    return importKey(state, jwk, header.alg as string);
   }
-  if (!jwk) {
-    throw new AppError('bearer_invalid', 401, 'The token was not signed by a known key of the provider.', { oauthError: 'invalid_token', reason: 'unknown_key' });
-  }
-  return importKey(state, jwk, header.alg as string);
-}
 
-function stateFor(jwksUri: string): KeySetState {
-  let state = states.get(jwksUri);
-  if (!state) {
-    state = { snapshot: undefined, lastFetchAttemptAt: 0, inFlight: undefined, imported: new Map() };
-    states.set(jwksUri, state);
+  #stateFor(jwksUri: string): UriState {
+    let state = this.#states.get(jwksUri);
+    if (!state) {
+      state = { snapshot: undefined, lastFetchAttemptAt: 0, loading: false, imported: new TtlMap({ maxEntries: MAX_IMPORTED_KEYS, ttlSeconds: DAY_SECONDS }) };
+      this.#states.set(jwksUri, state);
+    }
+    return state;
   }
-  return state;
-}
 
-async function loadKeySet(
-  jwksUri: string,
-  state: KeySetState,
-  options: JwksCacheOptions,
-  mode: { allowStale: boolean; skipSharedCache?: boolean },
-): Promise<KeySetSnapshot> {
-  if (state.inFlight) return state.inFlight;
-  const pending = (async () => {
+  /** Loads the set once for all concurrent callers (the first caller's mode applies to the shared run). */
+  #load(jwksUri: string, state: UriState, mode: { allowStale: boolean; skipSharedCache?: boolean }): Promise<KeySetSnapshot> {
+    return this.#flight(jwksUri, async (signal) => {
+      state.loading = true;
+      try {
+        const snapshot = await this.#loadOnce(jwksUri, state, mode, signal);
+        if (state.snapshot !== snapshot) this.#generation++;
+        state.snapshot = snapshot;
+        this.#states.set(jwksUri, state); // in use: it stays the newest entry
+        return snapshot;
+      } finally {
+        state.loading = false;
+      }
+    });
+  }
+
+  async #loadOnce(jwksUri: string, state: UriState, mode: { allowStale: boolean; skipSharedCache?: boolean }, signal: AbortSignal): Promise<KeySetSnapshot> {
+    const options = this.#options;
     let shared: KeySetSnapshot | undefined;
     if (!mode.skipSharedCache) {
       shared = (await readEdgeCache<KeySetSnapshot>(options, cacheName(jwksUri)))?.value;
@@ -119,7 +158,8 @@ async function loadKeySet(
     }
     state.lastFetchAttemptAt = Date.now();
     try {
-      const fetched = await fetchKeySet(jwksUri, options);
+      this.#fetches++;
+      const fetched = await fetchKeySet(jwksUri, options, signal);
       await writeEdgeCache(options, cacheName(jwksUri), fetched, (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError);
       return fetched;
     } catch (error) {
@@ -131,21 +171,11 @@ async function loadKeySet(
       }
       throw error;
     }
-  })();
-  state.inFlight = pending;
-  try {
-    const snapshot = await pending;
-    if (state.snapshot !== snapshot) keySetGeneration++;
-    state.snapshot = snapshot;
-    return snapshot;
-  } finally {
-    state.inFlight = undefined;
   }
 }
 
-async function fetchKeySet(jwksUri: string, options: JwksCacheOptions): Promise<KeySetSnapshot> {
-  jwksFetchCounter.count++;
-  const response = await createProviderFetch(options.timeoutMs)(jwksUri, { headers: { accept: 'application/jwk-set+json, application/json' } });
+async function fetchKeySet(jwksUri: string, options: JwksCacheOptions, signal: AbortSignal): Promise<KeySetSnapshot> {
+  const response = await createProviderFetch(options.timeoutMs, signal)(jwksUri, { headers: { accept: 'application/jwk-set+json, application/json' } });
   assertProviderAvailable(response);
   let body: unknown;
   try {
@@ -156,51 +186,12 @@ async function fetchKeySet(jwksUri: string, options: JwksCacheOptions): Promise<
   if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) {
     throw new AppError('provider_unreachable', 502, `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
   }
-  const keys = ((body as { keys: unknown[] }).keys).filter(isUsableSigningKey);
+  const keys = (body as { keys: unknown[] }).keys.filter(isUsableSigningKey);
   const fetchedAt = Date.now();
   return { keys, fetchedAt, expiresAt: fetchedAt + ttlFrom(response.headers.get('cache-control'), options.ttl) * 1000 };
 }
 
-/** Uses the provider's `max-age` when it is sane (1 minute to 1 day), else the default. */
-function ttlFrom(cacheControl: string | null, fallback: number): number {
-  const match = cacheControl && /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
-  if (!match || /no-store|no-cache/i.test(cacheControl ?? '')) return fallback;
-  const maxAge = Number(match[1]);
-  return maxAge >= 60 && maxAge <= 86_400 ? maxAge : fallback;
-}
-
-/** Keys the runtime cannot use (private halves, symmetric keys, encryption keys, unknown types) are ignored, not fatal. */
-function isUsableSigningKey(key: unknown): key is JWK {
-  if (!key || typeof key !== 'object') return false;
-  const jwk = key as JWK;
-  if (jwk.use !== undefined && jwk.use !== 'sig') return false;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return false;
-  if ('d' in jwk || jwk.kty === 'oct') return false;
-  if (jwk.kty === 'RSA') return typeof jwk.n === 'string' && typeof jwk.e === 'string';
-  if (jwk.kty === 'EC') return typeof jwk.x === 'string' && typeof jwk.y === 'string' && ['P-256', 'P-384', 'P-521'].includes(jwk.crv ?? '');
-  if (jwk.kty === 'OKP') return typeof jwk.x === 'string' && jwk.crv === 'Ed25519';
-  return false;
-}
-
-/** The key type and curve an algorithm needs. */
-function fitsAlgorithm(jwk: JWK, alg: string | undefined): boolean {
-  if (!alg) return false;
-  if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === 'EdDSA' && jwk.alg === 'Ed25519') && !(alg === 'Ed25519' && jwk.alg === 'EdDSA')) return false;
-  if (/^(RS|PS)\d{3}$/.test(alg)) return jwk.kty === 'RSA';
-  if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
-  if (alg === 'ES384') return jwk.kty === 'EC' && jwk.crv === 'P-384';
-  if (alg === 'ES512') return jwk.kty === 'EC' && jwk.crv === 'P-521';
-  if (alg === 'EdDSA' || alg === 'Ed25519') return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
-  return false;
-}
-
-/** By `kid` when the header names one; without a `kid`, only when exactly one key fits. */
-function selectKey(keys: readonly JWK[], header: JWSHeaderParameters): JWK | undefined {
-  const fitting = keys.filter((key) => fitsAlgorithm(key, header.alg) && (header.kid === undefined || key.kid === header.kid));
-  return fitting.length === 1 ? fitting[0] : undefined;
-}
-
-function importKey(state: KeySetState, jwk: JWK, alg: string): Promise<CryptoKey> {
+function importKey(state: UriState, jwk: JWK, alg: string): Promise<CryptoKey> {
   const id = `${alg} ${jwk.kid ?? ''} ${jwk.n ?? ''}${jwk.x ?? ''}${jwk.y ?? ''}`;
   let key = state.imported.get(id);
   if (!key) {
@@ -213,10 +204,4 @@ function importKey(state: KeySetState, jwk: JWK, alg: string): Promise<CryptoKey
 
 function cacheName(jwksUri: string): string {
   return `jwks ${jwksUri}`;
-}
-
-/** Forgets every key set held in this isolate (for tests: a "cold isolate"). */
-export function clearJwksIsolateCache(): void {
-  states.clear();
-  keySetGeneration++;
 }

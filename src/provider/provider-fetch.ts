@@ -5,13 +5,15 @@
 import { AppError } from '../errors.ts';
 
 /**
- * A `fetch` for provider endpoints that gives up after `timeoutMs` and turns a
- * network failure into an `AppError('provider_unreachable', 502)`.
+ * A `fetch` for provider endpoints that gives up after `timeoutMs` (or when
+ * `signal` aborts: a shared run that was abandoned) and turns a network
+ * failure into an `AppError('provider_unreachable', 502)`.
  */
-export function createProviderFetch(timeoutMs: number): typeof fetch {
+export function createProviderFetch(timeoutMs: number, signal?: AbortSignal): typeof fetch {
   return async (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return await fetch(input, { ...init, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     } catch (cause) {
       throw new AppError('provider_unreachable', 502, 'The sign-in provider could not be reached. Please try again shortly.', { cause });
     }
@@ -23,4 +25,13 @@ export function assertProviderAvailable(response: Response): void {
   if (response.status >= 500) {
     throw new AppError('provider_unreachable', 502, `The sign-in provider answered with an error (HTTP ${response.status}). Please try again shortly.`);
   }
+}
+
+/**
+ * How long a request waits for a provider call another request started before
+ * doing it itself (see `singleFlight`): one provider timeout per step, plus
+ * room for the Cache API.
+ */
+export function sharedRunWaitMs(timeoutMs: number, steps = 1): number {
+  return steps * timeoutMs + 5_000;
 }

@@ -10,8 +10,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { exchangeAuthorizationCode, validateCallbackParameters } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { loadProvider } from '../provider/index.ts';
 import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { claimLoginState, openLoginTransaction, recordLoginState } from '../session/login-transaction.ts';
 import { createSession, deleteSession, sessionKey } from '../session/store.ts';
@@ -27,11 +26,11 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const opened = await openLoginTransaction(config, { state: url.searchParams.get('state'), cookieHeader });
     clearTransactionCookie = opened.clearCookie;
     const { transaction } = opened;
-    const server = await loadAuthorizationServer(config);
+    const provider = loadProvider(config);
     // The whole authorization response (state, iss, code) is checked before anything is recorded.
-    const callbackParameters = validateCallbackParameters(config, server, url, transaction.state);
+    const callbackParameters = await provider.validateCallback(url, transaction.state);
     await claimLoginState(c.env.SESSIONS, transaction.state);
-    const { claims, tokens } = await exchangeAuthorizationCode(config, server, {
+    const { claims, tokens } = await provider.exchangeCode({
       callbackParameters,
       redirectUri: transaction.redirect_uri,
       codeVerifier: transaction.code_verifier,

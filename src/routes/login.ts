@@ -7,8 +7,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { buildAuthorizationUrl } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { loadProvider } from '../provider/index.ts';
 import { startLoginTransaction } from '../session/login-transaction.ts';
 import { sanitizeReturnTo } from '../session/return-to.ts';
 
@@ -29,14 +28,15 @@ export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
 async function startLogin(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const url = new URL(c.req.url);
-  const server = await loadAuthorizationServer(config);
+  const provider = loadProvider(config);
+  await provider.discovery(); // a provider that is down fails the login before any cookie is set
   const redirectUri = config.redirectUri ?? `${url.origin}/auth/callback`;
   const { transaction, codeChallenge, setCookies } = await startLoginTransaction(config, {
     returnTo: sanitizeReturnTo(url.searchParams.get('return_to')),
     redirectUri,
     cookieHeader: c.req.header('cookie') ?? null,
   });
-  const authorizationUrl = buildAuthorizationUrl(config, server, {
+  const authorizationUrl = await provider.authorizationUrl({
     redirectUri,
     state: transaction.state,
     nonce: transaction.nonce,

@@ -10,8 +10,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError, escapeHtml } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { buildEndSessionUrl } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { loadProvider } from '../provider/index.ts';
 import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { endSession } from '../session/end.ts';
 import { loadSession, readSessionTokens } from '../session/store.ts';
@@ -41,9 +40,8 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
 
   let location = '/';
   try {
-    const server = await loadAuthorizationServer(config);
     const postLogoutRedirectUri = config.postLogoutRedirectUri ?? `${url.origin}/`;
-    location = buildEndSessionUrl(config, server, { ...(idToken ? { idToken } : {}), postLogoutRedirectUri })?.href ?? '/';
+    location = (await loadProvider(config).endSessionUrl({ ...(idToken ? { idToken } : {}), postLogoutRedirectUri }))?.href ?? '/';
   } catch (error) {
     // The provider being down must not keep anyone signed in here: the local session is already gone.
     if (!(error instanceof AppError)) throw error;

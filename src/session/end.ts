@@ -9,8 +9,7 @@
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { revokeRefreshToken, type ProviderTokens } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { loadProvider, type ProviderTokens } from '../provider/index.ts';
 import { endSessionLock } from './lock.ts';
 import { deleteSession, type ActiveSession } from './store.ts';
 
@@ -46,8 +45,7 @@ export async function endSession(
 
 async function revokeAtProvider(config: KenniEdgeConfig, refreshToken: string, session: string): Promise<void> {
   try {
-    const server = await loadAuthorizationServer(config);
-    if (await revokeRefreshToken(config, server, refreshToken)) logEvent('token_revoked', { session });
+    if (await loadProvider(config).revokeRefreshToken(refreshToken)) logEvent('token_revoked', { session });
   } catch (error) {
     logEvent('revocation_failed', { reason: error instanceof AppError ? error.reason : 'internal_error', session });
   }

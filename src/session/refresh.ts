@@ -9,8 +9,7 @@
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { refreshTokens, revokeRefreshToken, type ProviderTokens } from '../provider/client.ts';
-import { loadAuthorizationServer } from '../provider/discovery.ts';
+import { loadProvider, type ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshThroughLock } from './lock.ts';
 import { deleteSession, readSessionTokens, reloadSession, saveSessionTokens, type ActiveSession } from './store.ts';
@@ -55,14 +54,15 @@ export async function ensureFreshTokens(config: KenniEdgeConfig, env: Env, sessi
  * Exported for the Durable Object lock, which calls it while holding the lock.
  */
 export async function refreshSession(config: KenniEdgeConfig, env: Env, session: ActiveSession, tokens: ProviderTokens): Promise<FreshSession> {
-  const server = await loadAuthorizationServer(config);
+  const provider = loadProvider(config);
+  await provider.discovery(); // a provider that is down fails here, before a refresh is attempted
   try {
     refreshCounter.count++;
-    const refreshed = await refreshTokens(config, server, tokens, session.record.sub);
+    const refreshed = await provider.refresh(tokens, session.record.sub);
     const updated = await saveSessionTokens(config, env.SESSIONS, session, refreshed.tokens, refreshed.claims).catch(async (error: unknown) => {
       // The session ended while the grant was at the provider: the tokens it just issued must not outlive it.
       if (error instanceof AppError && error.code === 'session_ended' && refreshed.tokens.refresh_token) {
-        await revokeRefreshToken(config, server, refreshed.tokens.refresh_token).catch(() => false);
+        await provider.revokeRefreshToken(refreshed.tokens.refresh_token).catch(() => false);
       }
       throw error;
     });

@@ -11,7 +11,7 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import type { ProviderTokens } from '../provider/client.ts';
+import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 

@@ -4,8 +4,7 @@
  * isolate copy keeps serving while the provider is down.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
-import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
@@ -37,8 +36,8 @@ describe('discovery', () => {
   });
 
   it('is read from the Cache API by a cold isolate, without asking the provider', async () => {
-    const { provider, edge } = await setUpWarm();
-    clearDiscoveryCache(); // a new isolate in the same data centre
+    const { provider, edge: warm } = await setUpWarm();
+    const edge = coldIsolate(warm); // a new isolate in the same data centre
     const login = await edge.fetch('/auth/login');
     expect(login.status).toBe(302);
     expect(login.headers.get('location')).toMatch(new RegExp(`^${provider.issuer}/oidc/auth\\?`));
@@ -122,10 +121,10 @@ describe('the issuer of an https provider', () => {
 
 describe('discovery while the provider is down', () => {
   it('is served to a cold isolate from an old Cache API copy, and retried at most once a minute', async () => {
-    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
+    const { provider, edge: warm, start } = await setUpWarm({ fakeTime: true });
     await provider.route('GET', DISCOVERY_PATH, { status: 503 });
     vi.setSystemTime(start + 3 * 3_600_000); // past the TTL
-    clearDiscoveryCache(); // a new isolate
+    const edge = coldIsolate(warm); // a new isolate
     expect((await edge.fetch('/auth/login')).status).toBe(302);
     expect((await edge.fetch('/auth/login')).status).toBe(302);
     expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(2);
@@ -135,10 +134,10 @@ describe('discovery while the provider is down', () => {
   });
 
   it('answers 502 when no copy is younger than a day', async () => {
-    const { provider, edge, start } = await setUpWarm({ fakeTime: true });
+    const { provider, edge: warm, start } = await setUpWarm({ fakeTime: true });
     await provider.route('GET', DISCOVERY_PATH, { status: 503 });
     vi.setSystemTime(start + 26 * 3_600_000);
-    clearDiscoveryCache();
+    const edge = coldIsolate(warm); // a new isolate
     const response = await edge.fetch('/auth/login');
     expect(response.status).toBe(502);
     expect(await response.text()).toContain('Error code: <code>provider_unreachable</code>');

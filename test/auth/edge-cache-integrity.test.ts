@@ -8,12 +8,10 @@
  * the URLs the edge uses, in the edge's old unauthenticated layout.
  */
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
 import { loadConfig } from '../../src/config.ts';
-import { clearClientCredentialsIsolateCache, getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
-import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
+import { getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
-import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
 
@@ -44,7 +42,10 @@ async function storedText(name: string): Promise<string> {
 interface Setup {
   provider: ScriptedProvider;
   key: TestKey;
+  /** The edge `verify` calls; `coldIsolate()` replaces it with a new isolate. */
   edge: TestEdge;
+  /** From now on, requests go to a new isolate (nothing held in memory; the same Cache API). */
+  coldIsolate(): void;
   token(signer?: TestKey, overrides?: Claims): Promise<string>;
   verify(token: string): Promise<Response>;
   jwksFetches(): Promise<number>;
@@ -56,16 +57,19 @@ async function setUp(): Promise<Setup> {
   await provider.serveDiscovery();
   const key = await generateTestKey('RS256');
   await provider.serveJwks([key]);
-  const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE });
-  return {
+  const setup: Setup = {
     provider,
     key,
-    edge,
+    edge: createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE }),
+    coldIsolate: () => {
+      setup.edge = coldIsolate(setup.edge);
+    },
     token: (signer = key, overrides = {}) => signJwt(signer, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides })),
-    verify: (token) => edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
+    verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
     jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
     discoveryFetches: async () => (await provider.requests({ path: DISCOVERY_PATH })).length,
   };
+  return setup;
 }
 
 /** A JWKS entry in the layout the edge used to write (`{ value, storedAt }`), fresh for ten minutes. */
@@ -126,7 +130,7 @@ describe('a JWKS planted in the Cache API', () => {
     expectOneRejection('jwks', 'malformed');
 
     // The edge's own entry replaced the planted one: the next cold isolate verifies without a fetch and still refuses the attacker.
-    clearJwksIsolateCache();
+    setup.coldIsolate();
     await expectAccepted(await setup.verify(await setup.token(setup.key, { jti: crypto.randomUUID() })));
     expect(await setup.jwksFetches()).toBe(1);
     await expectUnknownKey(await setup.verify(await setup.token(attacker, { jti: crypto.randomUUID() })));
@@ -182,7 +186,7 @@ describe('a discovery document planted in the Cache API', () => {
     expect(tampered.length).toBe(original.length);
     await plant(name, tampered);
 
-    clearDiscoveryCache(); // a new isolate
+    setup.coldIsolate(); // a new isolate
     const login = await setup.edge.fetch('/auth/login');
 
     expect(login.status).toBe(302);
@@ -207,7 +211,7 @@ describe("the edge's own JWKS entry", () => {
     const next = await generateTestKey('RS256');
     await setup.provider.serveJwks([next]); // the provider retires the old key
 
-    clearJwksIsolateCache(); // a new isolate, after the set's 600 s TTL
+    setup.coldIsolate(); // a new isolate, after the set's 600 s TTL
     vi.setSystemTime(NOW + 700_000);
     await expectUnknownKey(await setup.verify(retired));
     expect(await setup.jwksFetches()).toBe(2);
@@ -223,7 +227,7 @@ describe("the edge's own JWKS entry", () => {
     const moved = await storedText(`jwks ${first.provider.endpoints.jwks_uri}`);
     await plant(`jwks ${second.provider.endpoints.jwks_uri}`, moved);
 
-    clearJwksIsolateCache(); // a new isolate
+    second.coldIsolate(); // a new isolate
     // Signed with the first provider's key, claiming the second provider as issuer.
     const forged = await signJwt(first.key, makeAccessTokenClaims({ issuer: second.provider.issuer, audience: AUDIENCE, scope: API_SCOPE }));
     await expectUnknownKey(await second.verify(forged));
@@ -242,7 +246,7 @@ describe('an M2M token entry in the Cache API', () => {
     expect((await getClientCredentialsToken(setup.edge.env, { scope: 'api.read' })).access_token).toBe('READ-TOKEN');
     await plant(await nameFor('api.write'), await storedText(await nameFor('api.read')));
 
-    clearClientCredentialsIsolateCache(); // a new isolate
+    setup.coldIsolate(); // a new isolate
     expect((await getClientCredentialsToken(setup.edge.env, { scope: 'api.write' })).access_token).toBe('WRITE-TOKEN');
     expect(await setup.provider.requests({ method: 'POST', path: '/oidc/token' })).toHaveLength(2);
     expectOneRejection('m2m', 'bad_mac');

@@ -9,10 +9,8 @@
  */
 import type { JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
-import { clearDiscoveryCache } from '../../src/provider/discovery.ts';
 import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
-import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type HeaderOverrides, type TestKey } from '../support/token-factory.ts';
 
@@ -30,7 +28,10 @@ const UNKNOWN_KEY = 'The token was not signed by a known key of the provider.';
 interface Setup {
   provider: ScriptedProvider;
   key: TestKey;
+  /** The edge `verify` calls; `coldIsolate()` replaces it with a new isolate. */
   edge: TestEdge;
+  /** From now on, `verify` goes to a new isolate (no discovery or keys held; the same Cache API). */
+  coldIsolate(): void;
   /** A valid access token signed by `signer` (default `key`). */
   token(signer?: TestKey, overrides?: Claims, header?: HeaderOverrides): Promise<string>;
   /** `GET /auth/verify` with the token. */
@@ -44,16 +45,19 @@ async function setUp(options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?:
   await provider.serveDiscovery();
   const key = await generateTestKey('RS256');
   await provider.serveJwks([key], options.jwksReply);
-  const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE, ...options.edge });
-  return {
+  const setup: Setup = {
     provider,
     key,
-    edge,
+    edge: createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE, ...options.edge }),
+    coldIsolate: () => {
+      setup.edge = coldIsolate(setup.edge);
+    },
     token: (signer = key, overrides = {}, header = {}) =>
       signJwt(signer, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }), header),
-    verify: (token) => edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
+    verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
     jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
   };
+  return setup;
 }
 
 let logSpy: MockInstance<typeof console.log>;
@@ -280,8 +284,7 @@ describe('Cache API behind the isolate', () => {
     await setup.provider.route('GET', '/oidc/jwks', { status: 503 });
 
     // A new isolate after the cached set's TTL: the provider is asked once, fails, and the Cache API copy serves.
-    clearJwksIsolateCache();
-    clearDiscoveryCache();
+    setup.coldIsolate();
     at(DEFAULT_TTL_MS + 60_000);
     await expectAccepted(await setup.verify(token));
     await expectAccepted(await setup.verify(token));
@@ -296,7 +299,7 @@ describe('Cache API behind the isolate', () => {
     await expectAccepted(await setup.verify(token));
     expect(await setup.jwksFetches()).toBe(1);
 
-    clearJwksIsolateCache();
+    setup.coldIsolate();
     at(60_000);
     await expectAccepted(await setup.verify(token));
     await expectAccepted(await setup.verify(token));
@@ -309,7 +312,7 @@ describe('Cache API behind the isolate', () => {
     const token = await setup.token();
     await expectAccepted(await setup.verify(token));
 
-    clearJwksIsolateCache();
+    setup.coldIsolate();
     await deleteEdgeCache(`jwks ${setup.provider.endpoints.jwks_uri}`);
     await expectAccepted(await setup.verify(token));
 
@@ -321,7 +324,7 @@ describe('Cache API behind the isolate', () => {
     const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 3600 });
     await expectAccepted(await setup.verify(token));
 
-    clearJwksIsolateCache();
+    setup.coldIsolate();
     at(DEFAULT_TTL_MS + 1000);
     await expectAccepted(await setup.verify(token));
 

@@ -9,11 +9,8 @@
  * would, with the configuration and discovery of scripted providers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { clearJwksIsolateCache } from '../../src/provider/key-set.ts';
-import { verifyAccessToken } from '../../src/provider/access-token.ts';
 import { parseConfig, type KenniEdgeConfig } from '../../src/config.ts';
-import { loadAuthorizationServer } from '../../src/provider/discovery.ts';
-import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
+import { loadProvider, verifyAccessToken } from '../../src/provider/index.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';
@@ -52,7 +49,7 @@ afterEach(() => {
 describe('a token the edge remembers having verified', () => {
   it('is not accepted from the cache for another audience', async () => {
     const { provider, key, config } = await setUp();
-    const server = await loadAuthorizationServer(config);
+    const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     expect((await verifyAccessToken(config, server, token)).claims.aud).toBe(AUDIENCE);
 
@@ -64,8 +61,8 @@ describe('a token the edge remembers having verified', () => {
   it('is not accepted from the cache for another issuer that publishes the same jwks_uri', async () => {
     const first = await setUp();
     const second = await setUp({ discovery: { jwks_uri: first.provider.endpoints.jwks_uri } });
-    const firstServer = await loadAuthorizationServer(first.config);
-    const secondServer = await loadAuthorizationServer(second.config);
+    const firstServer = await loadProvider(first.config).discovery();
+    const secondServer = await loadProvider(second.config).discovery();
     expect(secondServer.jwks_uri).toBe(firstServer.jwks_uri);
     const token = await tokenFor(first.provider, first.key);
     expect((await verifyAccessToken(first.config, firstServer, token)).claims.iss).toBe(first.provider.issuer);
@@ -75,7 +72,7 @@ describe('a token the edge remembers having verified', () => {
 
   it('is not accepted from the cache under another jwks_uri whose key set lacks its key', async () => {
     const { provider, key, config } = await setUp();
-    const server = await loadAuthorizationServer(config);
+    const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     await verifyAccessToken(config, server, token);
     // The provider moves its keys (discovery now names another key set, without this key).
@@ -91,20 +88,22 @@ describe('a token the edge remembers having verified', () => {
 
   it('is verified again after the key set changes in the isolate', async () => {
     const { provider, key, config } = await setUp();
-    const server = await loadAuthorizationServer(config);
+    const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     await verifyAccessToken(config, server, token);
-    await provider.serveJwks([await generateTestKey('RS256')]); // the provider retires the key
-    await deleteEdgeCache(`jwks ${server.jwks_uri}`);
+    const next = await generateTestKey('RS256');
+    await provider.serveJwks([next]); // the provider retires the key
 
-    clearJwksIsolateCache(); // the key set is dropped and loaded again: a new generation
+    // Past the refetch cooldown, a token of the new key makes the isolate load the new set: a new generation.
+    vi.setSystemTime(NOW + 31_000);
+    await verifyAccessToken(config, server, await tokenFor(provider, next));
     await expect(verifyAccessToken(config, server, token)).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'unknown_key' });
     expect(await provider.requests({ path: '/oidc/jwks' })).toHaveLength(2);
   });
 
   it('is not accepted from the cache once the provider stops advertising its algorithm', async () => {
     const { provider, key, config } = await setUp({ discovery: { id_token_signing_alg_values_supported: ['RS256', 'ES256'] } });
-    const server = await loadAuthorizationServer(config);
+    const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     await verifyAccessToken(config, server, token);
 
@@ -117,7 +116,7 @@ describe('a token the edge remembers having verified', () => {
 
   it('must still carry every required scope on a hit', async () => {
     const { provider, key, config } = await setUp();
-    const server = await loadAuthorizationServer(config);
+    const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     expect([...(await verifyAccessToken(config, server, token, { requiredScopes: [SCOPE] })).scopes]).toEqual([SCOPE]);
 

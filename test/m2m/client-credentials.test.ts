@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { AppError, getClientCredentialsToken, type Env } from '../../src/index.ts';
-import { clearClientCredentialsIsolateCache, clientCredentialsRequestCounter } from '../../src/m2m/client-credentials.ts';
 import { readEdgeCache } from '../../src/provider/edge-cache.ts';
+import { loadProvider } from '../../src/provider/index.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
@@ -163,13 +163,14 @@ describe('getClientCredentialsToken: the cache', () => {
     const provider = await createProvider();
     await provider.serveToken([{ ...tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }), delayMs: 100 }, tokenResponse({ access_token: 'M2M-2', expires_in: 3600 })]);
     const env = m2mEnv(provider);
-    const before = clientCredentialsRequestCounter.count;
+    const stats = loadProvider(loadConfig(env)).stats;
+    const before = stats.clientCredentialsRequests;
 
     const tokens = await Promise.all(Array.from({ length: 20 }, () => getClientCredentialsToken(env, { scope: 'api.read' })));
 
     expect(tokens.map((token) => token.access_token)).toEqual(Array(20).fill('M2M-1'));
     expect(await tokenRequests(provider)).toHaveLength(1);
-    expect(clientCredentialsRequestCounter.count - before).toBe(1);
+    expect(stats.clientCredentialsRequests - before).toBe(1);
   });
 
   it('serves a cold isolate from the sealed Cache API entry without asking the provider, and keeps the token out of it in plain text', async () => {
@@ -178,8 +179,7 @@ describe('getClientCredentialsToken: the cache', () => {
     const env = m2mEnv(provider);
 
     const warm = await getClientCredentialsToken(env, { scope: 'api.read' });
-    clearClientCredentialsIsolateCache();
-    const cold = await getClientCredentialsToken(env, { scope: 'api.read' });
+    const cold = await getClientCredentialsToken({ ...env }, { scope: 'api.read' }); // a new isolate: the same bindings, a new env
 
     expect(cold).toEqual(warm);
     expect(await tokenRequests(provider)).toHaveLength(1);
@@ -200,10 +200,9 @@ describe('getClientCredentialsToken: the cache', () => {
     const env = m2mEnv(provider);
 
     await getClientCredentialsToken(env, { scope: 'api.read' });
-    clearClientCredentialsIsolateCache();
     clock.at(3540);
 
-    expect((await getClientCredentialsToken(env, { scope: 'api.read' })).access_token).toBe('M2M-2');
+    expect((await getClientCredentialsToken({ ...env }, { scope: 'api.read' })).access_token).toBe('M2M-2'); // a new isolate
     expect(await tokenRequests(provider)).toHaveLength(2);
   });
 

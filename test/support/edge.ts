@@ -29,7 +29,19 @@ export function createTestEdge(overrides: Partial<Record<keyof Env, unknown>> = 
     if (value === undefined) delete testEnv[name];
     else testEnv[name] = value;
   }
-  const jar = new CookieJar();
+  return edgeWith(testEnv, new CookieJar());
+}
+
+/**
+ * The worker with `edge`'s bindings in a new `env` object and `edge`'s cookie
+ * jar: a cold isolate (a fresh configuration and provider object, so no
+ * discovery, keys or tokens held) in the same data centre (the same KV and Cache API).
+ */
+export function coldIsolate(edge: TestEdge): TestEdge {
+  return edgeWith({ ...(edge.env as unknown as Record<string, unknown>) }, edge.jar);
+}
+
+function edgeWith(testEnv: Record<string, unknown>, jar: CookieJar): TestEdge {
   return {
     env: testEnv as Env,
     jar,
