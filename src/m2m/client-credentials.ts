@@ -9,7 +9,7 @@ import { loadConfig, type Env } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { readEdgeCache, writeEdgeCache } from '../provider/edge-cache.ts';
-import { sharedRunWaitMs } from '../provider/provider-fetch.ts';
+import { sharedCallOptions } from '../provider/provider-fetch.ts';
 import { loadProvider, type Provider } from '../provider/index.ts';
 import { deriveSealKey, seal, sha256Hex, unseal } from '../session/seal.ts';
 import { nowSeconds } from '../time.ts';
@@ -48,7 +48,7 @@ function tokenCacheFor(provider: Provider): TokenCache {
   let cache = cachesByProvider.get(provider);
   if (!cache) {
     // Each entry lives until its renewal time (set per entry); the default only bounds a token with no usable lifetime.
-    cache = { tokens: new TtlMap({ maxEntries: MAX_CACHED_TOKENS, ttlSeconds: 60 }), flight: singleFlight({ waitMs: sharedRunWaitMs(provider.config.providerTimeoutMs, 2) }) };
+    cache = { tokens: new TtlMap({ maxEntries: MAX_CACHED_TOKENS, ttlSeconds: 60 }), flight: singleFlight(sharedCallOptions(provider.config.providerTimeoutMs, 2)) };
     cachesByProvider.set(provider, cache);
   }
   return cache;

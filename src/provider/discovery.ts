@@ -9,7 +9,7 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { singleFlight } from '../util/single-flight.ts';
 import { readEdgeCache, writeEdgeCache } from './edge-cache.ts';
-import { assertProviderAvailable, createProviderFetch, sharedRunWaitMs } from './provider-fetch.ts';
+import { assertProviderAvailable, createProviderFetch, sharedCallOptions } from './provider-fetch.ts';
 
 /** How long a discovery document is trusted before it is fetched again. */
 const DISCOVERY_TTL_SECONDS = 3600;
@@ -34,7 +34,7 @@ export class Discovery {
 
   constructor(config: KenniEdgeConfig) {
     this.#config = config;
-    this.#flight = singleFlight({ waitMs: sharedRunWaitMs(config.providerTimeoutMs) });
+    this.#flight = singleFlight(sharedCallOptions(config.providerTimeoutMs));
   }
 
   /** How many times this instance asked the provider for its document. */

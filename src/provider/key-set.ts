@@ -16,9 +16,7 @@ import { singleFlight } from '../util/single-flight.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { readEdgeCache, writeEdgeCache } from './edge-cache.ts';
 import { isUsableSigningKey, selectKey, ttlFrom } from './jwk-rules.ts';
-import { assertProviderAvailable, createProviderFetch, sharedRunWaitMs } from './provider-fetch.ts';
-
-export { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { assertProviderAvailable, createProviderFetch, sharedCallOptions } from './provider-fetch.ts';
 
 /** Tunables of the JWKS cache (seconds unless named otherwise). */
 export interface JwksCacheOptions {
@@ -85,7 +83,7 @@ export class KeySet {
 
   constructor(options: JwksCacheOptions) {
     this.#options = options;
-    this.#flight = singleFlight({ waitMs: sharedRunWaitMs(options.timeoutMs) });
+    this.#flight = singleFlight(sharedCallOptions(options.timeoutMs));
   }
 
   /** Changes whenever a key set is replaced: results verified under an older generation must be verified again. */

@@ -3,6 +3,7 @@
  * network failures and 5xx answers turned into one 502 error.
  */
 import { AppError } from '../errors.ts';
+import type { SingleFlightOptions } from '../util/single-flight.ts';
 
 /**
  * A `fetch` for provider endpoints that gives up after `timeoutMs` (or when
@@ -28,10 +29,14 @@ export function assertProviderAvailable(response: Response): void {
 }
 
 /**
- * How long a request waits for a provider call another request started before
- * doing it itself (see `singleFlight`): one provider timeout per step, plus
- * room for the Cache API.
+ * Options for a `singleFlight` of provider calls: a request waits for a call
+ * another request started for one provider timeout per step plus room for the
+ * Cache API before doing it itself, and fails with `provider_unreachable` (502)
+ * when even its own call does not settle.
  */
-export function sharedRunWaitMs(timeoutMs: number, steps = 1): number {
-  return steps * timeoutMs + 5_000;
+export function sharedCallOptions(timeoutMs: number, steps = 1): SingleFlightOptions {
+  return {
+    waitMs: steps * timeoutMs + 5_000,
+    timeoutError: () => new AppError('provider_unreachable', 502, 'The sign-in provider could not be reached. Please try again shortly.', { reason: 'shared_call_stalled' }),
+  };
 }

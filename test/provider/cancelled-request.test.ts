@@ -105,3 +105,26 @@ describe('a shared provider call whose first request never gets an answer', () =
     expect(first.access_token).toBe('M2M-AFTER-TAKEOVER');
   });
 });
+
+describe('a shared provider call that never gets an answer, however often it is tried', () => {
+  it('ends in 502 provider_unreachable for every request waiting on it, not a hang or a 500', async () => {
+    const provider = await createScriptedProvider();
+    await provider.serveDiscovery();
+    await provider.route('GET', DISCOVERY_PATH, { hang: true });
+    const edge = edgeFor(provider);
+    const send = () => edge.fetch('/auth/login', { jar: false, headers: { accept: 'application/json' } });
+
+    const first = send();
+    await until(provider, "A's request reached discovery", async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 1);
+    const second = send();
+    await until(provider, 'B waits on the shared call', () => vi.getTimerCount() === 2);
+    await vi.advanceTimersByTimeAsync(WAIT_MS); // B gives up on A's call and tries itself: that hangs too
+    await until(provider, "B's own request reached discovery", async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 2);
+    await vi.advanceTimersByTimeAsync(WAIT_MS);
+
+    for (const response of await Promise.all([second, first])) {
+      expect(response.status).toBe(502);
+      expect(await response.text()).toContain('provider_unreachable');
+    }
+  });
+});
