@@ -39,7 +39,7 @@ interface Remembered {
   generation: number;
 }
 
-/** How long a verified token is remembered (at most; never past its `exp`). */
+/** How long a verified token is remembered at most (never past its `exp` plus the leeway). */
 const VERIFIED_CACHE_SECONDS = 60;
 const MAX_VERIFIED_ENTRIES = 10_000;
 
@@ -77,7 +77,7 @@ export class AccessTokenVerifier {
     // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
     const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
     const cached = this.#remembered.get(cacheKey);
-    if (cached && cached.generation === this.#keys.generation && withinTime(cached.verified, config.clockTolerance)) {
+    if (cached && cached.generation === this.#keys.generation && notBeforePassed(cached.verified, config.clockTolerance)) {
       return requireScopes(cached.verified, options.requiredScopes);
     }
 
@@ -104,7 +104,8 @@ export class AccessTokenVerifier {
     if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
 
     const verified: VerifiedAccessToken = { claims, scopes: readScopes(claims) };
-    this.#remembered.set(cacheKey, { verified, generation: this.#keys.generation });
+    // Remembered no longer than `exp` (plus the leeway) allows: an expired entry is gone, so a hit needs no `exp` check.
+    this.#remembered.set(cacheKey, { verified, generation: this.#keys.generation }, Math.min(VERIFIED_CACHE_SECONDS, (claims.exp as number) + config.clockTolerance - nowSeconds()));
     return requireScopes(verified, options.requiredScopes);
   }
 
@@ -132,11 +133,10 @@ function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly s
   return verified;
 }
 
-/** A remembered result still passes the time checks (`exp` required, `nbf` if present, with the leeway). */
-function withinTime(verified: VerifiedAccessToken, tolerance: number): boolean {
-  const now = nowSeconds();
-  const { exp, nbf } = verified.claims;
-  return typeof exp === 'number' && now - tolerance < exp && (typeof nbf !== 'number' || nbf <= now + tolerance);
+/** A remembered result still passes the `nbf` check (with the leeway); `exp` bounds how long it is remembered. */
+function notBeforePassed(verified: VerifiedAccessToken, tolerance: number): boolean {
+  const { nbf } = verified.claims;
+  return typeof nbf !== 'number' || nbf <= nowSeconds() + tolerance;
 }
 
 /** Reads `scope` (space-separated string) or `scp` (array) into a set. */
