@@ -10,7 +10,7 @@ export { loadConfig, parseConfig, type Env, type KenniEdgeConfig } from './confi
 export type { AppEnv } from './context.ts';
 export { AppError, ConfigError, type ErrorCode } from './errors.ts';
 export { requireBearer, readBearerToken, type RequireBearerOptions } from './bearer/middleware.ts';
-export { verifyAccessToken, type VerifiedAccessToken } from './provider/index.ts';
+export { loadProvider, verifyAccessToken, type Provider, type VerifiedAccessToken } from './provider/index.ts';
 export { requireSession, loadRequestSession } from './session/middleware.ts';
 export { SessionLock } from './session/lock.ts';
 export { getClientCredentialsToken, type ClientCredentialsToken, type ClientCredentialsOptions } from './m2m/client-credentials.ts';

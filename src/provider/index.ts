@@ -135,6 +135,9 @@ const providers = new WeakMap<KenniEdgeConfig, Provider>();
  * The provider for `config`, created on first use and then kept for as long as
  * the configuration object lives (one per isolate, as `loadConfig` keeps one
  * configuration per `env`).
+ * @example
+ * const provider = loadProvider(loadConfig(env));
+ * const { claims } = await provider.verifyAccessToken(token, { requiredScopes: ['@your-team.is/orders.read'] });
  */
 export function loadProvider(config: KenniEdgeConfig): Provider {
   let provider = providers.get(config);
