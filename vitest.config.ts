@@ -29,6 +29,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           globalSetup: ['./test/support/global-setup.ts'],
+          // Buffers each test's console lines; prints them only when the test fails.
+          setupFiles: ['./test/support/setup-logs.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/node/**', 'node_modules/**'],
         },

@@ -7,13 +7,14 @@
  * The test plays that other worker: it writes with `caches.default.put()` at
  * the URLs the edge uses, in the edge's old unauthenticated layout.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clearJwksIsolateCache } from '../../src/bearer/jwks.ts';
 import { loadConfig } from '../../src/config.ts';
 import { clearClientCredentialsIsolateCache, getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
 import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
 
@@ -73,12 +74,9 @@ function plantedKeySet(keys: TestKey[], at = Date.now()): string {
   return JSON.stringify({ value: { keys: keys.map((key) => key.publicJwk), fetchedAt: at, expiresAt: at + 600_000 }, storedAt: at });
 }
 
-let logSpy: MockInstance<typeof console.log>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -88,9 +86,7 @@ afterEach(() => {
 
 /** The JSON log lines written so far for `event`. */
 function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry): entry is Record<string, unknown> => entry?.event === event);
+  return testEvents().filter((entry) => entry.event === event);
 }
 
 async function expectAccepted(response: Response): Promise<void> {

@@ -4,8 +4,9 @@
  * assertion that a login was refused without leaving a session behind.
  */
 import { env } from 'cloudflare:test';
-import { expect, vi } from 'vitest';
+import { expect } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, SESSION_COOKIE } from '../support/scripted-login.ts';
 import { makeIdTokenClaims, type Claims, type TestKey } from '../support/token-factory.ts';
@@ -113,7 +114,7 @@ export async function sessionKeysFor(subject: string): Promise<string[]> {
   return found;
 }
 
-/** The auth log lines written so far (console.log is replaced by {@link watchLogs}). */
+/** The auth log lines written since {@link watchLogs}. */
 export interface LogWatch {
   /** Everything written to any console method, one string per call. */
   raw(): string[];
@@ -121,24 +122,12 @@ export interface LogWatch {
   events(): Array<Record<string, unknown>>;
 }
 
-/** Captures (and silences) console output, so tests can assert on log lines. */
+/** The running test's console lines from now on (test/support/log-capture.ts), so tests can assert on log lines. */
 export function watchLogs(): LogWatch {
-  const raw: string[] = [];
-  const capture = (...args: unknown[]) => {
-    raw.push(args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.name}: ${arg.message} ${String(arg.stack)}` : JSON.stringify(arg))).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn(console, method).mockImplementation(capture);
+  const capture = captureLogs();
   return {
-    raw: () => [...raw],
-    events: () =>
-      raw.flatMap((line) => {
-        try {
-          const parsed = JSON.parse(line) as unknown;
-          return parsed && typeof parsed === 'object' && 'event' in parsed ? [parsed as Record<string, unknown>] : [];
-        } catch {
-          return [];
-        }
-      }),
+    raw: () => capture.lines().map(({ text }) => text),
+    events: () => capture.events().filter((event) => 'event' in event),
   };
 }
 

@@ -8,11 +8,12 @@
  * Fetches are counted where they land: at the scripted provider's `jwks_uri`.
  */
 import type { JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clearJwksIsolateCache } from '../../src/bearer/jwks.ts';
 import { clearDiscoveryCache } from '../../src/oidc/discovery.ts';
 import { deleteEdgeCache } from '../../src/oidc/edge-cache.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type HeaderOverrides, type TestKey } from '../support/token-factory.ts';
 
@@ -56,12 +57,9 @@ async function setUp(options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?:
   };
 }
 
-let logSpy: MockInstance<typeof console.log>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -71,9 +69,7 @@ afterEach(() => {
 
 /** The JSON log lines written so far for `event`. */
 function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry): entry is Record<string, unknown> => entry?.event === event);
+  return testEvents().filter((entry) => entry.event === event);
 }
 
 function at(offsetMs: number): void {

@@ -6,9 +6,10 @@
  */
 import { env } from 'cloudflare:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
+import { testEvents, testLines } from '../support/log-capture.ts';
 
 /** The machine client of the dev provider (DEV_CLIENTS.m2m); its secret needs form-encoding. */
 const M2M_CLIENT_ID = '@dev-team.is/m2m';
@@ -61,21 +62,14 @@ beforeAll(async () => {
   expect(edge.env.KENNI_API_SCOPE).toBe(API_READ);
 });
 
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-});
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 function rejectionReasons(): unknown[] {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry) => entry?.event === 'bearer_rejected')
-    .map((entry) => entry!.reason);
+  return testEvents()
+    .filter((entry) => entry.event === 'bearer_rejected')
+    .map((entry) => entry.reason);
 }
 
 describe('bearer tokens from the real local provider', () => {
@@ -133,7 +127,7 @@ describe('bearer tokens from the real local provider', () => {
       expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'The token is not a JWT.', code: 'bearer_invalid' });
     }
     expect(rejectionReasons()).toEqual(['malformed', 'malformed']);
-    expect(JSON.stringify(logSpy.mock.calls)).not.toContain(token);
+    expect(testLines().map(({ text }) => text).join('\n')).not.toContain(token);
   });
 
   it('answers 403 insufficient_scope to /auth/verify?scope=@dev-team.is/api.write with a read-only token', async () => {

@@ -6,11 +6,11 @@
  * every line the edge wrote.
  */
 import { env } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { logEvent } from '../../src/log.ts';
 import { createTestEdge } from '../support/edge.ts';
-import { expectEveryLineFollowsLogRule } from '../support/log-capture.ts';
+import { expectEveryLineFollowsLogRule, testLines } from '../support/log-capture.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 import { SESSION_COOKIE } from '../support/scripted-login.ts';
 
@@ -20,18 +20,13 @@ const NATIONAL_ID = '0101302989';
 const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
 const SAME_ORIGIN = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json', origin: 'https://edge.test' };
 
-let spies: Array<MockInstance<(...args: unknown[]) => void>>;
-
-beforeEach(() => {
-  spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(() => {}));
-});
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Every console line of the running test (captured by test/support/setup-logs.ts), whatever the method. */
 function writtenLines(): string[] {
-  return spies.flatMap((spy) => spy.mock.calls.map((args) => args.map((arg) => (typeof arg === 'string' ? arg : String(arg))).join(' ')));
+  return testLines().map(({ text }) => text);
 }
 
 /** A client-credentials token from the real provider (RFC 6749 §2.3.1 Basic). */

@@ -5,8 +5,9 @@
  * reaches the origin. Same-origin requests, bearer-authenticated API calls and
  * cross-site navigations (GET) are forwarded.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { accessToken, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
+import { testEvents } from '../support/log-capture.ts';
 
 const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -31,22 +32,12 @@ const SAME_ORIGIN: Array<[string, Record<string, string>]> = [
   ['no Origin and no fetch metadata (a non-browser client)', {}],
 ];
 
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 function loggedEvents(): Array<Record<string, unknown>> {
-  return logSpy.mock.calls.flatMap(([line]) => {
-    if (typeof line !== 'string' || !line.startsWith('{')) return [];
-    return [JSON.parse(line) as Record<string, unknown>];
-  });
+  return testEvents();
 }
 
 async function signedInSetup(): Promise<GatewaySetup & { session: SignedIn }> {

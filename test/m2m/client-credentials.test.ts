@@ -12,6 +12,7 @@ import { clearClientCredentialsIsolateCache, clientCredentialsRequestCounter } f
 import { readEdgeCache } from '../../src/oidc/edge-cache.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge } from '../support/edge.ts';
+import { report } from '../support/log-capture.ts';
 import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 
 const M2M_CLIENT_ID = '@t.is/m2m';
@@ -236,7 +237,7 @@ describe('provider load of client credentials', () => {
 
     // A 300 s token is renewed 30 s (a tenth of its life) before expiry: one request per 270 s of calls.
     const expected = Math.ceil(1000 / 270);
-    console.log(`measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`);
+    report(`measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`);
     expect(burst).toBe(1);
     expect(steady).toBe(expected);
   });
