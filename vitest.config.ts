@@ -15,7 +15,8 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: './wrangler.toml' },
+            // Test-only bindings and settings; the deploy wrangler.toml is not read.
+            wrangler: { configPath: './test/wrangler.test.toml' },
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,

@@ -13,7 +13,7 @@ import { makeIdTokenClaims, type Claims, type TestKey } from '../support/token-f
 
 export { SESSION_COOKIE };
 
-/** The client id the tests' wrangler.toml configures (Kenni-like: `@` and `/`). */
+/** The client id test/wrangler.test.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';

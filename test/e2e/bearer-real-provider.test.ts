@@ -16,7 +16,7 @@ const M2M_CLIENT_ID = '@dev-team.is/m2m';
 const M2M_CLIENT_SECRET = 'm2m:s3cret+%/x=';
 const API_READ = '@dev-team.is/api.read';
 const API_WRITE = '@dev-team.is/api.write';
-/** Kenni's `<client_id>-api` for the edge's client `@dev-team.is/web` (wrangler.toml). */
+/** Kenni's `<client_id>-api` for the edge's client `@dev-team.is/web` (test/wrangler.test.toml). */
 const API_AUDIENCE = '@dev-team.is/web-api';
 
 const bindings = env as unknown as Env;
@@ -55,7 +55,7 @@ beforeAll(async () => {
   const discovery = await fetch(`${issuer}/.well-known/openid-configuration`);
   expect(discovery.status).toBe(200);
   tokenEndpoint = ((await discovery.json()) as { token_endpoint: string }).token_endpoint;
-  // The edge as wrangler.toml and vitest.config.ts configure it: the real provider, client @dev-team.is/web,
+  // The edge as test/wrangler.test.toml and vitest.config.ts configure it: the real provider, client @dev-team.is/web,
   // KENNI_API_SCOPE @dev-team.is/api.read, and the demo origin.
   edge = createTestEdge();
   expect(edge.env.KENNI_ISSUER).toBe(issuer);

@@ -13,11 +13,11 @@ import { makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../su
 
 export { SESSION_COOKIE } from '../support/scripted-login.ts';
 
-/** The client id wrangler.toml configures (Kenni-like: `@` and `/`). */
+/** The client id test/wrangler.test.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
 /** Kenni's `<client_id>-api`: the default `KENNI_API_AUDIENCE`. */
 export const API_AUDIENCE = '@dev-team.is/web-api';
-/** `KENNI_API_SCOPE` in wrangler.toml. */
+/** `KENNI_API_SCOPE` in test/wrangler.test.toml. */
 export const API_SCOPE = '@dev-team.is/api.read';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';

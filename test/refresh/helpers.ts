@@ -43,7 +43,7 @@ export async function createRefreshProvider(): Promise<ScriptedProvider> {
 /**
  * Bindings for an edge in front of the scripted provider, with the origin on
  * the same scripted tenant. `SESSION_LOCKS` is removed: the Durable Object
- * refreshes with its own bindings (wrangler.toml + vitest.config.ts, i.e. the
+ * refreshes with its own bindings (test/wrangler.test.toml + vitest.config.ts, i.e. the
  * real local provider), not with a test's overrides.
  */
 export function scriptedBindings(provider: ScriptedProvider, extra: Partial<Record<keyof Env, unknown>> = {}): Partial<Record<keyof Env, unknown>> {

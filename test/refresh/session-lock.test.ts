@@ -1,6 +1,6 @@
 /**
  * SESSION_LOCKS (issue #5): with the Durable Object bound (the default
- * bindings of wrangler.toml), every refresh of one session runs inside that
+ * bindings of test/wrangler.test.toml), every refresh of one session runs inside that
  * session's object, one at a time, across all isolates, so a refresh token is
  * never sent twice even by separate Worker instances.
  *

@@ -20,7 +20,7 @@ export interface TestEdge {
 }
 
 /**
- * Creates a worker under test. `overrides` replace bindings from wrangler.toml
+ * Creates a worker under test. `overrides` replace bindings from test/wrangler.test.toml
  * and vitest.config.ts; a value of `undefined` removes the binding.
  */
 export function createTestEdge(overrides: Partial<Record<keyof Env, unknown>> = {}): TestEdge {
