@@ -7,6 +7,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import type { Reply, ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 
@@ -31,7 +32,7 @@ function meWith(edge: TestEdge, sessionId: string): Promise<Response> {
 }
 
 const SAME_ORIGIN_GET: RequestInit = { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', accept: 'text/html' } };
-const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test', 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
 
 describe.each([
   ['GET', SAME_ORIGIN_GET],

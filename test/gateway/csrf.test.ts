@@ -6,8 +6,8 @@
  * cross-site navigations (GET) are forwarded.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { accessToken, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
 import { testEvents } from '../support/log-capture.ts';
+import { accessToken, CROSS_SITE_NAVIGATION, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
 
 const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -122,7 +122,7 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
     await setup.routeOrigin('GET', '/account', { body: 'account page' });
     await setup.routeOrigin('HEAD', '/account', { status: 200 });
 
-    const get = await setup.edge.fetch('/account', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', accept: 'text/html' } });
+    const get = await setup.edge.fetch('/account', { headers: CROSS_SITE_NAVIGATION });
     const head = await setup.edge.fetch('/account', { method: 'HEAD', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
 
     expect(get.status).toBe(200);

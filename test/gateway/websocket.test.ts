@@ -5,10 +5,11 @@
  * origin does the RFC 6455 handshake itself and echoes every message.
  */
 import { describe, expect, it } from 'vitest';
+import { EDGE_ORIGIN } from '../support/presets.ts';
 import { expectSessionRequired, identityHeadersOf, SESSION_COOKIE, setUpGateway, signIn } from './helpers.ts';
 
 /** What a browser sends with `new WebSocket('wss://edge.test/…')` from the edge's own page. */
-const WEBSOCKET_HANDSHAKE = { upgrade: 'websocket', connection: 'Upgrade', 'sec-fetch-mode': 'websocket', 'sec-fetch-dest': 'websocket', 'sec-fetch-site': 'same-origin', origin: 'https://edge.test' };
+const WEBSOCKET_HANDSHAKE = { upgrade: 'websocket', connection: 'Upgrade', 'sec-fetch-mode': 'websocket', 'sec-fetch-dest': 'websocket', 'sec-fetch-site': 'same-origin', origin: EDGE_ORIGIN };
 
 /** Accepts the client end, sends `message`, and resolves with the first message echoed back. */
 async function echoOnce(socket: WebSocket, message: string | ArrayBuffer): Promise<string | ArrayBuffer | Blob> {
@@ -57,7 +58,7 @@ describe('WebSocket upgrades', () => {
     expect(identity['x-kenni-assertion']).toBeTruthy();
     expect(request!.headers.cookie).toBe('theme=dark');
     // The browser's Origin reaches the origin, so it can refuse a cross-origin socket itself.
-    expect(request!.headers.origin).toBe('https://edge.test');
+    expect(request!.headers.origin).toBe(EDGE_ORIGIN);
   });
 
   it('drops a 101\'s Set-Cookie that would set or clear the edge\'s cookies, keeps the origin\'s own, and the socket still works', async () => {

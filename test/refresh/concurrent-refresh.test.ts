@@ -13,6 +13,7 @@ import {
   createRefreshProvider,
   kvWithHooks,
   logIn,
+  NAVIGATION,
   openTokens,
   originRequests,
   refreshGrants,
@@ -137,7 +138,7 @@ describe('refresh before forwarding an API request', () => {
     await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }));
 
     clock.at(119); // 1 s left
-    const page = await edge.fetch('/account', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' } });
+    const page = await edge.fetch('/account', { headers: NAVIGATION });
 
     expect(page.status).toBe(200);
     expect(await refreshGrants(provider)).toHaveLength(0);

@@ -18,8 +18,9 @@ import { refreshThroughLock } from '../../src/session/lock.ts';
 import { refreshCounter } from '../../src/session/refresh.ts';
 import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
-import { API_FETCH, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
+import { API_FETCH, CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 
 const bindings = env as unknown as Env;
@@ -43,7 +44,7 @@ async function logInAtRealProvider(edge: TestEdge): Promise<RealLogin> {
   const login = await edge.fetch('/auth/login', { headers: NAVIGATION });
   expect(login.status).toBe(302);
   const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: THORDUR.national_id });
-  const callback = await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } });
+  const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionId = edge.jar.get(SESSION_COOKIE)!;
   const keyHash = await sha256Hex(sessionId);
@@ -143,7 +144,7 @@ describe('refreshes through SESSION_LOCKS', () => {
     const config = loadConfig(edge.env);
     const held = await loadIndependently(logged);
 
-    const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test' } });
+    const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
     expect(logout.status).toBe(302);
     const before = refreshCounter.count;
 
