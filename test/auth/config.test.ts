@@ -283,7 +283,7 @@ describe('an invalid configuration at the edge', () => {
     expect(body.code).toBe('config_invalid');
     expect(body.error_description).toContain(variable);
     const problem = body.problems.find((entry) => entry.variable === variable);
-    expect(problem).toBeDefined();
+    expect(problem?.variable).toBe(variable);
     expect(problem!.fix).toMatch(fix);
   });
 

@@ -38,7 +38,7 @@ async function plant(name: string, body: string): Promise<void> {
 /** The edge's entry `name` as stored, as text (the entry must exist: proves the test plants where the edge reads). */
 async function storedText(name: string): Promise<string> {
   const hit = await caches.default.match(edgeCacheUrl(name));
-  expect(hit, `the edge's own Cache API entry "${name}"`).toBeDefined();
+  expect(hit, `the edge's own Cache API entry "${name}"`).toBeInstanceOf(Response);
   return hit!.text();
 }
 

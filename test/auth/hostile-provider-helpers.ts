@@ -57,18 +57,19 @@ export async function startLogin(edge: TestEdge): Promise<StartedLogin> {
     .getSetCookie()
     .find((cookie) => cookie.startsWith(LOGIN_COOKIE_PREFIX))
     ?.split(';')[0];
-  expect(transactionCookie).toBeDefined();
-  const read = (name: string) => {
+  // The cookie is named after the first 22 characters of the login's state.
+  expect(transactionCookie).toMatch(/^__Host-kenni-login-[\w-]{22}=[^;\s]+$/);
+  const read = (name: string, pattern: RegExp) => {
     const value = authorizationUrl.searchParams.get(name);
-    expect(value, name).toBeTruthy();
+    expect(value, name).toMatch(pattern);
     return value!;
   };
   return {
     authorizationUrl,
-    state: read('state'),
-    nonce: read('nonce'),
-    codeChallenge: read('code_challenge'),
-    redirectUri: read('redirect_uri'),
+    state: read('state', /^[\w-]{22,}$/),
+    nonce: read('nonce', /^[\w-]{22,}$/),
+    codeChallenge: read('code_challenge', /^[\w-]{43}$/),
+    redirectUri: read('redirect_uri', /^https:\/\/edge\.test\/auth\/callback$/),
     transactionCookie: transactionCookie!,
     transactionCookieName: transactionCookie!.slice(0, transactionCookie!.indexOf('=')),
   };

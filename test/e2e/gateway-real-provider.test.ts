@@ -78,7 +78,7 @@ async function clientCredentialsToken(scope?: string): Promise<string> {
 }
 
 async function verifyAssertion(edge: TestEdge, assertion: string | undefined) {
-  expect(assertion).toBeTruthy();
+  expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
   const jwks = (await (await edge.fetch('/auth/jwks.json', { jar: false })).json()) as JSONWebKeySet;
   const { payload } = await jwtVerify(assertion!, createLocalJWKSet(jwks), { issuer: EDGE_ORIGIN, audience: DEMO_ORIGIN, algorithms: ['ES256'] });
   expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
@@ -99,7 +99,7 @@ describe('the gateway with the real provider and the demo origin', () => {
     const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
     expect(callback.status, await callback.clone().text()).toBe(302);
     expect(callback.headers.get('location')).toBe('/?from=e2e');
-    expect(edge.jar.get(SESSION_COOKIE)).toBeTruthy();
+    expect(edge.jar.get(SESSION_COOKIE)).toMatch(/^[\w-]{43}$/);
 
     // The page: the demo origin greets the user from the identity headers.
     const page = await edge.fetch('/?from=e2e', { headers: NAVIGATION });

@@ -69,7 +69,7 @@ async function loginAs(edge: TestEdge, user: DevUser, query = ''): Promise<Compl
   const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
   expect(callback.status, await bodyOf(callback)).toBe(302);
   const sessionId = edge.jar.get(SESSION_COOKIE);
-  expect(sessionId).toBeDefined();
+  expect(sessionId).toMatch(/^[\w-]{43}$/);
   return { authorizationUrl, callback, sessionId: sessionId!, providerCookies };
 }
 
@@ -161,7 +161,7 @@ describe('login against the real local provider', () => {
     expect(`${callbackTarget.origin}${callbackTarget.pathname}`).toBe(`${EDGE_ORIGIN}/auth/callback`);
     expect(callbackTarget.searchParams.get('state')).toBe(params.get('state'));
     expect(callbackTarget.searchParams.get('iss')).toBe(ISSUER);
-    expect(callbackTarget.searchParams.get('code')).toBeTruthy();
+    expect(callbackTarget.searchParams.get('code')).toMatch(/^[\w-]{20,}$/);
 
     // 3. The callback: a session cookie and 302 to return_to.
     const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
@@ -371,7 +371,7 @@ describe('login against the real local provider', () => {
     expect(logout.status).toBe(302);
     const endSession = new URL(logout.headers.get('location')!);
     expect(endSession.searchParams.get('client_id')).toBe('@dev-team.is/spa');
-    expect(endSession.searchParams.get('id_token_hint')).toBeTruthy();
+    expect(endSession.searchParams.get('id_token_hint')).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
     expect(await endSessionAtProvider(endSession.href, providerCookies)).toBe(`${EDGE_ORIGIN}/`);
     expect((await edge.fetch('/auth/me', withCookie(sessionId, SAME_ORIGIN_FETCH))).status).toBe(401);
   });

@@ -187,7 +187,7 @@ describe('getClientCredentialsToken: the cache', () => {
     // The Cache API entry (named after a hash of issuer, client, secret and scope) holds only sealed text.
     const cacheKey = await sha256Hex([provider.issuer, M2M_CLIENT_ID, M2M_CLIENT_SECRET, 'api.read'].join('\u0000'));
     const shared = await readEdgeCache<string>(loadConfig(env), `m2m ${cacheKey}`);
-    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toBeDefined();
+    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toEqual({ value: expect.stringMatching(/^\S+$/), storedAt: expect.any(Number) });
     const stored = JSON.stringify(shared);
     expect(stored).not.toContain('M2M-secret-access-token-1');
     expect(stored).not.toContain(M2M_CLIENT_SECRET);

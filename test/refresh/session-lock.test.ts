@@ -105,7 +105,7 @@ describe('refreshes through SESSION_LOCKS', () => {
     expect(refreshCounter.count - before).toBe(1);
     expect(a.tokens).toEqual(b.tokens);
     expect(a.tokens.access_token).not.toBe(first.tokens.access_token);
-    expect(a.tokens.refresh_token).toBeTruthy();
+    expect(a.tokens.refresh_token).toMatch(/^[\w-]{20,}$/);
     expect(a.tokens.refresh_token).not.toBe(first.tokens.refresh_token);
     expect(await openTokens((await readRecord(logged.kvKey))!, logged.keyHash)).toEqual(a.tokens);
 

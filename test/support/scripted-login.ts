@@ -149,9 +149,9 @@ export async function logInAt(edge: TestEdge, provider: ScriptedProvider, key: T
   const callback = await edge.fetch(`/auth/callback?${query}`, { headers: options.callbackHeaders });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionCookie = callback.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
-  expect(sessionCookie).toBeDefined();
+  expect(sessionCookie).toMatch(/^__Host-kenni-session=[\w-]{43};/);
   const sessionId = edge.jar.get(SESSION_COOKIE);
-  expect(sessionId).toBeTruthy();
+  expect(sessionId).toMatch(/^[\w-]{43}$/);
   const keyHash = await sha256Hex(sessionId!);
   const kvKey = `session:${keyHash}`;
   expect(await (env as unknown as Env).SESSIONS.get(kvKey)).not.toBeNull();
