@@ -18,15 +18,13 @@ import { refreshThroughLock } from '../../src/session/lock.ts';
 import { refreshCounter } from '../../src/session/refresh.ts';
 import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
+import { SAME_ORIGIN_POST_HEADERS, THORDUR } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 import { API_FETCH, CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
-/** A dev provider user (DEV_USERS in dev/provider.ts). */
-const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989' };
 /** The web client's credentials (DEV_CLIENTS.web in dev/provider.ts), for revoking a token the way an admin would. */
 const WEB_CLIENT = { id: '@dev-team.is/web', secret: 'dev-web-secret-change-me' };
 
