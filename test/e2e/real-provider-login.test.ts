@@ -24,7 +24,7 @@ const DEMO_ORIGIN = new URL(String(bindings.ORIGIN_URL)).origin;
 
 /** The dev provider's test users (DEV_USERS in dev/provider.ts, which cannot be imported into workerd). */
 const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' } as const;
-const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894569', name: 'Guðrún Ólafsdóttir' } as const;
+const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894599', name: 'Guðrún Ólafsdóttir' } as const;
 type DevUser = typeof THORDUR | typeof GUDRUN;
 
 /** Fetch Metadata of a top-level page navigation started on the edge's own pages. */

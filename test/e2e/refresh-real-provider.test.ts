@@ -19,7 +19,7 @@ const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
 /** A dev provider user (DEV_USERS in dev/provider.ts). */
-const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894569', name: 'Guðrún Ólafsdóttir' } as const;
+const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894599', name: 'Guðrún Ólafsdóttir' } as const;
 
 const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
 const SAME_ORIGIN_FETCH = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json' };
