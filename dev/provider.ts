@@ -35,7 +35,7 @@ import { createInteractionPolicy, handleInteraction } from './provider/interacti
 import { createMemoryAdapterFactory } from './provider/memory-adapter.ts';
 import { errorPage, homePage, renderAutoSubmittingLogout, renderError, renderLoggedOut } from './provider/pages.ts';
 import { accountClaims, describeDelegations, DEV_USERS } from './provider/people.ts';
-import { resolveStructuredToken } from './provider/structured-tokens.ts';
+import { JwtTokenAliases, recordJwtAccessToken, resolveStructuredToken } from './provider/structured-tokens.ts';
 
 export { DEV_DELEGATIONS, DEV_USERS, delegationsOf, describeDelegations } from './provider/people.ts';
 export type { DevDelegation, DevDelegationKey, DevParty, DevUser } from './provider/people.ts';
@@ -136,6 +136,8 @@ export interface KenniProvider {
   /** `http://<host>:<port>/dev-team.is`, exactly as in discovery (no trailing slash). */
   issuer: string;
   port: number;
+  /** The web client's registered `backchannel_logout_uri`. */
+  backchannelLogoutUri: string;
   /** How many HTTP requests the provider has received (benchmarks check steady state makes none). */
   requestCount(): number;
   /** Stops listening and drops open connections. */
@@ -181,18 +183,20 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
   // The issuer must be known before the provider exists, hence listen first.
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}${DEV_TEAM_PATH}`;
 
-  const { provider, publicKey } = await createProvider(issuer, {
+  const backchannelLogoutUri = options.backchannelLogoutUri ?? DEV_BACKCHANNEL_LOGOUT_URI;
+  const { provider, publicKey, aliases } = await createProvider(issuer, {
     accessTokenTtl,
     idTokenTtl,
     redirectUris: [...DEV_REDIRECT_URIS, ...(options.extraRedirectUris ?? [])],
     postLogoutRedirectUris: [...DEV_POST_LOGOUT_REDIRECT_URIS, ...(options.extraPostLogoutRedirectUris ?? [])],
-    backchannelLogoutUri: options.backchannelLogoutUri ?? DEV_BACKCHANNEL_LOGOUT_URI,
+    backchannelLogoutUri,
   });
-  handle = createRequestHandler(provider, issuer, publicKey);
+  handle = createRequestHandler(provider, (req) => resolveStructuredToken(req, issuer, publicKey, aliases));
 
   return {
     issuer,
     port,
+    backchannelLogoutUri,
     requestCount: () => requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -232,7 +236,11 @@ const INTERACTION_PATH = `${DEV_TEAM_PATH}${OIDC_PREFIX}/interaction/`;
 const END_SESSION_PATH = `${DEV_TEAM_PATH}${ROUTES.end_session}`;
 const STRUCTURED_TOKEN_PATHS = new Set([ROUTES.introspection, ROUTES.revocation].map((route) => `${DEV_TEAM_PATH}${route}`));
 
-async function createProvider(issuer: string, settings: ProviderSettings): Promise<{ provider: any; publicKey: CryptoKey }> {
+async function createProvider(
+  issuer: string,
+  settings: ProviderSettings,
+): Promise<{ provider: any; publicKey: CryptoKey; aliases: JwtTokenAliases }> {
+  const aliases = new JwtTokenAliases();
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = {
     ...(await exportJWK(privateKey)),
@@ -255,7 +263,7 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     typeof scope === 'string' && scope.split(' ').some((value) => apiScopes.has(value));
 
   const provider: any = new Provider(issuer, {
-    adapter: createMemoryAdapterFactory(),
+    adapter: createMemoryAdapterFactory(aliases),
     clients: [
       {
         ...browserClient,
@@ -307,6 +315,8 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     },
     // JWT access tokens (and introspection answers) name the subject and, when delegated, the actor.
     extraTokenClaims: async (_ctx: unknown, token: any) => accessTokenClaims(token),
+    // Kept so JWT access tokens can be introspected and revoked like opaque ones.
+    formats: { customizers: { jwt: recordJwtAccessToken } },
     routes: ROUTES,
     interactions: {
       policy: createInteractionPolicy(),
@@ -387,11 +397,14 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     },
   });
 
-  return { provider, publicKey };
+  return { provider, publicKey, aliases };
 }
 
 /** Routes our own interaction pages, enforces Kenni's `client_id` on logout, else oidc-provider. */
-function createRequestHandler(provider: any, issuer: string, publicKey: CryptoKey) {
+function createRequestHandler(
+  provider: any,
+  resolveJwtAccessToken: (req: IncomingMessage) => Promise<IncomingMessage>,
+) {
   const callback = provider.callback();
 
   return async function handleRequest(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -404,7 +417,7 @@ function createRequestHandler(provider: any, issuer: string, publicKey: CryptoKe
     }
 
     if (STRUCTURED_TOKEN_PATHS.has(url.pathname)) {
-      req = await resolveStructuredToken(req, issuer, publicKey);
+      req = await resolveJwtAccessToken(req);
     }
 
     if (url.pathname === END_SESSION_PATH) {

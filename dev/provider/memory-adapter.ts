@@ -1,4 +1,5 @@
 /** The dev provider's storage: oidc-provider models in memory, gone on restart. */
+import type { JwtTokenAliases } from './structured-tokens.ts';
 
 /**
  * The models a grant's revocation takes down (as in oidc-provider's own
@@ -16,12 +17,15 @@ const GRANTABLE_MODELS = new Set([
   'PreAuthorizedCode',
 ]);
 
+/** Models whose JWT-format records may be looked up through a {@link JwtTokenAliases} alias. */
+const JWT_ACCESS_TOKEN_MODELS = new Set(['AccessToken', 'ClientCredentials']);
+
 /**
  * A small in-memory adapter (no LRU eviction, unlike oidc-provider's quick-start
  * one, whose use also prints a warning on every start). Entries expire on
  * their TTL; grants are indexed so revoking one drops its tokens.
  */
-export function createMemoryAdapterFactory() {
+export function createMemoryAdapterFactory(aliases?: JwtTokenAliases) {
   interface Entry {
     payload: Record<string, any>;
     expiresAt: number;
@@ -80,7 +84,11 @@ export function createMemoryAdapterFactory() {
     }
 
     async find(id: string) {
-      return read(this.key(id));
+      const jti = JWT_ACCESS_TOKEN_MODELS.has(this.model) ? aliases?.jtiOf(id) : undefined;
+      if (jti === undefined) return read(this.key(id));
+      // oidc-provider finds only opaque-format records; the JWT was verified, so present its record as one.
+      const payload = read(this.key(jti));
+      return payload?.format === 'jwt' ? { ...payload, format: 'opaque' } : undefined;
     }
 
     async findByUid(uid: string) {
