@@ -115,8 +115,9 @@ describe('delegated sign-in (prompt=delegation)', () => {
   });
 
   it('never reuses a delegated provider session for a sign-in that asks for no delegation', async () => {
-    const delegated = await authorize(discovery, { prompt: 'delegation' }, { login: THORDUR.national_id, delegation: 'company' });
-    const { tokens, signIn } = await signInForTokens(discovery, {}, { login: THORDUR.national_id, providerCookies: delegated.providerCookies });
+    const delegated = await signInForTokens(discovery, { prompt: 'delegation' }, { login: THORDUR.national_id, delegation: 'company' });
+    expect((await verifyProviderJwt(discovery, delegated.tokens.id_token, { audience: WEB_CLIENT.client_id })).sub).toBe('dev-party-aevarsson-ehf');
+    const { tokens, signIn } = await signInForTokens(discovery, {}, { login: THORDUR.national_id, providerCookies: delegated.signIn.providerCookies });
     expect(signIn.pages[0]).toBe('login');
     const idToken = await verifyProviderJwt(discovery, tokens.id_token, { audience: WEB_CLIENT.client_id });
     expect(idToken.sub).toBe(THORDUR.sub);
