@@ -13,10 +13,11 @@
  * and the tokens then name the represented party as subject with `actor` and
  * `delegation_type`. ID tokens always carry `auth_time` and `sid`.
  *
- * Files: people and delegations in `provider/people.ts`, the interaction
- * pages and policy in `provider/interactions.ts`, HTML in `provider/pages.ts`,
- * JWT introspection in `provider/structured-tokens.ts`, storage in
- * `provider/memory-adapter.ts`.
+ * Files under `provider/`: `settings.ts` (clients, scopes, URIs), `people.ts`
+ * (users, delegations, claims), `interactions.ts` (login, delegation picker,
+ * consent, the interaction policy), `pages.ts` (HTML), `hooks.ts`
+ * (configuration hooks), `structured-tokens.ts` (JWT introspection and
+ * revocation), `memory-adapter.ts` (storage).
  *
  * Runs fully offline with in-memory state; every start has fresh keys.
  *
@@ -34,79 +35,43 @@ import { closeOnSignal, readBody, sendHtml } from './http.ts';
 import { createInteractionPolicy, handleInteraction } from './provider/interactions.ts';
 import { createMemoryAdapterFactory } from './provider/memory-adapter.ts';
 import { errorPage, homePage, renderAutoSubmittingLogout, renderError, renderLoggedOut } from './provider/pages.ts';
+import {
+  accessTokenClaims,
+  introspectionAllowedPolicy,
+  isLoopbackUrl,
+  keepRequestedOfflineAccess,
+  revocationAllowedPolicy,
+} from './provider/hooks.ts';
 import { accountClaims, describeDelegations, DEV_USERS } from './provider/people.ts';
 import { JwtTokenAliases, recordJwtAccessToken, resolveStructuredToken } from './provider/structured-tokens.ts';
+import {
+  DEV_TEAM_PATH,
+  DEV_PROVIDER_PORT,
+  DEV_API_SCOPES,
+  DEV_API_AUDIENCE,
+  DEV_API_RESOURCE,
+  DEV_OIDC_SCOPES,
+  DEV_REDIRECT_URIS,
+  DEV_POST_LOGOUT_REDIRECT_URIS,
+  DEV_CLIENTS,
+  DEV_BACKCHANNEL_LOGOUT_URI,
+} from './provider/settings.ts';
 
 export { DEV_DELEGATIONS, DEV_USERS, delegationsOf, describeDelegations } from './provider/people.ts';
 export type { DevDelegation, DevDelegationKey, DevParty, DevUser } from './provider/people.ts';
 export { isValidKennitala } from './kennitala.ts';
-
-/** The team path of the dev issuer, as in Kenni's `https://idp.kenni.is/<team-domain>`. */
-export const DEV_TEAM_PATH = '/dev-team.is';
-
-/** Where `npm run dev` runs the provider. */
-export const DEV_PROVIDER_PORT = 9400;
-
-/** The API scopes the provider knows; requesting one yields a JWT access token. */
-export const DEV_API_SCOPES = ['@dev-team.is/api.read', '@dev-team.is/api.write'] as const;
-
-/** The `aud` of JWT access tokens: Kenni's `<client_id>-api` convention for the web client. */
-export const DEV_API_AUDIENCE = '@dev-team.is/web-api';
-
-/**
- * The resource indicator (RFC 8707) the provider uses internally for the API.
- * Clients never send it: it is chosen whenever an API scope is requested.
- */
-export const DEV_API_RESOURCE = 'urn:dev-team.is:web-api';
-
-/** The OpenID scopes the provider supports (besides the API scopes). */
-export const DEV_OIDC_SCOPES = ['openid', 'profile', 'national_id', 'offline_access'] as const;
-
-/** Redirect URIs registered for the web and SPA clients (besides `extraRedirectUris`). */
-export const DEV_REDIRECT_URIS = [
-  'http://localhost:8787/auth/callback',
-  'http://127.0.0.1:8787/auth/callback',
-  'https://edge.test/auth/callback',
-] as const;
-
-/** Post-logout redirect URIs registered for the web and SPA clients (besides extras). */
-export const DEV_POST_LOGOUT_REDIRECT_URIS = [
-  'http://localhost:8787/',
-  'http://127.0.0.1:8787/',
-  'https://edge.test/',
-] as const;
-
-/** The registered clients, with the credentials the dev setup uses. */
-export const DEV_CLIENTS = {
-  /** Confidential browser client (the edge's default), `client_secret_basic`. */
-  web: {
-    client_id: '@dev-team.is/web',
-    client_secret: 'dev-web-secret-change-me',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
-  },
-  /** Public client (PKCE is the only proof), auth method `none`. */
-  spa: {
-    client_id: '@dev-team.is/spa',
-    client_secret: undefined,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-  },
-  /**
-   * Client-credentials client. Its secret holds characters that must be
-   * form-encoded before Basic auth.
-   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
-   */
-  m2m: {
-    client_id: '@dev-team.is/m2m',
-    client_secret: 'm2m:s3cret+%/x=',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'],
-  },
-} as const;
-
-/** The edge's back-channel logout endpoint under `npm run dev`, registered for the web client by default. */
-export const DEV_BACKCHANNEL_LOGOUT_URI = 'http://localhost:8787/auth/backchannel-logout';
+export {
+  DEV_TEAM_PATH,
+  DEV_PROVIDER_PORT,
+  DEV_API_SCOPES,
+  DEV_API_AUDIENCE,
+  DEV_API_RESOURCE,
+  DEV_OIDC_SCOPES,
+  DEV_REDIRECT_URIS,
+  DEV_POST_LOGOUT_REDIRECT_URIS,
+  DEV_CLIENTS,
+  DEV_BACKCHANNEL_LOGOUT_URI,
+} from './provider/settings.ts';
 
 /** Options for {@link startKenniProvider}. */
 export interface KenniProviderOptions {
@@ -453,53 +418,6 @@ function createRequestHandler(
     req.url = originalUrl.slice(DEV_TEAM_PATH.length) || '/';
     await callback(req, res);
   };
-}
-
-/**
- * oidc-provider drops `offline_access` from an authorization request unless
- * it carries `prompt=consent` (OIDC Core §11 allows that); Kenni issues a
- * refresh token whenever `offline_access` is requested, so put it back for
- * clients allowed the refresh_token grant.
- * @see https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess
- */
-async function keepRequestedOfflineAccess(ctx: any, _value: unknown, client: any) {
-  const requestedScope = String(ctx.oidc.body?.scope ?? ctx.query?.scope ?? '');
-  if (!requestedScope.split(' ').includes('offline_access')) return;
-  if (!client?.grantTypeAllowed('refresh_token')) return;
-  if (!String(ctx.oidc.params.response_type ?? '').split(' ').includes('code')) return;
-  const scopes = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
-  scopes.add('offline_access');
-  ctx.oidc.params.scope = [...scopes].join(' ');
-}
-
-function revocationAllowedPolicy(_ctx: unknown, client: any, token: any) {
-  return token.clientId === client.clientId;
-}
-
-/**
- * The claims oidc-provider adds to access tokens (the JWT's payload, the
- * opaque token's introspection answer): `national_id` and `name` as the
- * granted scopes allow, plus `actor` and `delegation_type` on delegated
- * sign-ins. None for client credentials.
- */
-function accessTokenClaims(token: { accountId?: string; scope?: string }) {
-  const claims = token.accountId ? accountClaims(token.accountId) : undefined;
-  if (!claims) return undefined;
-  const scopes = new Set(String(token.scope ?? '').split(' '));
-  return {
-    ...(scopes.has('national_id') ? { national_id: claims.national_id } : {}),
-    ...(scopes.has('profile') ? { name: claims.name } : {}),
-    ...(claims.actor ? { actor: claims.actor, delegation_type: claims.delegation_type } : {}),
-  };
-}
-
-function introspectionAllowedPolicy(ctx: any, client: any, token: any) {
-  return client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client.clientId;
-}
-
-function isLoopbackUrl(url: URL | string): boolean {
-  const { hostname } = new URL(url);
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 async function main() {
