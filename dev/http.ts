@@ -39,14 +39,22 @@ export function closeOnSignal(server: { close(): Promise<void> }): void {
   process.once('SIGTERM', stop);
 }
 
-/** Reads a request body as UTF-8 text; throws past 64 KiB. */
+/** A request body over the limit: the client's mistake, answered 413, never 500. */
+export class RequestBodyTooLargeError extends Error {
+  constructor() {
+    super('request body too large');
+    this.name = 'RequestBodyTooLargeError';
+  }
+}
+
+/** Reads a request body as UTF-8 text; throws {@link RequestBodyTooLargeError} past 64 KiB. */
 export async function readBody(req: IncomingMessage): Promise<string> {
   const limit = 64 * 1024;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('request body too large');
+    if (size > limit) throw new RequestBodyTooLargeError();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

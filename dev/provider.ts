@@ -31,7 +31,7 @@ import { pathToFileURL } from 'node:url';
 
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import { closeOnSignal, readBody, sendHtml } from './http.ts';
+import { closeOnSignal, readBody, RequestBodyTooLargeError, sendHtml } from './http.ts';
 import { createInteractionPolicy, handleInteraction } from './provider/interactions.ts';
 import { createMemoryAdapterFactory } from './provider/memory-adapter.ts';
 import { errorPage, homePage, renderAutoSubmittingLogout, renderError, renderLoggedOut } from './provider/pages.ts';
@@ -128,6 +128,10 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
   const server = createServer((req, res) => {
     requests++;
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof RequestBodyTooLargeError && !res.headersSent) {
+        sendHtml(res, 413, errorPage('invalid_request', error.message));
+        return;
+      }
       console.error('dev provider: unhandled error', error);
       if (!res.headersSent) {
         res.statusCode = 500;

@@ -53,7 +53,13 @@ export async function resolveStructuredToken(
   aliases: JwtTokenAliases,
 ): Promise<IncomingMessage> {
   if (req.method !== 'POST') return req;
-  const body = new URLSearchParams(await readBody(req));
+  let body: URLSearchParams;
+  try {
+    body = new URLSearchParams(await readBody(req));
+  } catch {
+    // Too large: oidc-provider answers the empty replay with its own 400 (or 401 without client credentials).
+    body = new URLSearchParams();
+  }
   const token = body.get('token') ?? '';
   if (body.getAll('token').length === 1 && token.split('.').length === 3) {
     body.set('token', await verifiedAlias(token, issuer, publicKey, aliases));

@@ -60,6 +60,22 @@ describe('ID tokens', () => {
   });
 });
 
+describe('refresh of a delegated sign-in', () => {
+  it('keeps the party as subject and Þórður as actor in the refreshed ID token and access token', async () => {
+    const { tokens } = await signInForTokens(
+      discovery,
+      { prompt: 'delegation', scope: `openid profile national_id offline_access ${API_SCOPE}` },
+      { login: THORDUR.national_id, delegation: 'person' },
+    );
+    expect(tokens.refresh_token).toBeTypeOf('string');
+    const refreshed = await postAsWebClient(discovery.token_endpoint, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    expect(refreshed.status).toBe(200);
+    const delegated = { sub: 'dev-party-asta', national_id: '2208353169', delegation_type: '@dev-team.is:care', actor: { sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name } };
+    expect(await verifyProviderJwt(discovery, String(refreshed.body.id_token), { audience: WEB_CLIENT.client_id })).toMatchObject(delegated);
+    expect(await verifyProviderJwt(discovery, String(refreshed.body.access_token), { audience: API_AUDIENCE })).toMatchObject(delegated);
+  });
+});
+
 describe('token introspection (web client, client_secret_basic)', () => {
   it('answers active: true for a live opaque access token, then active: false once it is revoked', async () => {
     const { tokens } = await signInForTokens(discovery, {}, { login: THORDUR.national_id });
@@ -140,6 +156,22 @@ describe('token introspection (web client, client_secret_basic)', () => {
     expect(await introspect(forged)).toEqual({ status: 200, body: { active: false } });
     // Nor may the jti alone stand in for the token: oidc-provider stores JWT access tokens under it.
     expect(await introspect(String(genuine.jti))).toEqual({ status: 200, body: { active: false } });
+  });
+
+  it('answers an oversized request with 400 invalid_request, not a server error', async () => {
+    const { status, body } = await postAsWebClient(discovery.introspection_endpoint, { token: 'x'.repeat(70 * 1024) });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('answers an oversized sign-out form with 413, not a server error', async () => {
+    const response = await fetch(discovery.end_session_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: WEB_CLIENT.client_id, state: 'x'.repeat(70 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.text()).toContain('request body too large');
   });
 
   it('refuses a caller without client authentication (401 invalid_client)', async () => {
