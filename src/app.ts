@@ -74,7 +74,12 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', async (c, next) => {
     c.set('config', loadConfig(c.env));
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // Hono hands only Error instances to onError: a thrown string or object would reach the runtime, which prints it whole.
+      c.res = handleError(error, c);
+    }
     if (c.get('staleSessionCookie') && !c.res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
       // An ended session's cookie is cleared, so the browser stops sending it.
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
@@ -113,9 +118,15 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     }
     return errorResponse(error, formatFor(c));
   }
-  logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: error instanceof Error ? error.name : typeof error });
-  console.error(error);
+  // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.
+  logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: errorClass(error) });
   return errorResponse(new AppError('internal_error', 500, 'Something went wrong at the edge. Please try again.'), formatFor(c));
+}
+
+/** The class name of a thrown value (`TypeError`), or its type; a `name` that is not an identifier is data, not a class. */
+function errorClass(error: unknown): string {
+  if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
+  return /^[A-Za-z_$][\w$]{0,63}$/.test(error.name) ? error.name : 'Error';
 }
 
 function formatFor(c: Context<AppEnv>): 'json' | 'page' {

@@ -113,7 +113,8 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     if (raw === undefined) return fallback;
     const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
     for (const item of items) {
-      if (!item.startsWith('/') || /[?#\s]/.test(item) || item.includes('..') || item.includes('//')) {
+      // A dot segment (plain or percent-encoded) never survives the gateway's normalisation, so such an entry would match nothing.
+      if (!item.startsWith('/') || /[?#\s]/.test(item) || item.includes('..') || item.includes('//') || item.split('/').some(isDotSegment)) {
         problems.push({ variable: name, problem: `"${item}" is not a path prefix`, fix: `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"` });
       }
     }
@@ -128,7 +129,7 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     const url = parseUrl(issuer);
     if (!url) {
       problems.push({ variable: 'KENNI_ISSUER', problem: `"${issuer}" is not a URL`, fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"' });
-    } else if (url.search || url.hash || url.username || url.password) {
+    } else if (url.search || url.hash || url.username || url.password || hasEmptyQueryFragmentOrUserinfo(issuer)) {
       problems.push({ variable: 'KENNI_ISSUER', problem: 'must not have a query, fragment or credentials', fix: 'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"' });
     } else if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) {
       issuerIsLoopbackHttp = true;
@@ -161,7 +162,7 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const postLogoutRedirectUri = optionalUrl('KENNI_POST_LOGOUT_REDIRECT_URI', text('KENNI_POST_LOGOUT_REDIRECT_URI'), problems, 'an absolute URL registered with the provider, e.g. "https://app.example.is/"');
   const originRaw = optionalUrl('ORIGIN_URL', text('ORIGIN_URL'), problems, 'the base URL of your app or API, e.g. "https://origin.example.is"');
   const originUrl = originRaw ? new URL(originRaw) : undefined;
-  if (originUrl && (originUrl.search || originUrl.hash)) {
+  if (originUrl && (originUrl.search || originUrl.hash || /[?#]/.test(originRaw!))) {
     problems.push({ variable: 'ORIGIN_URL', problem: 'must not have a query or fragment', fix: 'use a base URL such as "https://origin.example.is"' });
   }
 
@@ -201,6 +202,19 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** `.` or `..`, also percent-encoded (`%2e`): a segment the gateway resolves away before matching. */
+function isDotSegment(segment: string): boolean {
+  return /^(?:\.|%2e){1,2}$/i.test(segment);
+}
+
+/**
+ * True for a `?`, `#` or `@`-before-the-path that the URL parser drops when empty
+ * (`https://idp/x#`, `https://@idp/x`): the issuer is compared byte for byte, so these must be refused too.
+ */
+function hasEmptyQueryFragmentOrUserinfo(value: string): boolean {
+  return /[?#]/.test(value) || /^[a-z][a-z\d+.-]*:\/\/[^/?#\\]*@/i.test(value);
 }
 
 function parseUrl(value: string): URL | undefined {

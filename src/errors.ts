@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'session_required'
   | 'session_ended'
   | 'cross_site_request'
+  | 'path_ambiguous'
   | 'bearer_missing'
   | 'bearer_malformed'
   | 'bearer_invalid'
@@ -167,6 +168,7 @@ export function renderErrorPage(error: AppError): string {
 function titleFor(error: AppError): string {
   if (error.status === 502 || error.status === 504) return 'The sign-in service or the application could not be reached';
   if (error.status === 403) return 'Request refused';
+  if (error.code === 'path_ambiguous') return 'Request refused';
   if (error.status === 401) return 'Sign-in required';
   if (error.code.startsWith('login_') || error.code === 'provider_error' || error.code === 'id_token_invalid' || error.code === 'invalid_grant' || error.code === 'token_response_invalid')
     return 'Sign-in failed';

@@ -13,6 +13,8 @@ export type AuthEvent =
   | 'refreshed'
   | 'refresh_failed'
   | 'logged_out'
+  | 'token_revoked'
+  | 'revocation_failed'
   | 'session_ended'
   | 'bearer_rejected'
   | 'cache_entry_rejected'

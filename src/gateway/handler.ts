@@ -20,8 +20,17 @@ import { classifyPath } from './policy.ts';
 export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const url = new URL(c.req.url);
-  const pathClass = classifyPath(config, url.pathname);
-  c.set('errorFormat', pathClass === 'api' || !isPageNavigation(c.req.raw) ? 'json' : 'page');
+  const classification = classifyPath(config, url.pathname);
+  const apiReading = classification.readings.some((reading) => reading.pathClass === 'api');
+  c.set('errorFormat', apiReading || !isPageNavigation(c.req.raw) ? 'json' : 'page');
+  // Decided before any authentication: an origin that reads the path another way would serve what the edge did not authorise.
+  const pathClass = classification.agreed;
+  if (pathClass === undefined) {
+    logEvent('request_refused', { reason: 'path_ambiguous', detail: classification.reason, path: url.pathname, method: c.req.method });
+    throw new AppError('path_ambiguous', 400, 'This path reads differently to different servers (a ";" parameter, a backslash, an encoded "/", "\\" or dot segment, a control character or double encoding), so it is refused.', {
+      reason: 'path_ambiguous',
+    });
+  }
   const origin = config.originUrl;
   if (!origin) throw new AppError('origin_not_configured', 404, 'Nothing is served here: ORIGIN_URL is not set.');
   const forward = (extra: ForwardExtra = {}) => forwardWithIdentity(c, origin, extra);

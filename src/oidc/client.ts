@@ -2,7 +2,7 @@
  * The relying-party side of OpenID Connect with oauth4webapi: the authorization
  * request, the code exchange with full ID token validation (claims by
  * oauth4webapi, signature against the provider's JWKS with jose), refresh,
- * client credentials and RP-initiated logout.
+ * client credentials, token revocation and RP-initiated logout.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 import { jwtVerify, type JWTPayload } from 'jose';
@@ -72,16 +72,26 @@ export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.Aut
   return url;
 }
 
+/** Longest authorization code accepted; anything longer is not a code this edge sends on. */
+const MAX_AUTHORIZATION_CODE_LENGTH = 4096;
+
 /**
  * Validates the authorization response: `state`, the `iss` parameter where the
- * provider advertises it, and a provider `error`.
+ * provider advertises it, a provider `error`, and the presence of `code`.
  * @see https://www.rfc-editor.org/rfc/rfc9207
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  */
 export function validateCallbackParameters(config: KenniEdgeConfig, server: oauth.AuthorizationServer, callbackUrl: URL, expectedState: string): URLSearchParams {
   const { client } = createClient(config);
   try {
-    return oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
+    const parameters = oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
+    const code = parameters.get('code');
+    if (!code || code.length > MAX_AUTHORIZATION_CODE_LENGTH) {
+      throw new AppError('login_state_invalid', 400, 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
+    }
+    return parameters;
   } catch (error) {
+    if (error instanceof AppError) throw error;
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
       throw new AppError(
@@ -173,6 +183,29 @@ export function buildEndSessionUrl(config: KenniEdgeConfig, server: oauth.Author
   url.searchParams.set('post_logout_redirect_uri', params.postLogoutRedirectUri);
   url.searchParams.set('client_id', config.clientId);
   return url;
+}
+
+/**
+ * Revokes a refresh token at the provider's `revocation_endpoint` (client
+ * authentication as for the token endpoint), so a refresh racing elsewhere gets
+ * `invalid_grant`. Returns false when the provider has no such endpoint; throws
+ * `provider_unreachable` (502) when it is down or refuses.
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+ */
+export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.AuthorizationServer, refreshToken: string): Promise<boolean> {
+  if (!server.revocation_endpoint) return false;
+  const { client, clientAuth } = createClient(config);
+  const response = await oauth.revocationRequest(server, client, clientAuth, refreshToken, {
+    ...providerRequestOptions(config),
+    additionalParameters: { token_type_hint: 'refresh_token' },
+  });
+  assertProviderAvailable(response);
+  try {
+    await oauth.processRevocationResponse(response);
+  } catch (cause) {
+    throw new AppError('provider_unreachable', 502, 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
+  }
+  return true;
 }
 
 /** Algorithms accepted for ID tokens: what the provider advertises, asymmetric only. */

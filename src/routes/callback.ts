@@ -1,8 +1,9 @@
 /**
  * `GET /auth/callback`: completes a login. Checks the transaction (single use,
- * bound to this browser), the authorization response (`state`, `iss`), exchanges
- * the code with the PKCE verifier, validates the ID token, then creates a new
- * session and redirects to the saved return path.
+ * bound to this browser), the authorization response (`state`, `iss`, `code`),
+ * exchanges the code with the PKCE verifier, validates the ID token, then
+ * records the used state, creates a new session and redirects to the saved
+ * return path. Nothing is written to KV before the provider accepted the code.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation
  */
 import type { Context } from 'hono';
@@ -12,7 +13,7 @@ import { logEvent } from '../log.ts';
 import { exchangeAuthorizationCode, validateCallbackParameters } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
 import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
-import { consumeLoginState, openLoginTransaction } from '../session/login-transaction.ts';
+import { claimLoginState, openLoginTransaction, recordLoginState } from '../session/login-transaction.ts';
 import { createSession, deleteSession, sessionKey } from '../session/store.ts';
 
 /** Handles `GET /auth/callback`. */
@@ -26,15 +27,18 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const opened = await openLoginTransaction(config, { state: url.searchParams.get('state'), cookieHeader });
     clearTransactionCookie = opened.clearCookie;
     const { transaction } = opened;
-    await consumeLoginState(c.env.SESSIONS, transaction.state);
     const server = await loadAuthorizationServer(config);
+    // The whole authorization response (state, iss, code) is checked before anything is recorded.
     const callbackParameters = validateCallbackParameters(config, server, url, transaction.state);
+    await claimLoginState(c.env.SESSIONS, transaction.state);
     const { claims, tokens } = await exchangeAuthorizationCode(config, server, {
       callbackParameters,
       redirectUri: transaction.redirect_uri,
       codeVerifier: transaction.code_verifier,
       nonce: transaction.nonce,
     });
+    // The first KV write of a callback: only once the provider accepted the code.
+    await recordLoginState(c.env.SESSIONS, transaction.state);
 
     // A login always gets a new session id; the old session (if any) is ended.
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);

@@ -1,6 +1,7 @@
 /**
- * `GET`/`POST /auth/logout`: ends the session here (KV record and cookie) and
- * at the provider (RP-initiated logout with `id_token_hint`,
+ * `GET`/`POST /auth/logout`: ends the session here (KV record, lock and
+ * cookie), revokes its refresh token at the provider (RFC 7009), and sends the
+ * browser to the provider's logout (RP-initiated logout with `id_token_hint`,
  * `post_logout_redirect_uri` and `client_id`). A cross-site request cannot log
  * a user out: it gets a confirmation page instead.
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
@@ -12,7 +13,8 @@ import { logEvent } from '../log.ts';
 import { buildEndSessionUrl } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
 import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
-import { deleteSession, loadSession, readSessionTokens } from '../session/store.ts';
+import { endSession } from '../session/end.ts';
+import { loadSession, readSessionTokens } from '../session/store.ts';
 import { isCrossSiteRequest, isSameOriginNavigation } from '../request-kind.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
@@ -31,8 +33,9 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   const session = await loadSession(config, c.env.SESSIONS, readCookie(c.req.header('cookie'), SESSION_COOKIE));
   let idToken: string | undefined;
   if (session) {
-    idToken = (await readSessionTokens(config, session))?.id_token;
-    await deleteSession(c.env.SESSIONS, session);
+    const tokens = await readSessionTokens(config, session);
+    idToken = tokens?.id_token;
+    await endSession(config, c.env, session, tokens, waitUntilOf(c));
     logEvent('logged_out', { session: session.keyHash.slice(0, 12) });
   }
 
@@ -48,6 +51,16 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   const headers = new Headers({ location, 'cache-control': 'no-store' });
   headers.append('set-cookie', expireCookie(SESSION_COOKIE));
   return new Response(null, { status: 302, headers });
+}
+
+/** The request's `waitUntil`, or undefined without an execution context (e.g. `app.request` in a script). */
+function waitUntilOf(c: Context<AppEnv>): ((work: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
 }
 
 function confirmationPage(): string {

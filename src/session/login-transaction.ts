@@ -1,9 +1,9 @@
 /**
  * Login transactions: state, nonce, PKCE verifier and return path, sealed with
  * AES-GCM into a short-lived cookie named after the state, so two tabs can log in
- * at once. Single use: the cookie is cleared by the callback, and a consumed
- * state is remembered (isolate and KV) so replaying it, even with the original
- * cookie, fails.
+ * at once. Single use: the cookie is cleared by the callback, and a used
+ * state is remembered (in the isolate at once, in KV once the provider accepted
+ * its code) so replaying it, even with the original cookie, fails.
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.7.1
  */
 import * as oauth from 'oauth4webapi';
@@ -90,21 +90,52 @@ export async function openLoginTransaction(
   return { transaction, clearCookie };
 }
 
-const consumedInIsolate = new Map<string, number>();
+/** Most used states one isolate remembers; past it the oldest go first (the KV marker still refuses them). */
+export const MAX_USED_STATES_IN_ISOLATE = 10_000;
 
 /**
- * Marks a state as used, once. Throws `login_replayed` (400) when it was used
- * before, in this isolate or (as far as KV has propagated) anywhere.
+ * States used in this isolate, oldest first. Every entry lives the same
+ * LOGIN_TRANSACTION_TTL, so insertion order is expiry order: expired entries are
+ * dropped from the front (each once: amortised O(1) per callback, no scan).
  */
-export async function consumeLoginState(kv: KVNamespace, state: string): Promise<void> {
-  const key = `login-state:${await sha256Hex(state)}`;
+const usedInIsolate = new Map<string, number>();
+
+/**
+ * Claims a state for the one callback that may use it. Throws `login_replayed`
+ * (400) when it was used before, in this isolate or (as far as KV has
+ * propagated) anywhere. Reads KV but never writes: a callback that goes no
+ * further than this costs no KV write (see {@link recordLoginState}).
+ */
+export async function claimLoginState(kv: KVNamespace, state: string): Promise<void> {
+  const key = await loginStateKey(state);
   const now = nowSeconds();
-  for (const [consumedKey, expiresAt] of consumedInIsolate) if (expiresAt < now) consumedInIsolate.delete(consumedKey);
-  if (consumedInIsolate.has(key) || (await kv.get(key)) !== null) {
+  const usedUntil = usedInIsolate.get(key);
+  if ((usedUntil !== undefined && usedUntil >= now) || (await kv.get(key)) !== null) {
     throw new AppError('login_replayed', 400, 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
   }
-  consumedInIsolate.set(key, now + LOGIN_TRANSACTION_TTL);
-  await kv.put(key, '1', { expirationTtl: LOGIN_TRANSACTION_TTL + 60 });
+  for (const [oldest, expiresAt] of usedInIsolate) {
+    if (expiresAt >= now && usedInIsolate.size < MAX_USED_STATES_IN_ISOLATE) break;
+    usedInIsolate.delete(oldest);
+  }
+  usedInIsolate.set(key, now + LOGIN_TRANSACTION_TTL);
+}
+
+/**
+ * Records in KV that a state was used, so other isolates refuse it too. Called
+ * only after the provider accepted the code: no request without a valid
+ * authorization response makes a KV write.
+ */
+export async function recordLoginState(kv: KVNamespace, state: string): Promise<void> {
+  await kv.put(await loginStateKey(state), '1', { expirationTtl: LOGIN_TRANSACTION_TTL + 60 });
+}
+
+/** How many used states this isolate remembers (tests: the set stays bounded). */
+export function usedLoginStatesInIsolate(): number {
+  return usedInIsolate.size;
+}
+
+async function loginStateKey(state: string): Promise<string> {
+  return `login-state:${await sha256Hex(state)}`;
 }
 
 function cookieNameFor(state: string): string {

@@ -2,13 +2,14 @@
  * Keeps a session's access token fresh without logging anyone out by our own
  * race: one refresh per session per isolate at a time (single-flight), new
  * tokens written to KV before they are used, and on `invalid_grant` one re-read
- * of the record in case another isolate already rotated the tokens.
+ * of the record in case another isolate already rotated the tokens. A session
+ * that ended meanwhile is never written back (see `saveSessionTokens`).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { refreshTokens, type ProviderTokens } from '../oidc/client.ts';
+import { refreshTokens, revokeRefreshToken, type ProviderTokens } from '../oidc/client.ts';
 import { loadAuthorizationServer } from '../oidc/discovery.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshThroughLock } from './lock.ts';
@@ -58,7 +59,13 @@ export async function refreshSession(config: KenniEdgeConfig, env: Env, session:
   try {
     refreshCounter.count++;
     const refreshed = await refreshTokens(config, server, tokens, session.record.sub);
-    const updated = await saveSessionTokens(config, env.SESSIONS, session, refreshed.tokens, refreshed.claims);
+    const updated = await saveSessionTokens(config, env.SESSIONS, session, refreshed.tokens, refreshed.claims).catch(async (error: unknown) => {
+      // The session ended while the grant was at the provider: the tokens it just issued must not outlive it.
+      if (error instanceof AppError && error.code === 'session_ended' && refreshed.tokens.refresh_token) {
+        await revokeRefreshToken(config, server, refreshed.tokens.refresh_token).catch(() => false);
+      }
+      throw error;
+    });
     logEvent('refreshed', { session: session.keyHash.slice(0, 12) });
     return { session: updated, tokens: refreshed.tokens };
   } catch (error) {

@@ -4,8 +4,13 @@
  * A short in-isolate cache keeps steady-state requests free of KV reads and
  * decryption; it lives no longer than KV's own propagation window and is dropped
  * on logout in this isolate.
+ *
+ * Logout wins: every write of an existing session (refresh result, idle clock)
+ * first re-reads KV and refuses when the record is gone, so no isolate that
+ * still holds a session that ended elsewhere can write it back.
  */
 import type { KenniEdgeConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
 import type { ProviderTokens } from '../oidc/client.ts';
 import { nowSeconds } from '../time.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
@@ -86,7 +91,8 @@ export async function createSession(
     last_seen_at: now,
   };
   const session: ActiveSession = { id, keyHash, record };
-  await saveSessionRecord(config, kv, session);
+  // A brand-new id has nothing to re-read: the only write that needs no guard.
+  await inWriteOrder(keyHash, () => putRecord(config, kv, session));
   remember(session, params.tokens);
   return session;
 }
@@ -106,7 +112,7 @@ export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: 
     if (cached) isolateSessions.delete(id);
     const { key, keyHash } = await sessionKey(id);
     const record = await kv.get<SessionRecord>(key, 'json');
-    if (!record || record.version !== 1) return undefined;
+    if (!isLiveRecord(record)) return undefined;
     session = { id, keyHash, record };
     remember(session, undefined);
   }
@@ -127,7 +133,11 @@ export async function readSessionTokens(config: KenniEdgeConfig, session: Active
   return tokens;
 }
 
-/** Replaces the session's tokens (after a refresh) and writes the record to KV before they are used. */
+/**
+ * Replaces the session's tokens (after a refresh) and writes the record to KV
+ * before they are used. Throws `session_ended` (401) instead of writing when the
+ * session ended meanwhile (here or in another isolate): logout wins.
+ */
 export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession, tokens: ProviderTokens, claims?: Record<string, unknown>): Promise<ActiveSession> {
   const now = nowSeconds();
   const record: SessionRecord = {
@@ -139,21 +149,23 @@ export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace
     last_seen_at: now,
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
-  await saveSessionRecord(config, kv, updated);
+  if (!(await saveSessionRecord(config, kv, updated))) {
+    throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+  }
   remember(updated, tokens);
   return updated;
 }
 
 /** Takes a record written elsewhere (the refresh lock) as this isolate's current copy of the session. */
 export function adoptSession(session: ActiveSession): ActiveSession {
-  remember(session, undefined);
+  if (!deletedInIsolate.has(session.keyHash)) remember(session, undefined);
   return session;
 }
 
 /** Re-reads the record from KV, bypassing the isolate cache (used when another isolate may have refreshed). */
 export async function reloadSession(kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
-  const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json', );
-  if (!record || record.version !== 1) return undefined;
+  const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
+  if (!isLiveRecord(record)) return undefined;
   const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   remember(reloaded, undefined);
   return reloaded;
@@ -170,39 +182,76 @@ export function idleClockWriteDue(config: KenniEdgeConfig, session: ActiveSessio
 
 /**
  * Writes the moved idle clock (call through `waitUntil`). It runs after any
- * write of the same session already under way in this isolate, takes the newest
- * record this isolate knows (a refresh may have rotated the tokens meanwhile),
- * and never revives a session deleted here.
+ * write of the same session already under way in this isolate, moves the clock
+ * on the newer of this isolate's copy and the record KV holds (a refresh here or
+ * elsewhere may have rotated the tokens meanwhile), and never revives a session
+ * that ended, here or (as KV shows it) elsewhere.
  */
 export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
   return inWriteOrder(session.keyHash, async () => {
-    if (deletedInIsolate.has(session.keyHash)) return;
     const current = isolateSessions.get(session.id);
     const latest = current?.session ?? session;
-    const touched: ActiveSession = { ...latest, record: { ...latest.record, last_seen_at: nowSeconds() } };
-    remember(touched, current?.tokens);
-    await putRecord(config, kv, touched);
+    const written = await writeIfLive(config, kv, latest, (stored) => {
+      // Another isolate may have rotated the tokens since this copy was read: never write older tokens back.
+      const base = (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at) ? stored : latest.record;
+      return { ...latest, record: { ...base, last_seen_at: nowSeconds() } };
+    });
+    if (written) remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
   });
 }
 
-/** Deletes the session everywhere this isolate can reach: KV and the isolate cache. */
+/**
+ * Deletes the session everywhere this isolate can reach: KV and the isolate
+ * cache. Every later write of the session, in any isolate, re-reads KV first and
+ * refuses a record that is gone (see `writeIfLive`), so a delete is final.
+ */
 export function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
   isolateSessions.delete(session.id);
   rememberDeleted(session.keyHash);
   return inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
 }
 
-/** Drops every cached session in this isolate (tests: a fresh isolate). */
-export function clearSessionIsolateCache(): void {
-  isolateSessions.clear();
+/** Forgets an ended session in this isolate only (no KV write), e.g. when the refresh lock reports it ended. */
+export function forgetSession(session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
+  isolateSessions.delete(session.id);
+  rememberDeleted(session.keyHash);
 }
 
-/** Writes a session record after any write of the same session already under way in this isolate. */
-function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
-  return inWriteOrder(session.keyHash, async () => {
-    // A refresh that finishes after a logout in this isolate must not bring the session back.
-    if (!deletedInIsolate.has(session.keyHash)) await putRecord(config, kv, session);
-  });
+/** True when a KV value is a session record this edge wrote (not missing, not foreign). */
+function isLiveRecord(value: SessionRecord | null | undefined): value is SessionRecord {
+  return value?.version === 1 && typeof value.sub === 'string' && typeof value.tokens === 'string';
+}
+
+/** Drops every cached session and every remembered end in this isolate (tests: a fresh isolate). */
+export function clearSessionIsolateCache(): void {
+  isolateSessions.clear();
+  deletedInIsolate.clear();
+}
+
+/** Writes a session record after any write of the same session already under way in this isolate; false when the session ended. */
+async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
+  return (await inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session, () => session))) !== undefined;
+}
+
+/**
+ * Writes a record only while the session is live: not ended in this isolate,
+ * and KV (read again, off the hot path: writes are rare) still holds its record,
+ * which `build` receives. Otherwise forgets the session here and returns undefined.
+ */
+async function writeIfLive(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  session: Pick<ActiveSession, 'id' | 'keyHash'>,
+  build: (stored: SessionRecord) => ActiveSession,
+): Promise<ActiveSession | undefined> {
+  const stored = deletedInIsolate.has(session.keyHash) ? null : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
+  if (!isLiveRecord(stored)) {
+    forgetSession(session);
+    return undefined;
+  }
+  const written = build(stored);
+  await putRecord(config, kv, written);
+  return written;
 }
 
 async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
@@ -216,10 +265,10 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
 /** The last write of each session in this isolate; later writes wait for it, so they land in order. */
 const pendingWrites = new Map<string, Promise<void>>();
 
-function inWriteOrder(keyHash: string, write: () => Promise<void>): Promise<void> {
-  const previous = pendingWrites.get(keyHash) ?? Promise.resolve();
+function inWriteOrder<T>(keyHash: string, write: () => Promise<T>): Promise<T> {
+  const previous: Promise<unknown> = pendingWrites.get(keyHash) ?? Promise.resolve();
   const next = previous.then(write, write);
-  const settled = next.catch(() => undefined);
+  const settled = next.then(() => undefined, () => undefined);
   pendingWrites.set(keyHash, settled);
   void settled.then(() => {
     if (pendingWrites.get(keyHash) === settled) pendingWrites.delete(keyHash);
@@ -227,12 +276,21 @@ function inWriteOrder(keyHash: string, write: () => Promise<void>): Promise<void
   return next;
 }
 
-/** Sessions deleted in this isolate lately: a delayed idle-clock write must not bring them back. */
+/**
+ * Sessions ended in this isolate lately (oldest first; one lifetime for all, so
+ * insertion order is expiry order): a delayed write must not bring them back,
+ * even before KV shows the delete. Bounded, pruned from the front.
+ */
 const deletedInIsolate = new Map<string, number>();
+const MAX_DELETED_IN_ISOLATE = 5000;
 
 function rememberDeleted(keyHash: string): void {
   const now = nowSeconds();
-  for (const [hash, until] of deletedInIsolate) if (until < now) deletedInIsolate.delete(hash);
+  for (const [hash, until] of deletedInIsolate) {
+    if (until >= now && deletedInIsolate.size < MAX_DELETED_IN_ISOLATE) break;
+    deletedInIsolate.delete(hash);
+  }
+  deletedInIsolate.delete(keyHash);
   deletedInIsolate.set(keyHash, now + 300);
 }
 

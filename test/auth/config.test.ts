@@ -6,7 +6,7 @@
  */
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseConfig, type Env } from '../../src/config.ts';
+import { parseConfig, type Env, type KenniEdgeConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { createTestEdge } from '../support/edge.ts';
 
@@ -112,6 +112,43 @@ const CASES: Case[] = [
   { name: 'KENNI_M2M_CLIENT_ID without its secret', overrides: { KENNI_M2M_CLIENT_ID: '@team.is/m2m', KENNI_M2M_CLIENT_SECRET: undefined }, variable: 'KENNI_M2M_CLIENT_SECRET', problem: /missing/, fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/ },
   { name: 'KENNI_M2M_CLIENT_SECRET without its id', overrides: { KENNI_M2M_CLIENT_ID: undefined, KENNI_M2M_CLIENT_SECRET: 'x' }, variable: 'KENNI_M2M_CLIENT_ID', problem: /missing/, fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/ },
   { name: 'KENNI_SCOPE without openid', overrides: { KENNI_SCOPE: 'profile national_id' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
+  { name: 'KENNI_SCOPE with openid only inside another word', overrides: { KENNI_SCOPE: 'openidx profile' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
+  { name: 'KENNI_SCOPE with openid only as a prefix of another scope', overrides: { KENNI_SCOPE: 'profile openid:extra' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
+  { name: 'CLOCK_TOLERANCE one second over the bound', overrides: { CLOCK_TOLERANCE: '61' }, variable: 'CLOCK_TOLERANCE', problem: /between 0 and 60/, fix: /CLOCK_TOLERANCE.*30/ },
+  { name: 'CLOCK_TOLERANCE negative', overrides: { CLOCK_TOLERANCE: '-1' }, variable: 'CLOCK_TOLERANCE', problem: /whole number/, fix: /30/ },
+  { name: 'CLOCK_TOLERANCE fractional', overrides: { CLOCK_TOLERANCE: '0.5' }, variable: 'CLOCK_TOLERANCE', problem: /whole number/, fix: /30/ },
+  { name: 'KENNI_ISSUER with a fragment', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#x' }, variable: 'KENNI_ISSUER', problem: /fragment/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER with an empty fragment', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#' }, variable: 'KENNI_ISSUER', problem: /fragment/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER with an empty query', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is?' }, variable: 'KENNI_ISSUER', problem: /query/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER with empty userinfo', overrides: { KENNI_ISSUER: 'https://@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER with a username', overrides: { KENNI_ISSUER: 'https://team@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER with a username and password', overrides: { KENNI_ISSUER: 'https://team:secret@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
+  { name: 'KENNI_ISSUER loopback http with a username', overrides: { KENNI_ISSUER: 'http://dev@localhost:9400/dev-team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
+  { name: 'ORIGIN_URL with a query', overrides: { ORIGIN_URL: 'https://origin.team.is/app?tenant=1' }, variable: 'ORIGIN_URL', problem: /query/, fix: /https:\/\/origin\.example\.is/ },
+  { name: 'ORIGIN_URL with an empty query', overrides: { ORIGIN_URL: 'https://origin.team.is/app?' }, variable: 'ORIGIN_URL', problem: /query/, fix: /https:\/\/origin\.example\.is/ },
+  { name: 'ORIGIN_URL with a fragment', overrides: { ORIGIN_URL: 'https://origin.team.is/app#x' }, variable: 'ORIGIN_URL', problem: /fragment/, fix: /https:\/\/origin\.example\.is/ },
+  ...(['PUBLIC_PATHS', 'API_PATHS'] as const).flatMap((variable) =>
+    [
+      ['a dot-dot segment', '/public/../admin/'],
+      ['a trailing dot-dot segment', '/public/..'],
+      ['a dot segment', '/public/./x/'],
+      ['a trailing dot segment', '/public/.'],
+      ['a percent-encoded dot-dot segment', '/public/%2e%2E/admin/'],
+      ['a percent-encoded dot segment', '/public/%2E/'],
+      ['a doubled slash', '/public//x/'],
+      ['a leading doubled slash', '//public/'],
+      ['a question mark', '/public/?x=1'],
+      ['a hash', '/public/#top'],
+      ['no leading slash', 'public/'],
+    ].map(([what, entry]) => ({
+      name: `${variable} entry with ${what} (${entry})`,
+      // The bad entry sits between good ones: the problem names it and only it.
+      overrides: { [variable]: `/ok/, ${entry}, /also-ok/` },
+      variable,
+      problem: new RegExp(`"${entry!.replace(/[.?*+^$()[\]{}|\\/]/g, '\\$&')}" is not a path prefix`),
+      fix: /comma-separated prefixes that start with "\/"/,
+    })),
+  ),
 ];
 
 describe('parseConfig', () => {
@@ -146,6 +183,20 @@ describe('parseConfig', () => {
 
     expect(problems.map((problem) => problem.variable).sort()).toEqual(['EDGE_SIGNING_KEY', 'KENNI_CLIENT_ID', 'KENNI_ISSUER', 'ORIGIN_TIMEOUT', 'SESSION_SECRET']);
     for (const problem of problems) expect(problem.fix.length).toBeGreaterThan(10);
+  });
+
+  // The good neighbours of the refused values above: each is accepted as it stands.
+  it.each([
+    ['CLOCK_TOLERANCE at its bound', { CLOCK_TOLERANCE: '60' }, (config: KenniEdgeConfig) => config.clockTolerance, 60],
+    ['CLOCK_TOLERANCE zero', { CLOCK_TOLERANCE: '0' }, (config: KenniEdgeConfig) => config.clockTolerance, 0],
+    ['KENNI_SCOPE with openid as a word', { KENNI_SCOPE: 'openid profile' }, (config: KenniEdgeConfig) => config.scope, 'openid profile'],
+    ['KENNI_SCOPE with openid among tabs and spaces', { KENNI_SCOPE: 'profile  national_id\topenid' }, (config: KenniEdgeConfig) => config.scope, 'profile  national_id\topenid'],
+    ['KENNI_ISSUER with a path and a port', { KENNI_ISSUER: 'https://idp.kenni.is:8443/team.is/x' }, (config: KenniEdgeConfig) => config.issuer, 'https://idp.kenni.is:8443/team.is/x'],
+    ['ORIGIN_URL with a path', { ORIGIN_URL: 'https://origin.team.is/app/' }, (config: KenniEdgeConfig) => config.originUrl?.href, 'https://origin.team.is/app/'],
+    ['PUBLIC_PATHS with dots inside names', { PUBLIC_PATHS: '/favicon.ico, /.well-known/, /files/v1.2/' }, (config: KenniEdgeConfig) => config.publicPaths, ['/favicon.ico', '/.well-known/', '/files/v1.2/']],
+    ['API_PATHS without a trailing slash', { API_PATHS: '/api,/v2/rpc' }, (config: KenniEdgeConfig) => config.apiPaths, ['/api', '/v2/rpc']],
+  ] as Array<[string, Partial<Record<keyof Env, unknown>>, (config: KenniEdgeConfig) => unknown, unknown]>)('accepts %s', (_label, overrides, read, expected) => {
+    expect(read(parseConfig(validEnv(overrides)))).toEqual(expected);
   });
 
   it('applies the contract defaults', () => {

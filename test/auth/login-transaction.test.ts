@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { tokenError, type ScriptedProvider } from '../support/scripted-provider.ts';
+import { sha256Hex } from '../support/hash.ts';
 import { createLoginProvider, fileSigningKey, serveLoginTokens, SESSION_COOKIE } from '../support/scripted-login.ts';
 
 const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
@@ -463,6 +464,24 @@ describe('GET /auth/callback', () => {
     expect(await provider.requests({ method: 'POST', path: '/oidc/token' })).toHaveLength(1);
     // The replay did not end the session that the real callback created.
     expect((await edge.fetch('/auth/me')).status).toBe(200);
+  });
+
+  it('refuses a callback whose state another isolate already consumed (its login-state: marker is in KV) with login_replayed and no session', async () => {
+    const provider = await createProvider();
+    const counter = countingKv(bindings.SESSIONS);
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, SESSIONS: counter.kv });
+    const { state, nonce, cookieName } = await startLogin(edge);
+    await serveTokenFor(provider, edge, nonce);
+    // Another isolate completed this callback: only its KV marker tells this isolate so.
+    await bindings.SESSIONS.put(`login-state:${await sha256Hex(state)}`, '1', { expirationTtl: 660 });
+
+    const callback = await edge.fetch(callbackPath(provider, state));
+
+    await expectErrorPage(callback, 400, 'login_replayed');
+    expect(clearsCookie(callback, cookieName)).toBe(true);
+    expect(edge.jar.get(SESSION_COOKIE)).toBeUndefined();
+    expect(counter.sessionPuts()).toEqual([]);
+    expect(await provider.requests({ method: 'POST', path: '/oidc/token' })).toEqual([]);
   });
 
   it('refuses a replayed callback without its cookie (already cleared) with 400', async () => {

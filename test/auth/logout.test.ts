@@ -7,7 +7,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import type { Reply, ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 
 const bindings = env as unknown as Env;
@@ -168,6 +168,88 @@ describe('/auth/logout from a browser without Fetch Metadata', () => {
     expectSessionCookieCleared(response);
     expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
   });
+
+  // The Referer must name exactly our origin (scheme, host and port); a look-alike is another site.
+  it.each([
+    ['a host that merely starts with ours', 'https://edge.test.evil.example/x'],
+    ['our host on another port', 'https://edge.test:8443/account'],
+    ['our host as userinfo in front of another host', 'https://edge.test@evil.example/x'],
+    ['our host and port as userinfo in front of another host', 'https://edge.test:443@evil.example/x'],
+    ['our host over plain http', 'http://edge.test/account'],
+    ['our origin only in the path of another site', 'https://evil.example/https://edge.test/account'],
+    ['our origin only in the query of another site', 'https://evil.example/?r=https://edge.test/'],
+    ['a value that is not a URL', 'edge.test/account'],
+    ['the opaque origin null', 'null'],
+  ])('does not log out a GET whose Referer is %s (%s): 403 confirmation page and the session survives', async (_label, referer) => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', { headers: { referer } });
+
+    expect(response.status).toBe(403);
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.text()).toMatch(/<form method="post" action="\/auth\/logout">/);
+    expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+    const me = await meWith(edge, sessionId);
+    expect(me.status).toBe(200);
+    expect(me.headers.getSetCookie()).toEqual([]);
+  });
+
+  it.each([
+    ['the site root', 'https://edge.test/'],
+    ['a page with a query', 'https://edge.test/account?tab=1#top'],
+    ['the explicit default port', 'https://edge.test:443/account'],
+    ['the host in capitals', 'https://EDGE.TEST/account'],
+  ])('logs out a GET whose Referer is our own origin written as %s (%s)', async (_label, referer) => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', { headers: { referer } });
+
+    expect(response.status).toBe(302);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+});
+
+describe('POST /auth/logout from a browser without Fetch Metadata', () => {
+  const post = (origin: string): RequestInit => ({ method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+
+  // The Origin must be exactly ours, as the Referer of a GET must.
+  it.each([
+    ['a host that merely starts with ours', 'https://edge.test.evil.example'],
+    ['our host on another port', 'https://edge.test:8443'],
+    ['our host over plain http', 'http://edge.test'],
+  ])('does not log out a POST whose Origin is %s (%s): 403 and the session survives', async (_label, origin) => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', post(origin));
+
+    expect(response.status).toBe(403);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(200);
+  });
+
+  it('logs out a POST whose Origin is exactly ours', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', post('https://edge.test'));
+
+    expect(response.status).toBe(302);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
 });
 
 describe('a session cookie that names no session', () => {
@@ -212,5 +294,61 @@ describe('/auth/logout after a long pause', () => {
     expect((await meWith(edge, sessionId)).status).toBe(401);
     vi.setSystemTime(start + 2 * 3_600_000 + 31_000);
     expect((await meWith(edge, sessionId)).status).toBe(401);
+  });
+});
+
+describe('/auth/logout revokes the refresh token at the provider (RFC 7009)', () => {
+  const REVOCATION_PATH = '/oidc/token/revocation';
+
+  async function createRevokingProvider(reply: Reply): Promise<ScriptedProvider> {
+    const provider = await createProvider();
+    await provider.serveDiscovery({ revocation_endpoint: provider.url(REVOCATION_PATH) });
+    await provider.route('POST', REVOCATION_PATH, reply);
+    return provider;
+  }
+
+  it('posts the refresh token with token_type_hint and the client authentication of the token endpoint', async () => {
+    const provider = await createRevokingProvider({ status: 200, body: '' });
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const { kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
+
+    expect(response.status).toBe(302);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    const revocations = await provider.requests({ method: 'POST', path: REVOCATION_PATH });
+    expect(revocations.map((request) => request.form)).toEqual([{ token: 'refresh-1', token_type_hint: 'refresh_token' }]);
+    const [tokenRequest] = await provider.requests({ method: 'POST', path: '/oidc/token' });
+    expect(revocations[0]!.headers.authorization).toMatch(/^Basic /);
+    expect(revocations[0]!.headers.authorization).toBe(tokenRequest!.headers.authorization);
+  });
+
+  it.each([
+    ['answers 503', { status: 503, body: 'down' }, {}],
+    ['does not answer within PROVIDER_TIMEOUT', { hang: true }, { PROVIDER_TIMEOUT: '1' }],
+    ['refuses the request', { status: 401, json: { error: 'invalid_client' } }, {}],
+  ] as Array<[string, Reply, Record<string, string>]>)('still logs out when the revocation endpoint %s', async (_label, reply, settings) => {
+    const provider = await createRevokingProvider(reply);
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...settings });
+    const { sessionId, kvKey } = await logIn(edge, provider);
+
+    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
+
+    expect(response.status).toBe(302);
+    expect(new URL(response.headers.get('location')!).pathname).toBe(new URL(provider.endpoints.end_session_endpoint).pathname);
+    expectSessionCookieCleared(response);
+    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+    expect((await meWith(edge, sessionId)).status).toBe(401);
+    expect(await provider.requests({ method: 'POST', path: REVOCATION_PATH })).toHaveLength(1);
+  });
+
+  it('sends nothing when the provider advertises no revocation_endpoint', async () => {
+    const provider = await createProvider();
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    await logIn(edge, provider);
+
+    expect((await edge.fetch('/auth/logout', SAME_ORIGIN_POST)).status).toBe(302);
+
+    expect((await provider.requests({ method: 'POST' })).map((request) => request.path)).toEqual(['/oidc/token']);
   });
 });

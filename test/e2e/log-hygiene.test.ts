@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import type { Env } from '../../src/config.ts';
 import { logEvent } from '../../src/log.ts';
 import { createTestEdge } from '../support/edge.ts';
+import { expectEveryLineFollowsLogRule } from '../support/log-capture.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 import { SESSION_COOKIE } from '../support/scripted-login.ts';
 
@@ -78,6 +79,8 @@ describe('the edge\'s log lines over a whole session', () => {
       expect.arrayContaining(['login_started', 'login_succeeded', 'refreshed', 'request_refused', 'bearer_rejected', 'logged_out']),
     );
     for (const entry of events.filter((item) => /_(failed|rejected|refused)$/.test(item.event))) expect(entry.reason).toMatch(/^[a-z_:]+$/);
+    // The shared rule (also applied to the error paths in test/gateway/log-rule.test.ts).
+    expectEveryLineFollowsLogRule(lines, secrets);
     const text = lines.join('\n');
     for (const secret of secrets) expect(text).not.toContain(secret);
     // No JWT of any kind (three base64url segments starting with a JSON header).

@@ -71,6 +71,21 @@ async function revokeAtProvider(token: string): Promise<void> {
   expect(response.status).toBe(200);
 }
 
+/** Sends a refresh grant straight to the provider, as an isolate without the lock would. */
+async function refreshAtProvider(refreshToken: string): Promise<{ status: number; error?: string }> {
+  const discovery = (await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const response = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${btoa(`${encodeURIComponent(WEB_CLIENT.id)}:${encodeURIComponent(WEB_CLIENT.secret)}`)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+  });
+  const body = (await response.json()) as { error?: string };
+  return { status: response.status, ...(body.error ? { error: body.error } : {}) };
+}
+
 describe('refreshes through SESSION_LOCKS', () => {
   it('sends one grant for concurrent refreshes of one session from separate Worker instances; both get the same new tokens', async () => {
     const edge = createTestEdge();
@@ -101,6 +116,43 @@ describe('refreshes through SESSION_LOCKS', () => {
     expect(viaRoute.status, await viaRoute.clone().text()).toBe(200);
     expect(refreshCounter.count - before).toBe(3);
     expect((await edge.fetch('/auth/me', { headers: API_FETCH })).status).toBe(200);
+  });
+
+  it('sends one grant for two forced refreshes of one session through the lock; both get the same new tokens', async () => {
+    const edge = createTestEdge();
+    const logged = await logInAtRealProvider(edge);
+    const config = loadConfig(edge.env);
+    const first = await loadIndependently(logged);
+    const second = await loadIndependently(logged);
+    const before = refreshCounter.count;
+
+    const [a, b] = await Promise.all([refreshThroughLock(config, edge.env, first.session, true), refreshThroughLock(config, edge.env, second.session, true)]);
+
+    expect(refreshCounter.count - before).toBe(1);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(a.tokens.refresh_token).not.toBe(first.tokens.refresh_token);
+    expect(await openTokens((await readRecord(logged.kvKey))!, logged.keyHash)).toEqual(a.tokens);
+    // The provider revokes the whole grant when a refresh token is used twice: the session still refreshes.
+    expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
+    expect(refreshCounter.count - before).toBe(2);
+  });
+
+  it('after a logout, a refresh through the lock from an isolate that still holds the session sends no grant, and the provider refuses the old refresh token', async () => {
+    const edge = createTestEdge();
+    const logged = await logInAtRealProvider(edge);
+    const config = loadConfig(edge.env);
+    const held = await loadIndependently(logged);
+
+    const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test' } });
+    expect(logout.status).toBe(302);
+    const before = refreshCounter.count;
+
+    await expect(refreshThroughLock(config, edge.env, held.session, true)).rejects.toMatchObject({ code: 'session_ended', status: 401 });
+    expect(refreshCounter.count - before).toBe(0);
+    expect(await readRecord(logged.kvKey)).toBeNull();
+    expect((await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false })).status).toBe(401);
+    // Revoked at the provider: another isolate's refresh without the lock gets invalid_grant, not new tokens.
+    expect(await refreshAtProvider(held.tokens.refresh_token!)).toMatchObject({ status: 400, error: 'invalid_grant' });
   });
 
   it('keeps only sealed tokens and no session id in the Durable Object storage', async () => {

@@ -86,6 +86,8 @@ export interface RecordedRequestWire {
   method: string;
   /** The full path, starting with `/<tenant>/`, without the query string. */
   path: string;
+  /** The path exactly as it came on the request line (not parsed or normalised), without the query string. */
+  rawPath: string;
   /** Query parameters (the last value wins for a repeated name; see `search`). */
   query: Record<string, string>;
   /** The raw query string including `?`, or `''`. */
@@ -287,6 +289,7 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     state.requests.push({
       method: (req.method ?? 'GET').toUpperCase(),
       path: url.pathname,
+      rawPath: (req.url ?? '/').split('?')[0]!,
       query: Object.fromEntries(url.searchParams),
       search: url.search,
       headers: flattenHeaders(req.headers),

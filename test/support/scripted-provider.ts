@@ -28,6 +28,8 @@ export interface RecordedRequest {
   path: string;
   /** The absolute URL requested, query string included. */
   url: string;
+  /** The full path exactly as the server read it from the request line (tenant prefix kept, no query string), for tests of path readings. */
+  rawPath: string;
   /** Query parameters (the last value wins for a repeated name; see `search`). */
   query: Record<string, string>;
   /** The raw query string including `?`, or `''`. */
@@ -210,6 +212,7 @@ export async function createScriptedProvider(options: { tenant?: string } = {}):
       method: wire.method,
       path,
       url: `${base}${wire.path}${wire.search}`,
+      rawPath: wire.rawPath,
       query: wire.query,
       search: wire.search,
       headers: wire.headers,

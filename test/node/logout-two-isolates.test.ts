@@ -1,0 +1,205 @@
+/**
+ * Logout wins across isolates (issue #8 item 3): two `wrangler dev` processes
+ * share one KV (the same `--persist-to` directory) and the same secrets, as two
+ * isolates of one deployment do. Isolate A signs in at the real local provider
+ * (dev/provider.ts, started here); isolate B loads the session (so it holds it
+ * in its own isolate cache); A logs out; B then forces a refresh. The session
+ * must stay dead in both: B's refresh answers 401 `session_ended`, and A and B
+ * answer 401 for it afterwards.
+ *
+ * Runs in Node (the `node` vitest project). Everything binds 127.0.0.1 on free
+ * ports; both wrangler process groups and the provider are stopped afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevVars, formatDotenv } from '../../dev/dev-vars.ts';
+import { startKenniProvider, type KenniProvider } from '../../dev/provider.ts';
+import { signInAtProvider } from '../support/provider-login.ts';
+
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SESSION_COOKIE = '__Host-kenni-session';
+const THORDUR_NATIONAL_ID = '0101302989';
+
+/** Distinct free loopback ports, held open together so they differ. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      const server = createServer();
+      await new Promise<void>((resolvePromise, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolvePromise());
+      });
+      servers.push(server);
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
+  }
+}
+
+/** One `wrangler dev` process (its own process group, so it can be stopped with its workerd). */
+interface Isolate {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<void>;
+}
+
+function startWrangler(options: { config: string; port: number; inspectorPort: number; persistTo: string; envFile: string; issuer: string }): Isolate {
+  const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
+  const args = [
+    wranglerBin, 'dev',
+    '--config', options.config,
+    '--ip', '127.0.0.1',
+    '--port', String(options.port),
+    '--inspector-port', String(options.inspectorPort),
+    '--persist-to', options.persistTo,
+    '--env-file', options.envFile,
+    '--var', `KENNI_ISSUER:${options.issuer}`,
+  ];
+  let output = '';
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_DIR,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+  return { url: `http://127.0.0.1:${options.port}`, child, output: () => output, exited };
+}
+
+/** Waits until the worker answers (wrangler may still be building when the port opens). */
+async function waitForWorker(isolate: Isolate, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let running = true;
+  void isolate.exited.then(() => (running = false));
+  while (Date.now() < deadline) {
+    if (!running) throw new Error(`wrangler exited:\n${isolate.output()}`);
+    try {
+      const response = await fetch(`${isolate.url}/auth/jwks.json`, { signal: AbortSignal.timeout(5000) });
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
+  }
+  throw new Error(`wrangler at ${isolate.url} did not answer within ${timeoutMs} ms:\n${isolate.output()}`);
+}
+
+/** SIGTERM to the process group this test started, then SIGKILL to whatever is left of it. */
+async function stopWrangler(isolate: Isolate): Promise<void> {
+  const pid = isolate.child.pid;
+  if (pid === undefined) return;
+  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!signalGroup('SIGTERM')) return;
+  const deadline = Date.now() + 15_000;
+  while (signalGroup(0) && Date.now() < deadline) await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  signalGroup('SIGKILL');
+  await isolate.exited;
+}
+
+/** Same-origin request headers for `isolate` (what the app's own pages send), with the session cookie. */
+function sameOrigin(isolate: Isolate, sessionId: string, accept = 'application/json'): Record<string, string> {
+  return { cookie: `${SESSION_COOKIE}=${sessionId}`, origin: isolate.url, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', accept };
+}
+
+/** Signs in through `isolate` at the real provider; returns the session id from the callback's cookie. */
+async function signIn(isolate: Isolate): Promise<string> {
+  const login = await fetch(`${isolate.url}/auth/login`, { redirect: 'manual', headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', accept: 'text/html' } });
+  expect(login.status).toBe(302);
+  const transactionCookie = login.headers.getSetCookie().find((line) => line.startsWith('__Host-kenni-login-'))!.split(';')[0]!;
+  const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: THORDUR_NATIONAL_ID });
+  const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: transactionCookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'cross-site', accept: 'text/html' } });
+  expect(callback.status, await callback.clone().text()).toBe(302);
+  const sessionCookie = callback.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`))!;
+  return sessionCookie.split(';')[0]!.slice(SESSION_COOKIE.length + 1);
+}
+
+/**
+ * wrangler.toml without the `SESSION_LOCKS` Durable Object (written to `dir`,
+ * `main` made absolute), so refreshes run in each isolate on their own.
+ */
+function configWithoutSessionLocks(dir: string): string {
+  const project = readFileSync(join(PROJECT_DIR, 'wrangler.toml'), 'utf8');
+  const withoutLocks = project
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(PROJECT_DIR, 'src', 'index.ts'))}`)
+    .replace(/^\[\[durable_objects\.bindings\]\][\s\S]*?(?=^\[vars\])/m, '');
+  expect(withoutLocks).not.toContain('SessionLock');
+  const path = join(dir, 'wrangler.toml');
+  writeFileSync(path, withoutLocks);
+  return path;
+}
+
+describe.each([
+  ['with SESSION_LOCKS (the project wrangler.toml)', true],
+  ['without SESSION_LOCKS', false],
+])('logout in one isolate, refresh in another (two wrangler dev processes, one KV), %s', (_label, withLocks) => {
+  let provider: KenniProvider;
+  let tempDir: string;
+  let a: Isolate;
+  let b: Isolate;
+
+  beforeAll(async () => {
+    tempDir = mkdtempSync(join(tmpdir(), 'kenni-edge-two-isolates-'));
+    const [portA, portB, inspectorA, inspectorB] = await freePorts(4);
+    const edgeOrigins = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+    provider = await startKenniProvider({
+      port: 0,
+      extraRedirectUris: edgeOrigins.map((origin) => `${origin}/auth/callback`),
+      extraPostLogoutRedirectUris: edgeOrigins.map((origin) => `${origin}/`),
+    });
+    // One set of secrets for both processes, as one deployment has.
+    const envFile = join(tempDir, '.dev.vars');
+    writeFileSync(envFile, formatDotenv(await createDevVars()), { mode: 0o600 });
+    const persistTo = join(tempDir, 'state');
+    const config = withLocks ? join(PROJECT_DIR, 'wrangler.toml') : configWithoutSessionLocks(tempDir);
+    // One after the other: two workerd processes opening the shared SQLite files at the same moment can meet SQLITE_BUSY.
+    a = startWrangler({ config, port: portA!, inspectorPort: inspectorA!, persistTo, envFile, issuer: provider.issuer });
+    await waitForWorker(a, 120_000);
+    b = startWrangler({ config, port: portB!, inspectorPort: inspectorB!, persistTo, envFile, issuer: provider.issuer });
+    await waitForWorker(b, 120_000);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([a && stopWrangler(a), b && stopWrangler(b)]);
+    await provider?.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it('keeps the session dead in both after B, still holding it, forces a refresh', async () => {
+    const sessionId = await signIn(a);
+    // B reads the session from the shared KV and keeps it in its isolate cache.
+    expect((await fetch(`${b.url}/auth/me`, { headers: sameOrigin(b, sessionId) })).status).toBe(200);
+    expect((await fetch(`${a.url}/auth/me`, { headers: sameOrigin(a, sessionId) })).status).toBe(200);
+
+    const logout = await fetch(`${a.url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: sameOrigin(a, sessionId, 'text/html') });
+    expect(logout.status).toBe(302);
+    expect((await fetch(`${a.url}/auth/me`, { headers: sameOrigin(a, sessionId) })).status).toBe(401);
+
+    const refresh = await fetch(`${b.url}/auth/refresh`, { method: 'POST', headers: sameOrigin(b, sessionId) });
+    expect(refresh.status, await refresh.clone().text()).toBe(401);
+    expect(await refresh.json()).toMatchObject({ code: 'session_ended' });
+
+    for (const isolate of [a, b]) {
+      const me = await fetch(`${isolate.url}/auth/me`, { headers: sameOrigin(isolate, sessionId) });
+      expect(me.status, `${isolate.url}/auth/me`).toBe(401);
+      const again = await fetch(`${isolate.url}/auth/refresh`, { method: 'POST', headers: sameOrigin(isolate, sessionId) });
+      expect(again.status, `${isolate.url}/auth/refresh`).toBe(401);
+    }
+  });
+});
