@@ -22,11 +22,7 @@ const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
 const DEMO_ORIGIN = new URL(String(bindings.ORIGIN_URL)).origin;
 
-/** The dev provider's test users (DEV_USERS in dev/provider.ts, which cannot be imported into workerd). */
 type DevUser = typeof THORDUR | typeof GUDRUN;
-
-/** Fetch Metadata of a top-level page navigation started on the edge's own pages. */
-/** Fetch Metadata of a same-origin `fetch()` from the edge's own pages. */
 
 interface Discovery {
   issuer: string;

@@ -18,7 +18,6 @@ import { endSessionAtProvider, signInAtProvider, type CookieJar } from '../suppo
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
-/** A dev provider user (DEV_USERS in dev/provider.ts). */
 
 const REFRESH: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_FETCH, origin: EDGE_ORIGIN } };
 

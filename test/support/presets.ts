@@ -38,8 +38,8 @@ export const SAME_ORIGIN_POST_HEADERS = { 'sec-fetch-site': 'same-origin', origi
 /** The edge's session cookie (a `__Host-` cookie: Secure, Path=/, no Domain). */
 export const SESSION_COOKIE = '__Host-kenni-session';
 
-/** Þórður, the dev provider's first test user (dev/provider.ts `DEV_USERS`, which cannot be imported into workerd). */
+/** Þórður, the dev provider's first test user (dev/provider/people.ts, which cannot be imported into workerd). */
 export const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' } as const;
 
-/** Guðrún, the dev provider's second test user (dev/provider.ts `DEV_USERS`). */
-export const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894569', name: 'Guðrún Ólafsdóttir' } as const;
+/** Guðrún, the dev provider's second test user (dev/provider/people.ts). */
+export const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894599', name: 'Guðrún Ólafsdóttir' } as const;
