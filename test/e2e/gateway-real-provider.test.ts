@@ -20,12 +20,10 @@ const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
 const DEMO_ORIGIN = new URL(String(bindings.ORIGIN_URL)).origin;
 
-/** The dev provider's first test user (DEV_USERS in dev/provider.ts). */
 /** The dev provider's machine client (DEV_CLIENTS.m2m): its secret needs form-encoding for Basic. */
 const M2M_CLIENT_ID = '@dev-team.is/m2m';
 const M2M_CLIENT_SECRET = 'm2m:s3cret+%/x=';
 const API_READ = '@dev-team.is/api.read';
-
 
 interface Whoami {
   sub?: string;

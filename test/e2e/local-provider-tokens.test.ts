@@ -19,9 +19,9 @@ import {
   WEB_CLIENT,
   type ProviderDiscovery,
 } from '../support/provider-client.ts';
+import { THORDUR } from '../support/presets.ts';
 
 const ISSUER = String((env as unknown as Env).KENNI_ISSUER);
-const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' } as const;
 const API_AUDIENCE = '@dev-team.is/web-api';
 
 let discovery: ProviderDiscovery;

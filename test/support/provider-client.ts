@@ -6,6 +6,7 @@
  * workerd and in Node alike.
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { EDGE_ORIGIN } from './presets.ts';
 import { signInAtProvider, type SignInOptions, type SignInResult } from './provider-login.ts';
 
 /** The web client of the dev provider (DEV_CLIENTS.web), `client_secret_basic`. */
@@ -13,9 +14,9 @@ export const WEB_CLIENT = { client_id: '@dev-team.is/web', client_secret: 'dev-w
 /** The public SPA client of the dev provider (DEV_CLIENTS.spa). */
 export const SPA_CLIENT_ID = '@dev-team.is/spa';
 /** A redirect URI registered for both browser clients (DEV_REDIRECT_URIS). */
-export const REDIRECT_URI = 'https://edge.test/auth/callback';
+export const REDIRECT_URI = `${EDGE_ORIGIN}/auth/callback`;
 /** A post-logout redirect URI registered for both browser clients. */
-export const POST_LOGOUT_REDIRECT_URI = 'https://edge.test/';
+export const POST_LOGOUT_REDIRECT_URI = `${EDGE_ORIGIN}/`;
 /** An API scope: asking for it makes the access token a JWT with `aud` `@dev-team.is/web-api`. */
 export const API_SCOPE = '@dev-team.is/api.read';
 
