@@ -15,7 +15,8 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: './wrangler.toml' },
+            // Test-only bindings and settings; the deploy wrangler.toml is not read.
+            wrangler: { configPath: './test/wrangler.test.toml' },
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
@@ -29,6 +30,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           globalSetup: ['./test/support/global-setup.ts'],
+          // Buffers each test's console lines; prints them only when the test fails.
+          setupFiles: ['./test/support/setup-logs.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/node/**', 'node_modules/**'],
         },

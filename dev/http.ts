@@ -1,5 +1,5 @@
 /** Small `node:http` helpers shared by the dev provider and the demo origin. */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Sends an HTML page (UTF-8, not cached). */
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
@@ -37,4 +37,25 @@ export function closeOnSignal(server: { close(): Promise<void> }): void {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A request body over the limit: the client's mistake, answered 413, never 500. */
+export class RequestBodyTooLargeError extends Error {
+  constructor() {
+    super('request body too large');
+    this.name = 'RequestBodyTooLargeError';
+  }
+}
+
+/** Reads a request body as UTF-8 text; throws {@link RequestBodyTooLargeError} past 64 KiB. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const limit = 64 * 1024;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RequestBodyTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -7,7 +7,17 @@
  * `national_id` claim, API scopes named like `@dev-team.is/api.read`, JWT
  * access tokens with `aud` `<client_id>-api` only when an API scope is
  * requested, refresh tokens with `offline_access`, RP-initiated logout that
- * requires `client_id`, and a client-credentials client.
+ * requires `client_id`, a client-credentials client, token introspection and
+ * revocation, back-channel logout, and delegations: after sign-in with
+ * `prompt=delegation` a picker lets Þórður act for his company or his sister,
+ * and the tokens then name the represented party as subject with `actor` and
+ * `delegation_type`. ID tokens always carry `auth_time` and `sid`.
+ *
+ * Files under `provider/`: `settings.ts` (clients, scopes, URIs), `people.ts`
+ * (users, delegations, claims), `interactions.ts` (login, delegation picker,
+ * consent, the interaction policy), `pages.ts` (HTML), `hooks.ts`
+ * (configuration hooks), `structured-tokens.ts` (JWT introspection and
+ * revocation), `memory-adapter.ts` (storage).
  *
  * Runs fully offline with in-memory state; every start has fresh keys.
  *
@@ -19,102 +29,49 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import { closeOnSignal, escapeHtml, sendHtml } from './http.ts';
+import { closeOnSignal, readBody, RequestBodyTooLargeError, sendHtml } from './http.ts';
+import { createInteractionPolicy, handleInteraction } from './provider/interactions.ts';
+import { createMemoryAdapterFactory } from './provider/memory-adapter.ts';
+import { errorPage, homePage, renderAutoSubmittingLogout, renderError, renderLoggedOut } from './provider/pages.ts';
+import {
+  accessTokenClaims,
+  introspectionAllowedPolicy,
+  isLoopbackUrl,
+  keepRequestedOfflineAccess,
+  revocationAllowedPolicy,
+} from './provider/hooks.ts';
+import { accountClaims, describeDelegations, DEV_USERS } from './provider/people.ts';
+import { JwtTokenAliases, recordJwtAccessToken, resolveStructuredToken } from './provider/structured-tokens.ts';
+import {
+  DEV_TEAM_PATH,
+  DEV_PROVIDER_PORT,
+  DEV_API_SCOPES,
+  DEV_API_AUDIENCE,
+  DEV_API_RESOURCE,
+  DEV_OIDC_SCOPES,
+  DEV_REDIRECT_URIS,
+  DEV_POST_LOGOUT_REDIRECT_URIS,
+  DEV_CLIENTS,
+  DEV_BACKCHANNEL_LOGOUT_URI,
+} from './provider/settings.ts';
 
-/** The team path of the dev issuer, as in Kenni's `https://idp.kenni.is/<team-domain>`. */
-export const DEV_TEAM_PATH = '/dev-team.is';
-
-/** Where `npm run dev` runs the provider. */
-export const DEV_PROVIDER_PORT = 9400;
-
-/** The API scopes the provider knows; requesting one yields a JWT access token. */
-export const DEV_API_SCOPES = ['@dev-team.is/api.read', '@dev-team.is/api.write'] as const;
-
-/** The `aud` of JWT access tokens: Kenni's `<client_id>-api` convention for the web client. */
-export const DEV_API_AUDIENCE = '@dev-team.is/web-api';
-
-/**
- * The resource indicator (RFC 8707) the provider uses internally for the API.
- * Clients never send it: it is chosen whenever an API scope is requested.
- */
-export const DEV_API_RESOURCE = 'urn:dev-team.is:web-api';
-
-/** The OpenID scopes the provider supports (besides the API scopes). */
-export const DEV_OIDC_SCOPES = ['openid', 'profile', 'national_id', 'offline_access'] as const;
-
-/** Redirect URIs registered for the web and SPA clients (besides `extraRedirectUris`). */
-export const DEV_REDIRECT_URIS = [
-  'http://localhost:8787/auth/callback',
-  'http://127.0.0.1:8787/auth/callback',
-  'https://edge.test/auth/callback',
-] as const;
-
-/** Post-logout redirect URIs registered for the web and SPA clients (besides extras). */
-export const DEV_POST_LOGOUT_REDIRECT_URIS = [
-  'http://localhost:8787/',
-  'http://127.0.0.1:8787/',
-  'https://edge.test/',
-] as const;
-
-/** The registered clients, with the credentials the dev setup uses. */
-export const DEV_CLIENTS = {
-  /** Confidential browser client (the edge's default), `client_secret_basic`. */
-  web: {
-    client_id: '@dev-team.is/web',
-    client_secret: 'dev-web-secret-change-me',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
-  },
-  /** Public client (PKCE is the only proof), auth method `none`. */
-  spa: {
-    client_id: '@dev-team.is/spa',
-    client_secret: undefined,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-  },
-  /**
-   * Client-credentials client. Its secret holds characters that must be
-   * form-encoded before Basic auth.
-   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
-   */
-  m2m: {
-    client_id: '@dev-team.is/m2m',
-    client_secret: 'm2m:s3cret+%/x=',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'],
-  },
-} as const;
-
-/** A test user of the dev provider. */
-export interface DevUser {
-  /** Stable subject identifier. */
-  sub: string;
-  /** Icelandic kennitala, ten digits, what the login form takes. */
-  national_id: string;
-  name: string;
-  given_name: string;
-  family_name: string;
-}
-
-/** The test users; sign in with any of their `national_id`s (no password). */
-export const DEV_USERS: readonly DevUser[] = [
-  {
-    sub: 'dev-user-thordur',
-    national_id: '0101302989',
-    name: 'Þórður Ævarsson',
-    given_name: 'Þórður',
-    family_name: 'Ævarsson',
-  },
-  {
-    sub: 'dev-user-gudrun',
-    national_id: '1203894569',
-    name: 'Guðrún Ólafsdóttir',
-    given_name: 'Guðrún',
-    family_name: 'Ólafsdóttir',
-  },
-];
+export { DEV_DELEGATIONS, DEV_USERS, delegationsOf, describeDelegations } from './provider/people.ts';
+export type { DevDelegation, DevDelegationKey, DevParty, DevUser } from './provider/people.ts';
+export { isValidKennitala } from './kennitala.ts';
+export {
+  DEV_TEAM_PATH,
+  DEV_PROVIDER_PORT,
+  DEV_API_SCOPES,
+  DEV_API_AUDIENCE,
+  DEV_API_RESOURCE,
+  DEV_OIDC_SCOPES,
+  DEV_REDIRECT_URIS,
+  DEV_POST_LOGOUT_REDIRECT_URIS,
+  DEV_CLIENTS,
+  DEV_BACKCHANNEL_LOGOUT_URI,
+} from './provider/settings.ts';
 
 /** Options for {@link startKenniProvider}. */
 export interface KenniProviderOptions {
@@ -130,6 +87,13 @@ export interface KenniProviderOptions {
   extraRedirectUris?: string[];
   /** More post-logout redirect URIs for the web and SPA clients. */
   extraPostLogoutRedirectUris?: string[];
+  /**
+   * The web client's `backchannel_logout_uri`, where the provider POSTs a
+   * `logout_token` when a provider session ends; default
+   * {@link DEV_BACKCHANNEL_LOGOUT_URI} (the edge under `npm run dev`).
+   * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration
+   */
+  backchannelLogoutUri?: string;
 }
 
 /** A running provider. */
@@ -137,6 +101,8 @@ export interface KenniProvider {
   /** `http://<host>:<port>/dev-team.is`, exactly as in discovery (no trailing slash). */
   issuer: string;
   port: number;
+  /** The web client's registered `backchannel_logout_uri`. */
+  backchannelLogoutUri: string;
   /** How many HTTP requests the provider has received (benchmarks check steady state makes none). */
   requestCount(): number;
   /** Stops listening and drops open connections. */
@@ -162,6 +128,10 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
   const server = createServer((req, res) => {
     requests++;
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof RequestBodyTooLargeError && !res.headersSent) {
+        sendHtml(res, 413, errorPage('invalid_request', error.message));
+        return;
+      }
       console.error('dev provider: unhandled error', error);
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -182,17 +152,20 @@ export async function startKenniProvider(options: KenniProviderOptions = {}): Pr
   // The issuer must be known before the provider exists, hence listen first.
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}${DEV_TEAM_PATH}`;
 
-  const provider = await createProvider(issuer, {
+  const backchannelLogoutUri = options.backchannelLogoutUri ?? DEV_BACKCHANNEL_LOGOUT_URI;
+  const { provider, publicKey, aliases } = await createProvider(issuer, {
     accessTokenTtl,
     idTokenTtl,
     redirectUris: [...DEV_REDIRECT_URIS, ...(options.extraRedirectUris ?? [])],
     postLogoutRedirectUris: [...DEV_POST_LOGOUT_REDIRECT_URIS, ...(options.extraPostLogoutRedirectUris ?? [])],
+    backchannelLogoutUri,
   });
-  handle = createRequestHandler(provider);
+  handle = createRequestHandler(provider, (req) => resolveStructuredToken(req, issuer, publicKey, aliases));
 
   return {
     issuer,
     port,
+    backchannelLogoutUri,
     requestCount: () => requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -207,6 +180,7 @@ interface ProviderSettings {
   idTokenTtl: number;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string;
 }
 
 const OIDC_PREFIX = '/oidc';
@@ -229,9 +203,14 @@ const ROUTES = {
 const OFFLINE_ACCESS_HOOK = 'x_dev_keep_offline_access';
 const INTERACTION_PATH = `${DEV_TEAM_PATH}${OIDC_PREFIX}/interaction/`;
 const END_SESSION_PATH = `${DEV_TEAM_PATH}${ROUTES.end_session}`;
+const STRUCTURED_TOKEN_PATHS = new Set([ROUTES.introspection, ROUTES.revocation].map((route) => `${DEV_TEAM_PATH}${route}`));
 
-async function createProvider(issuer: string, settings: ProviderSettings): Promise<any> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+async function createProvider(
+  issuer: string,
+  settings: ProviderSettings,
+): Promise<{ provider: any; publicKey: CryptoKey; aliases: JwtTokenAliases }> {
+  const aliases = new JwtTokenAliases();
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = {
     ...(await exportJWK(privateKey)),
     kid: `dev-rs256-${randomBytes(6).toString('hex')}`,
@@ -245,13 +224,15 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     response_types: ['code'],
     application_type: 'web',
     scope: [...DEV_OIDC_SCOPES].join(' '),
+    // Kenni's ID tokens always carry auth_time.
+    require_auth_time: true,
   };
   const apiScopes = new Set<string>(DEV_API_SCOPES);
   const requestsApiScope = (scope: unknown) =>
     typeof scope === 'string' && scope.split(' ').some((value) => apiScopes.has(value));
 
   const provider: any = new Provider(issuer, {
-    adapter: createMemoryAdapterFactory(),
+    adapter: createMemoryAdapterFactory(aliases),
     clients: [
       {
         ...browserClient,
@@ -260,6 +241,9 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
         client_name: 'kenni-edge (dev web)',
         token_endpoint_auth_method: DEV_CLIENTS.web.token_endpoint_auth_method,
         grant_types: [...DEV_CLIENTS.web.grant_types],
+        // With a session required, ID tokens carry `sid` and logout tokens name it.
+        backchannel_logout_uri: settings.backchannelLogoutUri,
+        backchannel_logout_session_required: true,
       },
       {
         ...browserClient,
@@ -285,7 +269,8 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     },
     scopes: [...DEV_OIDC_SCOPES],
     claims: {
-      openid: ['sub'],
+      // actor and delegation_type exist only on delegated sign-ins (see accountClaims).
+      openid: ['sub', 'amr', 'actor', 'delegation_type'],
       profile: ['name', 'given_name', 'family_name'],
       national_id: ['national_id'],
     },
@@ -293,16 +278,25 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     // would keep them for the userinfo endpoint when the access token is opaque.
     conformIdTokenClaims: false,
     findAccount: async (_ctx: unknown, sub: string) => {
-      const user = DEV_USERS.find((candidate) => candidate.sub === sub);
-      if (!user) return undefined;
-      return {
-        accountId: user.sub,
-        claims: async () => ({ ...user }),
-      };
+      const claims = accountClaims(sub);
+      if (!claims) return undefined;
+      return { accountId: sub, claims: async () => ({ ...claims }) };
     },
+    // JWT access tokens (and introspection answers) name the subject and, when delegated, the actor.
+    extraTokenClaims: async (_ctx: unknown, token: any) => accessTokenClaims(token),
+    // Kept so JWT access tokens can be introspected and revoked like opaque ones.
+    formats: { customizers: { jwt: recordJwtAccessToken } },
     routes: ROUTES,
     interactions: {
+      policy: createInteractionPolicy(),
       url: (_ctx: unknown, interaction: { uid: string }) => `${INTERACTION_PATH}${interaction.uid}`,
+    },
+    // oidc-provider refuses to call loopback addresses (SSRF protection); the
+    // dev edge's back-channel logout endpoint is one. Everything else keeps it.
+    fetch: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => {
+      if (!isLoopbackUrl(url)) return fetch(url, options);
+      const { dispatcher: _ssrfGuard, ...rest } = options;
+      return fetch(url, rest);
     },
     // Kenni uses the authorization code flow only.
     responseTypes: ['code'],
@@ -311,6 +305,9 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
+      // Confidential clients introspect any token; a public client only its own.
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+      backchannelLogout: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -369,19 +366,27 @@ async function createProvider(issuer: string, settings: ProviderSettings): Promi
     },
   });
 
-  return provider;
+  return { provider, publicKey, aliases };
 }
 
 /** Routes our own interaction pages, enforces Kenni's `client_id` on logout, else oidc-provider. */
-function createRequestHandler(provider: any) {
+function createRequestHandler(
+  provider: any,
+  resolveJwtAccessToken: (req: IncomingMessage) => Promise<IncomingMessage>,
+) {
   const callback = provider.callback();
 
-  return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function handleRequest(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+    let req = incoming;
     const url = new URL(req.url ?? '/', 'http://provider.invalid');
 
     if (url.pathname.startsWith(INTERACTION_PATH)) {
-      await handleInteraction(provider, req, res, url);
+      await handleInteraction(provider, INTERACTION_PATH, req, res, url);
       return;
+    }
+
+    if (STRUCTURED_TOKEN_PATHS.has(url.pathname)) {
+      req = await resolveJwtAccessToken(req);
     }
 
     if (url.pathname === END_SESSION_PATH) {
@@ -419,337 +424,12 @@ function createRequestHandler(provider: any) {
   };
 }
 
-async function handleInteraction(provider: any, req: IncomingMessage, res: ServerResponse, url: URL) {
-  const [uid = '', action = ''] = url.pathname.slice(INTERACTION_PATH.length).split('/');
-  res.setHeader('cache-control', 'no-store');
-
-  let details: any;
-  try {
-    details = await provider.interactionDetails(req, res);
-  } catch (error) {
-    sendHtml(res, 400, errorPage('invalid_request', `This sign-in is no longer valid; start again. (${String(error)})`));
-    return;
-  }
-  if (details.uid !== uid) {
-    sendHtml(res, 400, errorPage('invalid_request', 'This sign-in page belongs to another sign-in; start again.'));
-    return;
-  }
-  const client = await provider.Client.find(details.params.client_id);
-  const clientName: string = client?.clientName ?? details.params.client_id;
-
-  if (req.method === 'GET' && action === '') {
-    if (details.prompt.name === 'login') {
-      sendHtml(res, 200, loginPage(uid, clientName));
-    } else if (details.prompt.name === 'consent') {
-      sendHtml(res, 200, consentPage(uid, clientName, details.prompt.details));
-    } else {
-      sendHtml(res, 501, errorPage('not_implemented', `Unknown prompt ${details.prompt.name}`));
-    }
-    return;
-  }
-
-  if (req.method === 'POST' && action === 'login') {
-    const form = new URLSearchParams(await readBody(req));
-    const login = (form.get('login') ?? '').trim();
-    const digits = login.replace(/\D/g, '');
-    const user = DEV_USERS.find((candidate) => candidate.national_id === digits || candidate.sub === login);
-    if (!user) {
-      sendHtml(res, 400, loginPage(uid, clientName, `Enginn notandi með kennitöluna „${login}“ / No such user`));
-      return;
-    }
-    await provider.interactionFinished(
-      req,
-      res,
-      { login: { accountId: user.sub } },
-      { mergeWithLastSubmission: false },
-    );
-    return;
-  }
-
-  if (req.method === 'POST' && action === 'confirm') {
-    await readBody(req);
-    if (details.prompt.name !== 'consent') {
-      sendHtml(res, 400, errorPage('invalid_request', 'Nothing to consent to.'));
-      return;
-    }
-    const { prompt, params, session } = details;
-    const grant = details.grantId
-      ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
-    const missing = prompt.details;
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-      grant.addResourceScope(resource, (scopes as string[]).join(' '));
-    }
-    const grantId = await grant.save();
-    await provider.interactionFinished(
-      req,
-      res,
-      { consent: details.grantId ? {} : { grantId } },
-      { mergeWithLastSubmission: true },
-    );
-    return;
-  }
-
-  if (req.method === 'GET' && action === 'abort') {
-    await provider.interactionFinished(
-      req,
-      res,
-      { error: 'access_denied', error_description: 'End-User aborted interaction' },
-      { mergeWithLastSubmission: false },
-    );
-    return;
-  }
-
-  sendHtml(res, 404, errorPage('not_found', 'No such page'));
-}
-
-/**
- * oidc-provider drops `offline_access` from an authorization request unless
- * it carries `prompt=consent` (OIDC Core §11 allows that); Kenni issues a
- * refresh token whenever `offline_access` is requested, so put it back for
- * clients allowed the refresh_token grant.
- * @see https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess
- */
-async function keepRequestedOfflineAccess(ctx: any, _value: unknown, client: any) {
-  const requestedScope = String(ctx.oidc.body?.scope ?? ctx.query?.scope ?? '');
-  if (!requestedScope.split(' ').includes('offline_access')) return;
-  if (!client?.grantTypeAllowed('refresh_token')) return;
-  if (!String(ctx.oidc.params.response_type ?? '').split(' ').includes('code')) return;
-  const scopes = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
-  scopes.add('offline_access');
-  ctx.oidc.params.scope = [...scopes].join(' ');
-}
-
-function revocationAllowedPolicy(_ctx: unknown, client: any, token: any) {
-  return token.clientId === client.clientId;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const limit = 64 * 1024;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-
-
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}
-h1{font-size:1.4rem}form{margin:.5rem 0}button{font:inherit;padding:.6rem 1rem;cursor:pointer;width:100%;text-align:left}
-.muted{color:#666;font-size:.9rem}.error{color:#b00020}code{background:#f2f2f5;padding:0 .2rem}`;
-
-function layout(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="is">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${body}
-</body>
-</html>`;
-}
-
-function loginPage(uid: string, clientName: string, error?: string): string {
-  const action = `${INTERACTION_PATH}${uid}/login`;
-  const users = DEV_USERS.map(
-    (user) => `<form method="post" action="${escapeHtml(action)}">
-<input type="hidden" name="login" value="${escapeHtml(user.national_id)}">
-<button type="submit">${escapeHtml(user.name)} <span class="muted">(${escapeHtml(user.national_id)})</span></button>
-</form>`,
-  ).join('\n');
-  return layout(
-    'Innskráning / Sign in',
-    `<h1>Innskráning / Sign in</h1>
-<p>${escapeHtml(clientName)} vill að þú skráir þig inn. / wants you to sign in.</p>
-${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
-<p class="muted">Veldu prófunarnotanda (engin lykilorð: þetta er þróunarþjónn) / Pick a test user (no password: development provider)</p>
-${users}`,
-  );
-}
-
-function consentPage(uid: string, clientName: string, missing: any): string {
-  const scopes = [
-    ...(missing.missingOIDCScope ?? []),
-    ...Object.values(missing.missingResourceScopes ?? {}).flat(),
-  ];
-  const uniqueScopes = [...new Set(scopes as string[])];
-  return layout(
-    'Samþykki / Consent',
-    `<h1>Samþykki / Consent</h1>
-<p>${escapeHtml(clientName)} biður um / asks for:</p>
-<ul>${uniqueScopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('')}</ul>
-<form method="post" action="${escapeHtml(`${INTERACTION_PATH}${uid}/confirm`)}">
-<button type="submit" autofocus>Samþykkja / Allow</button>
-</form>
-<p><a href="${escapeHtml(`${INTERACTION_PATH}${uid}/abort`)}">Hafna / Deny</a></p>`,
-  );
-}
-
-/** For a person who opens the provider's root: what this is and who can sign in. */
-function homePage(issuer: string): string {
-  const users = DEV_USERS.map(
-    (user) => `<li>${escapeHtml(user.name)}: <code>${escapeHtml(user.national_id)}</code></li>`,
-  ).join('');
-  return layout(
-    'Kenni-like dev provider',
-    `<h1>Kenni-like dev provider</h1>
-<p>Issuer <code>${escapeHtml(issuer)}</code>:
-<a href="${escapeHtml(`${issuer}/.well-known/openid-configuration`)}">discovery</a>.</p>
-<p>Test users / prófunarnotendur:</p><ul>${users}</ul>`,
-  );
-}
-
-function errorPage(error: string, description: string): string {
-  return layout(
-    'Villa / Error',
-    `<h1>Villa / Error</h1>
-<p><strong>error</strong>: <code>${escapeHtml(error)}</code></p>
-<p><strong>error_description</strong>: ${escapeHtml(description)}</p>`,
-  );
-}
-
-async function renderError(ctx: any, out: { error?: string; error_description?: string }) {
-  ctx.type = 'html';
-  ctx.body = errorPage(out.error ?? 'server_error', out.error_description ?? '');
-}
-
-/**
- * Kenni signs out without asking; oidc-provider asks by default. The form is
- * kept (it carries the XSRF token) but submits itself; without JavaScript,
- * one click.
- */
-async function renderAutoSubmittingLogout(ctx: any, form: string) {
-  const autoForm = form.replace(
-    '</form>',
-    '<input type="hidden" name="logout" value="yes"/><noscript><button type="submit">Skrá út / Sign out</button></noscript></form>',
-  );
-  ctx.type = 'html';
-  ctx.body = layout(
-    'Útskráning / Signing out',
-    `<h1>Útskráning… / Signing out…</h1>
-${autoForm}
-<script>document.forms[0].submit()</script>`,
-  );
-}
-
-async function renderLoggedOut(ctx: any) {
-  ctx.type = 'html';
-  ctx.body = layout('Útskráð / Signed out', '<h1>Þú ert útskráð(ur) / You are signed out</h1>');
-}
-
-/**
- * A small in-memory adapter (no LRU eviction, unlike oidc-provider's quick-start
- * one, whose use also prints a warning on every start). Entries expire on
- * their TTL; grants are indexed so revoking one drops its tokens.
- */
-function createMemoryAdapterFactory() {
-  interface Entry {
-    payload: Record<string, any>;
-    expiresAt: number;
-  }
-  const store = new Map<string, Entry>();
-  const sessionIdByUid = new Map<string, string>();
-  const idByUserCode = new Map<string, string>();
-  const keysByGrantId = new Map<string, Set<string>>();
-  let writesSinceSweep = 0;
-
-  // Expired entries are dropped when read; a periodic sweep bounds the rest.
-  const sweepExpired = () => {
-    const now = Date.now();
-    for (const [key, entry] of store) if (entry.expiresAt <= now) store.delete(key);
-    for (const [grantId, keys] of keysByGrantId) {
-      for (const key of keys) if (!store.has(key)) keys.delete(key);
-      if (keys.size === 0) keysByGrantId.delete(grantId);
-    }
-    for (const [uid, id] of sessionIdByUid) if (!store.has(`Session:${id}`)) sessionIdByUid.delete(uid);
-  };
-
-  const read = (key: string) => {
-    const entry = store.get(key);
-    if (entry && entry.expiresAt <= Date.now()) {
-      store.delete(key);
-      return undefined;
-    }
-    return entry?.payload;
-  };
-
-  return class MemoryAdapter {
-    model: string;
-    constructor(model: string) {
-      this.model = model;
-    }
-
-    key(id: string) {
-      return `${this.model}:${id}`;
-    }
-
-    async upsert(id: string, payload: Record<string, any>, expiresIn?: number) {
-      if (++writesSinceSweep >= 1000) {
-        writesSinceSweep = 0;
-        sweepExpired();
-      }
-      const key = this.key(id);
-      const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
-      store.set(key, { payload, expiresAt });
-      if (this.model === 'Session' && payload.uid) sessionIdByUid.set(payload.uid, id);
-      if (payload.userCode) idByUserCode.set(payload.userCode, id);
-      if (payload.grantId) {
-        const keys = keysByGrantId.get(payload.grantId) ?? new Set<string>();
-        keys.add(key);
-        keysByGrantId.set(payload.grantId, keys);
-      }
-    }
-
-    async find(id: string) {
-      return read(this.key(id));
-    }
-
-    async findByUid(uid: string) {
-      const id = sessionIdByUid.get(uid);
-      return id === undefined ? undefined : this.find(id);
-    }
-
-    async findByUserCode(userCode: string) {
-      const id = idByUserCode.get(userCode);
-      return id === undefined ? undefined : this.find(id);
-    }
-
-    async consume(id: string) {
-      const payload = read(this.key(id));
-      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-    }
-
-    async destroy(id: string) {
-      const key = this.key(id);
-      const payload = read(key);
-      store.delete(key);
-      if (payload?.uid && sessionIdByUid.get(payload.uid) === id) sessionIdByUid.delete(payload.uid);
-      if (payload?.userCode) idByUserCode.delete(payload.userCode);
-      if (payload?.grantId) keysByGrantId.get(payload.grantId)?.delete(key);
-    }
-
-    async revokeByGrantId(grantId: string) {
-      for (const key of keysByGrantId.get(grantId) ?? []) store.delete(key);
-      keysByGrantId.delete(grantId);
-    }
-  };
-}
-
 async function main() {
   const provider = await startKenniProvider({ port: DEV_PROVIDER_PORT });
   console.log(`Kenni-like dev provider: issuer ${provider.issuer}`);
   console.log(`  discovery: ${provider.issuer}/.well-known/openid-configuration`);
   console.log(`  users: ${DEV_USERS.map((user) => `${user.name} (${user.national_id})`).join(', ')}`);
+  console.log(`  delegations (prompt=delegation): ${describeDelegations().join(', ')}`);
   closeOnSignal(provider);
 }
 

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_ORIGIN_PORT, startDemoOrigin } from './demo-origin.ts';
 import type { DemoOrigin } from './demo-origin.ts';
 import { DEV_VARS_FILE, ensureDevVars } from './dev-vars.ts';
-import { DEV_PROVIDER_PORT, DEV_USERS, startKenniProvider } from './provider.ts';
+import { DEV_PROVIDER_PORT, DEV_USERS, describeDelegations, startKenniProvider } from './provider.ts';
 import type { KenniProvider } from './provider.ts';
 
 const HOST = '127.0.0.1';
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
 
 function printBanner(): void {
   const users = DEV_USERS.map((user) => `    ${user.name}  (kennitala ${user.national_id})`);
+  const delegations = describeDelegations().map((line) => `    ${line}`);
   console.log(
     [
       '',
@@ -131,6 +132,8 @@ function printBanner(): void {
       `  Open http://localhost:${EDGE_PORT}/ and sign in as one of:`,
       ...users,
       '  (the provider asks for no password; pick a user, then Samþykkja / Allow)',
+      '  With prompt=delegation (/auth/login?prompt=delegation), acting for:',
+      ...delegations,
       '',
       `  Public page:  http://localhost:${EDGE_PORT}/public/hello`,
       `  Session:      http://localhost:${EDGE_PORT}/auth/me`,

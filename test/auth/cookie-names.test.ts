@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { parseCookieHeader, readCookie } from '../../src/session/cookies.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { NAVIGATION } from '../support/presets.ts';
 import { createLoginProvider, fileSigningKey, logInAt, serveLoginTokens, SESSION_COOKIE } from '../support/scripted-login.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
 
@@ -87,7 +88,7 @@ describe('a session cookie planted under a look-alike name (session fixation)', 
       expect(me.status, JSON.stringify(cookie)).toBe(401);
     }
     const page = await victim.fetch('/dashboard', {
-      headers: { cookie: `${foreign}${SESSION_COOKIE}=${sessionId}`, accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      headers: { ...NAVIGATION, cookie: `${foreign}${SESSION_COOKIE}=${sessionId}` },
     });
     expect(page.status).toBe(302);
     expect(new URL(page.headers.get('location')!, 'https://edge.test').pathname).toBe('/auth/login');

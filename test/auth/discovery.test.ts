@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
+import { NAVIGATION } from '../support/presets.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
@@ -161,7 +162,7 @@ describe('/auth/* routes', () => {
 
   it('answer an unknown /auth/ path with 404 JSON, never the gateway', async () => {
     const edge = createTestEdge();
-    const response = await edge.fetch('/auth/unknown', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const response = await edge.fetch('/auth/unknown', { headers: NAVIGATION });
     expect(response.status).toBe(404);
     expect(((await response.json()) as { code: string }).code).toBe('not_found');
   });

@@ -7,11 +7,12 @@
  * The test plays that other worker: it writes with `caches.default.put()` at
  * the URLs the edge uses, in the edge's old unauthenticated layout.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
 
@@ -35,7 +36,7 @@ async function plant(name: string, body: string): Promise<void> {
 /** The edge's entry `name` as stored, as text (the entry must exist: proves the test plants where the edge reads). */
 async function storedText(name: string): Promise<string> {
   const hit = await caches.default.match(edgeCacheUrl(name));
-  expect(hit, `the edge's own Cache API entry "${name}"`).toBeDefined();
+  expect(hit, `the edge's own Cache API entry "${name}"`).toBeInstanceOf(Response);
   return hit!.text();
 }
 
@@ -77,12 +78,9 @@ function plantedKeySet(keys: TestKey[], at = Date.now()): string {
   return JSON.stringify({ value: { keys: keys.map((key) => key.publicJwk), fetchedAt: at, expiresAt: at + 600_000 }, storedAt: at });
 }
 
-let logSpy: MockInstance<typeof console.log>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -92,9 +90,7 @@ afterEach(() => {
 
 /** The JSON log lines written so far for `event`. */
 function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry): entry is Record<string, unknown> => entry?.event === event);
+  return testEvents().filter((entry) => entry.event === event);
 }
 
 async function expectAccepted(response: Response): Promise<void> {

@@ -4,15 +4,16 @@
  * assertion that a login was refused without leaving a session behind.
  */
 import { env } from 'cloudflare:test';
-import { expect, vi } from 'vitest';
+import { expect } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, SESSION_COOKIE } from '../support/scripted-login.ts';
 import { makeIdTokenClaims, type Claims, type TestKey } from '../support/token-factory.ts';
 
 export { SESSION_COOKIE };
 
-/** The client id the tests' wrangler.toml configures (Kenni-like: `@` and `/`). */
+/** The client id test/wrangler.test.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
@@ -56,18 +57,19 @@ export async function startLogin(edge: TestEdge): Promise<StartedLogin> {
     .getSetCookie()
     .find((cookie) => cookie.startsWith(LOGIN_COOKIE_PREFIX))
     ?.split(';')[0];
-  expect(transactionCookie).toBeDefined();
-  const read = (name: string) => {
+  // The cookie is named after the first 22 characters of the login's state.
+  expect(transactionCookie).toMatch(/^__Host-kenni-login-[\w-]{22}=[^;\s]+$/);
+  const read = (name: string, pattern: RegExp) => {
     const value = authorizationUrl.searchParams.get(name);
-    expect(value, name).toBeTruthy();
+    expect(value, name).toMatch(pattern);
     return value!;
   };
   return {
     authorizationUrl,
-    state: read('state'),
-    nonce: read('nonce'),
-    codeChallenge: read('code_challenge'),
-    redirectUri: read('redirect_uri'),
+    state: read('state', /^[\w-]{22,}$/),
+    nonce: read('nonce', /^[\w-]{22,}$/),
+    codeChallenge: read('code_challenge', /^[\w-]{43}$/),
+    redirectUri: read('redirect_uri', /^https:\/\/edge\.test\/auth\/callback$/),
     transactionCookie: transactionCookie!,
     transactionCookieName: transactionCookie!.slice(0, transactionCookie!.indexOf('=')),
   };
@@ -113,7 +115,7 @@ export async function sessionKeysFor(subject: string): Promise<string[]> {
   return found;
 }
 
-/** The auth log lines written so far (console.log is replaced by {@link watchLogs}). */
+/** The auth log lines written since {@link watchLogs}. */
 export interface LogWatch {
   /** Everything written to any console method, one string per call. */
   raw(): string[];
@@ -121,24 +123,12 @@ export interface LogWatch {
   events(): Array<Record<string, unknown>>;
 }
 
-/** Captures (and silences) console output, so tests can assert on log lines. */
+/** The running test's console lines from now on (test/support/log-capture.ts), so tests can assert on log lines. */
 export function watchLogs(): LogWatch {
-  const raw: string[] = [];
-  const capture = (...args: unknown[]) => {
-    raw.push(args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.name}: ${arg.message} ${String(arg.stack)}` : JSON.stringify(arg))).join(' '));
-  };
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn(console, method).mockImplementation(capture);
+  const capture = captureLogs();
   return {
-    raw: () => [...raw],
-    events: () =>
-      raw.flatMap((line) => {
-        try {
-          const parsed = JSON.parse(line) as unknown;
-          return parsed && typeof parsed === 'object' && 'event' in parsed ? [parsed as Record<string, unknown>] : [];
-        } catch {
-          return [];
-        }
-      }),
+    raw: () => capture.lines().map(({ text }) => text),
+    events: () => capture.events().filter((event) => 'event' in event),
   };
 }
 

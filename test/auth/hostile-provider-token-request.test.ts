@@ -58,7 +58,7 @@ describe('token request to the provider', () => {
     expect(login.authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
-    expect(request.form).toBeDefined();
+    expect(request.form).toMatchObject({ grant_type: 'authorization_code' });
     const form = request.form!;
     expect(form.grant_type).toBe('authorization_code');
     expect(form.code).toBe(CODE);

@@ -56,7 +56,7 @@ async function startLogin(edge: TestEdge, query = ''): Promise<StartedLogin> {
   expect(response.status).toBe(302);
   const authorize = new URL(response.headers.get('location')!);
   const setCookie = response.headers.getSetCookie().find((cookie) => cookie.startsWith(LOGIN_COOKIE_PREFIX) && !/Max-Age=0\b/.test(cookie));
-  expect(setCookie).toBeDefined();
+  expect(setCookie).toMatch(/^__Host-kenni-login-[\w-]{22}=[^;]+;/);
   const pair = setCookie!.split(';')[0]!;
   const separator = pair.indexOf('=');
   return {
@@ -341,7 +341,7 @@ describe('GET /auth/callback', () => {
       expect(callback.headers.get('location')).toBe(index === 0 ? '/tab-one' : '/tab-two');
       expect(clearsCookie(callback, tab.cookieName)).toBe(true);
       const cookie = sessionCookieOf(callback);
-      expect(cookie).toBeDefined();
+      expect(cookie).toMatch(/^__Host-kenni-session=[\w-]{43};/);
       sessions.push(cookie!.split(';')[0]!);
       const me = await edge.fetch('/auth/me');
       expect(me.status).toBe(200);

@@ -7,6 +7,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { NAVIGATION, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import type { Reply, ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 
@@ -30,8 +31,8 @@ function meWith(edge: TestEdge, sessionId: string): Promise<Response> {
   return edge.fetch('/auth/me', { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` }, jar: false });
 }
 
-const SAME_ORIGIN_GET: RequestInit = { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', accept: 'text/html' } };
-const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test', 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+const SAME_ORIGIN_GET: RequestInit = { headers: NAVIGATION };
+const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
 
 describe.each([
   ['GET', SAME_ORIGIN_GET],
@@ -262,7 +263,7 @@ describe('a session cookie that names no session', () => {
 
   it('is cleared by the login redirect of a protected page', async () => {
     const edge = createTestEdge();
-    const response = await edge.fetch('/account', { headers: { cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}`, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }, jar: false });
+    const response = await edge.fetch('/account', { headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}` }, jar: false });
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe('/auth/login?return_to=%2Faccount');
     expectSessionCookieCleared(response);

@@ -8,6 +8,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { NAVIGATION } from '../support/presets.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
 import { TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT } from '../support/token-factory.ts';
@@ -236,7 +237,7 @@ describe('GET /auth/me', () => {
   it('answers 401 JSON without a session even to a page navigation (it is an API)', async () => {
     const edge = createTestEdge();
 
-    const response = await edge.fetch('/auth/me', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    const response = await edge.fetch('/auth/me', { headers: NAVIGATION });
 
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -8,9 +8,10 @@
  * Fetches are counted where they land: at the scripted provider's `jwks_uri`.
  */
 import type { JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type HeaderOverrides, type TestKey } from '../support/token-factory.ts';
 
@@ -60,12 +61,9 @@ async function setUp(options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?:
   return setup;
 }
 
-let logSpy: MockInstance<typeof console.log>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -75,9 +73,7 @@ afterEach(() => {
 
 /** The JSON log lines written so far for `event`. */
 function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry): entry is Record<string, unknown> => entry?.event === event);
+  return testEvents().filter((entry) => entry.event === event);
 }
 
 function at(offsetMs: number): void {
@@ -87,9 +83,9 @@ function at(offsetMs: number): void {
 async function expectAccepted(response: Response, sub?: string): Promise<void> {
   expect(response.status).toBe(200);
   expect(response.headers.get('www-authenticate')).toBeNull();
-  expect(response.headers.get('x-kenni-sub')).toBeTruthy();
   const body = (await response.json()) as { claims: Claims };
   expect(body.claims.aud).toBe(AUDIENCE);
+  expect(response.headers.get('x-kenni-sub')).toBe(body.claims.sub);
   if (sub !== undefined) expect(body.claims.sub).toBe(sub);
 }
 

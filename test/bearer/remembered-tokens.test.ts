@@ -38,7 +38,6 @@ function tokenFor(provider: ScriptedProvider, key: TestKey, overrides: Record<st
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {

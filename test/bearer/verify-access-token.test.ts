@@ -5,8 +5,9 @@
  * `iss`, `aud`, `exp`/`nbf` with the 30 s leeway, token types, JWE, `crit`,
  * and that garbage never makes the edge answer 5xx.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import {
   generateTestKey,
@@ -95,12 +96,9 @@ const apiRoute: Surface = {
   },
 };
 
-let logSpy: MockInstance<typeof console.log>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -110,10 +108,9 @@ afterEach(() => {
 
 /** Reasons of the `bearer_rejected` log lines written so far. */
 function rejectionReasons(): string[] {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry) => entry?.event === 'bearer_rejected')
-    .map((entry) => String(entry!.reason));
+  return testEvents()
+    .filter((entry) => entry.event === 'bearer_rejected')
+    .map((entry) => String(entry.reason));
 }
 
 /** Asserts an RFC 6750 `invalid_token` answer with `description`, and the logged reason. */

@@ -9,9 +9,10 @@
  */
 import { env } from 'cloudflare:test';
 import { Hono } from 'hono';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handleError, loadConfig, requireBearer, type AppEnv, type Env } from '../../src/index.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testEvents, testLines } from '../support/log-capture.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { generateTestKey, makeAccessTokenClaims, signJwt, TEST_SUBJECT, type Claims, type TestKey } from '../support/token-factory.ts';
 
@@ -52,18 +53,9 @@ async function setUp(vars: Record<string, unknown> = {}): Promise<Setup> {
   };
 }
 
-let logSpy: MockInstance<typeof console.log>;
-let warnSpy: MockInstance<typeof console.warn>;
-let errorSpy: MockInstance<typeof console.error>;
-let infoSpy: MockInstance<typeof console.info>;
-
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-  warnSpy = vi.spyOn(console, 'warn');
-  errorSpy = vi.spyOn(console, 'error');
-  infoSpy = vi.spyOn(console, 'info');
 });
 
 afterEach(() => {
@@ -72,9 +64,7 @@ afterEach(() => {
 });
 
 function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry): entry is Record<string, unknown> => entry?.event === event);
+  return testEvents().filter((entry) => entry.event === event);
 }
 
 function verify(edge: TestEdge, authorization: string | undefined, query = ''): Promise<Response> {
@@ -349,7 +339,7 @@ describe('the bearer_rejected log line', () => {
       { level: 'warn', event: 'bearer_rejected', reason: 'bad_signature', status: 401, path: '/auth/verify', time: NOW.toISOString() },
       { level: 'warn', event: 'bearer_rejected', reason: 'expired', status: 401, path: '/api/orders', time: NOW.toISOString() },
     ]);
-    const everything = JSON.stringify([logSpy, warnSpy, errorSpy, infoSpy].flatMap((spy) => spy.mock.calls));
+    const everything = testLines().map(({ text }) => text).join('\n');
     for (const token of [expired, wrongAudience, tampered]) {
       for (const part of token.split('.')) expect(everything).not.toContain(part);
     }
@@ -364,7 +354,7 @@ describe('the bearer_rejected log line', () => {
 
     // {"alg":"RS256"} without kid, and the JWKS holds one ES256 key: no key fits.
     expect(loggedEvents('bearer_rejected')).toEqual([expect.objectContaining({ reason: 'unknown_key', status: 401, path: '/auth/verify' })]);
-    const everything = JSON.stringify([logSpy, warnSpy, errorSpy, infoSpy].flatMap((spy) => spy.mock.calls));
+    const everything = testLines().map(({ text }) => text).join('\n');
     expect(everything).not.toContain('c2lnbmF0dXJl');
     expect(everything).not.toContain('eyJzdWIiOiJ4In0');
   });

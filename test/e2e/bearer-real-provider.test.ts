@@ -6,16 +6,17 @@
  */
 import { env } from 'cloudflare:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
+import { testEvents, testLines } from '../support/log-capture.ts';
 
 /** The machine client of the dev provider (DEV_CLIENTS.m2m); its secret needs form-encoding. */
 const M2M_CLIENT_ID = '@dev-team.is/m2m';
 const M2M_CLIENT_SECRET = 'm2m:s3cret+%/x=';
 const API_READ = '@dev-team.is/api.read';
 const API_WRITE = '@dev-team.is/api.write';
-/** Kenni's `<client_id>-api` for the edge's client `@dev-team.is/web` (wrangler.toml). */
+/** Kenni's `<client_id>-api` for the edge's client `@dev-team.is/web` (test/wrangler.test.toml). */
 const API_AUDIENCE = '@dev-team.is/web-api';
 
 const bindings = env as unknown as Env;
@@ -54,17 +55,11 @@ beforeAll(async () => {
   const discovery = await fetch(`${issuer}/.well-known/openid-configuration`);
   expect(discovery.status).toBe(200);
   tokenEndpoint = ((await discovery.json()) as { token_endpoint: string }).token_endpoint;
-  // The edge as wrangler.toml and vitest.config.ts configure it: the real provider, client @dev-team.is/web,
+  // The edge as test/wrangler.test.toml and vitest.config.ts configure it: the real provider, client @dev-team.is/web,
   // KENNI_API_SCOPE @dev-team.is/api.read, and the demo origin.
   edge = createTestEdge();
   expect(edge.env.KENNI_ISSUER).toBe(issuer);
   expect(edge.env.KENNI_API_SCOPE).toBe(API_READ);
-});
-
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
@@ -72,10 +67,9 @@ afterEach(() => {
 });
 
 function rejectionReasons(): unknown[] {
-  return logSpy.mock.calls
-    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : undefined))
-    .filter((entry) => entry?.event === 'bearer_rejected')
-    .map((entry) => entry!.reason);
+  return testEvents()
+    .filter((entry) => entry.event === 'bearer_rejected')
+    .map((entry) => entry.reason);
 }
 
 describe('bearer tokens from the real local provider', () => {
@@ -133,7 +127,7 @@ describe('bearer tokens from the real local provider', () => {
       expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'The token is not a JWT.', code: 'bearer_invalid' });
     }
     expect(rejectionReasons()).toEqual(['malformed', 'malformed']);
-    expect(JSON.stringify(logSpy.mock.calls)).not.toContain(token);
+    expect(testLines().map(({ text }) => text).join('\n')).not.toContain(token);
   });
 
   it('answers 403 insufficient_scope to /auth/verify?scope=@dev-team.is/api.write with a read-only token', async () => {

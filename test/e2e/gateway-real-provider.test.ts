@@ -13,22 +13,17 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
+import { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE, THORDUR } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
 const DEMO_ORIGIN = new URL(String(bindings.ORIGIN_URL)).origin;
-const SESSION_COOKIE = '__Host-kenni-session';
 
-/** The dev provider's first test user (DEV_USERS in dev/provider.ts). */
-const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' } as const;
 /** The dev provider's machine client (DEV_CLIENTS.m2m): its secret needs form-encoding for Basic. */
 const M2M_CLIENT_ID = '@dev-team.is/m2m';
 const M2M_CLIENT_SECRET = 'm2m:s3cret+%/x=';
 const API_READ = '@dev-team.is/api.read';
-
-const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
-const SAME_ORIGIN_FETCH = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json' };
 
 interface Whoami {
   sub?: string;
@@ -81,7 +76,7 @@ async function clientCredentialsToken(scope?: string): Promise<string> {
 }
 
 async function verifyAssertion(edge: TestEdge, assertion: string | undefined) {
-  expect(assertion).toBeTruthy();
+  expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
   const jwks = (await (await edge.fetch('/auth/jwks.json', { jar: false })).json()) as JSONWebKeySet;
   const { payload } = await jwtVerify(assertion!, createLocalJWKSet(jwks), { issuer: EDGE_ORIGIN, audience: DEMO_ORIGIN, algorithms: ['ES256'] });
   expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
@@ -99,10 +94,10 @@ describe('the gateway with the real provider and the demo origin', () => {
     const login = await edge.fetch(protectedPage.headers.get('location')!, { headers: NAVIGATION });
     expect(login.status).toBe(302);
     const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: THORDUR.national_id });
-    const callback = await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } });
+    const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
     expect(callback.status, await callback.clone().text()).toBe(302);
     expect(callback.headers.get('location')).toBe('/?from=e2e');
-    expect(edge.jar.get(SESSION_COOKIE)).toBeTruthy();
+    expect(edge.jar.get(SESSION_COOKIE)).toMatch(/^[\w-]{43}$/);
 
     // The page: the demo origin greets the user from the identity headers.
     const page = await edge.fetch('/?from=e2e', { headers: NAVIGATION });

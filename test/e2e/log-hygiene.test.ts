@@ -6,32 +6,28 @@
  * every line the edge wrote.
  */
 import { env } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { logEvent } from '../../src/log.ts';
 import { createTestEdge } from '../support/edge.ts';
-import { expectEveryLineFollowsLogRule } from '../support/log-capture.ts';
+import { expectEveryLineFollowsLogRule, testLines } from '../support/log-capture.ts';
+import { CROSS_SITE_FETCH, CROSS_SITE_NAVIGATION, EDGE_ORIGIN, NAVIGATION, SAME_ORIGIN_FETCH, THORDUR } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 import { SESSION_COOKIE } from '../support/scripted-login.ts';
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
-const NATIONAL_ID = '0101302989';
-const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
-const SAME_ORIGIN = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json', origin: 'https://edge.test' };
-
-let spies: Array<MockInstance<(...args: unknown[]) => void>>;
-
-beforeEach(() => {
-  spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(() => {}));
-});
+const NATIONAL_ID = THORDUR.national_id;
+/** A same-origin `fetch()` that names its Origin (as browsers do for POST). */
+const SAME_ORIGIN = { ...SAME_ORIGIN_FETCH, origin: EDGE_ORIGIN };
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Every console line of the running test (captured by test/support/setup-logs.ts), whatever the method. */
 function writtenLines(): string[] {
-  return spies.flatMap((spy) => spy.mock.calls.map((args) => args.map((arg) => (typeof arg === 'string' ? arg : String(arg))).join(' ')));
+  return testLines().map(({ text }) => text);
 }
 
 /** A client-credentials token from the real provider (RFC 6749 §2.3.1 Basic). */
@@ -54,14 +50,14 @@ describe('the edge\'s log lines over a whole session', () => {
     const login = await edge.fetch('/auth/login?return_to=/account', { headers: NAVIGATION });
     const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: NATIONAL_ID });
     secrets.push(new URL(callbackUrl).searchParams.get('code')!, new URL(callbackUrl).searchParams.get('state')!);
-    expect((await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } })).status).toBe(302);
+    expect((await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION })).status).toBe(302);
     secrets.push(edge.jar.get(SESSION_COOKIE)!);
 
     expect((await edge.fetch('/', { headers: NAVIGATION })).status).toBe(200);
     const whoami = await edge.fetch('/api/whoami', { headers: SAME_ORIGIN });
     expect(whoami.status).toBe(200);
     expect((await edge.fetch('/auth/refresh', { method: 'POST', headers: SAME_ORIGIN })).status).toBe(200);
-    expect((await edge.fetch('/api/whoami', { method: 'POST', headers: { ...SAME_ORIGIN, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect((await edge.fetch('/api/whoami', { method: 'POST', headers: CROSS_SITE_FETCH })).status).toBe(403);
 
     const good = await machineToken('@dev-team.is/api.read');
     const narrow = await machineToken('openid');
@@ -98,7 +94,7 @@ describe('a national id in a request path', () => {
 
     for (const path of [`/api/people/${NATIONAL_ID}`, `/api/people/${NATIONAL_ID}/orders`, '/api/people/%30%31%30%31%33%30%32%39%38%39', `/api/people/x${NATIONAL_ID}y`]) {
       expect((await edge.fetch(path, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
-      expect((await edge.fetch(path, { method: 'POST', headers: { ...SAME_ORIGIN, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', authorization: 'Bearer !' } })).status).toBe(400);
+      expect((await edge.fetch(path, { method: 'POST', headers: { ...CROSS_SITE_FETCH, authorization: 'Bearer !' } })).status).toBe(400);
     }
 
     const events = writtenLines().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; path?: string });

@@ -13,23 +13,19 @@ import type { ProviderTokens } from '../../src/provider/client.ts';
 import { deriveSealKey, sha256Hex, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
+import { CROSS_SITE_NAVIGATION, GUDRUN, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE } from '../support/presets.ts';
 import { endSessionAtProvider, signInAtProvider, type CookieJar } from '../support/provider-login.ts';
 
-const SESSION_COOKIE = '__Host-kenni-session';
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
-/** A dev provider user (DEV_USERS in dev/provider.ts). */
-const GUDRUN = { sub: 'dev-user-gudrun', national_id: '1203894569', name: 'Guðrún Ólafsdóttir' } as const;
 
-const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' };
-const SAME_ORIGIN_FETCH = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json' };
 const REFRESH: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_FETCH, origin: EDGE_ORIGIN } };
 
 async function loginAs(edge: TestEdge, user: { national_id: string }): Promise<{ sessionId: string; kvKey: string; keyHash: string; providerCookies: CookieJar }> {
   const login = await edge.fetch('/auth/login', { headers: NAVIGATION });
   expect(login.status).toBe(302);
   const { callbackUrl, providerCookies } = await signInAtProvider(login.headers.get('location')!, { login: user.national_id });
-  const callback = await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } });
+  const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionId = edge.jar.get(SESSION_COOKIE)!;
   const keyHash = await sha256Hex(sessionId);
@@ -75,7 +71,7 @@ describe('refresh against the real local provider', () => {
     const edge = createTestEdge({ KENNI_CLIENT_ID: '@dev-team.is/spa', KENNI_CLIENT_SECRET: undefined, SESSION_LOCKS: undefined });
     const logged = await loginAs(edge, GUDRUN);
     const before = (await tokensInKv(logged))!;
-    expect(before.refresh_token).toBeTruthy();
+    expect(before.refresh_token).toMatch(/^[\w-]{20,}$/);
 
     const first = await edge.fetch('/auth/refresh', REFRESH);
     expect(first.status, await first.clone().text()).toBe(200);

@@ -5,8 +5,9 @@
  * reaches the origin. Same-origin requests, bearer-authenticated API calls and
  * cross-site navigations (GET) are forwarded.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { accessToken, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { testEvents } from '../support/log-capture.ts';
+import { accessToken, CROSS_SITE_NAVIGATION, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
 
 const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -31,22 +32,12 @@ const SAME_ORIGIN: Array<[string, Record<string, string>]> = [
   ['no Origin and no fetch metadata (a non-browser client)', {}],
 ];
 
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 function loggedEvents(): Array<Record<string, unknown>> {
-  return logSpy.mock.calls.flatMap(([line]) => {
-    if (typeof line !== 'string' || !line.startsWith('{')) return [];
-    return [JSON.parse(line) as Record<string, unknown>];
-  });
+  return testEvents();
 }
 
 async function signedInSetup(): Promise<GatewaySetup & { session: SignedIn }> {
@@ -131,7 +122,7 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
     await setup.routeOrigin('GET', '/account', { body: 'account page' });
     await setup.routeOrigin('HEAD', '/account', { status: 200 });
 
-    const get = await setup.edge.fetch('/account', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', accept: 'text/html' } });
+    const get = await setup.edge.fetch('/account', { headers: CROSS_SITE_NAVIGATION });
     const head = await setup.edge.fetch('/account', { method: 'HEAD', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
 
     expect(get.status).toBe(200);

@@ -7,27 +7,25 @@
  */
 import { expect } from 'vitest';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { CROSS_SITE_NAVIGATION, NAVIGATION } from '../support/presets.ts';
 import type { RecordedRequest, Reply, ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, logInAt } from '../support/scripted-login.ts';
 import { makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
 
 export { SESSION_COOKIE } from '../support/scripted-login.ts';
 
-/** The client id wrangler.toml configures (Kenni-like: `@` and `/`). */
+/** The client id test/wrangler.test.toml configures (Kenni-like: `@` and `/`). */
 export const CLIENT_ID = '@dev-team.is/web';
 /** Kenni's `<client_id>-api`: the default `KENNI_API_AUDIENCE`. */
 export const API_AUDIENCE = '@dev-team.is/web-api';
-/** `KENNI_API_SCOPE` in wrangler.toml. */
+/** `KENNI_API_SCOPE` in test/wrangler.test.toml. */
 export const API_SCOPE = '@dev-team.is/api.read';
 /** Prefix of the login-transaction cookies. */
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
 /** The exact challenge of a 401 without a token (RFC 6750 §3). */
 export const BEARER_CHALLENGE = 'Bearer realm="kenni-edge"';
 
-/** Fetch Metadata of a top-level page navigation from the edge's own pages. */
-export const NAVIGATION: Record<string, string> = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html,application/xhtml+xml' };
-/** Fetch Metadata of a same-origin `fetch()` from the edge's own pages. */
-export const SAME_ORIGIN_FETCH: Record<string, string> = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json' };
+export { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_FETCH } from '../support/presets.ts';
 
 /** A scripted issuer that is also the origin, and an edge in front of it. */
 export interface GatewaySetup {
@@ -82,7 +80,7 @@ export async function signIn(setup: GatewaySetup, options: { browser?: TestEdge;
   const sub = typeof options.claims?.sub === 'string' ? options.claims.sub : `user-${crypto.randomUUID()}`;
   const { sessionId, accessToken } = await logInAt(options.browser ?? setup.edge, setup.provider, setup.key, {
     loginHeaders: NAVIGATION,
-    callbackHeaders: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+    callbackHeaders: CROSS_SITE_NAVIGATION,
     code: 'code-1',
     claims: { sub, ...options.claims },
     token: { access_token: options.accessToken ?? `session-access-${crypto.randomUUID()}`, expires_in: options.expiresIn ?? 3600, refresh_token: 'refresh-1' },

@@ -86,7 +86,7 @@ describe('identity headers from a session', () => {
     const setup = await setUpGateway();
     const second = setup.newBrowser();
     const thordur = await signIn(setup, { claims: THORDUR });
-    const gudrun = await signIn(setup, { browser: second, claims: { name: 'Guðrún Ólafsdóttir', national_id: '1203894569' } });
+    const gudrun = await signIn(setup, { browser: second, claims: { name: 'Guðrún Ólafsdóttir', national_id: '1203894599' } });
     await setup.routeOrigin('GET', '/account', { status: 200 });
 
     await setup.edge.fetch('/account', { headers: NAVIGATION });
@@ -96,7 +96,7 @@ describe('identity headers from a session', () => {
     const requests = await setup.originRequests();
     expect(requests.map((request) => [request.headers['x-kenni-sub'], decodeURIComponent(request.headers['x-kenni-name']!), request.headers['x-kenni-national-id']])).toEqual([
       [thordur.sub, 'Þórður Ævarsson', '0101302989'],
-      [gudrun.sub, 'Guðrún Ólafsdóttir', '1203894569'],
+      [gudrun.sub, 'Guðrún Ólafsdóttir', '1203894599'],
       [thordur.sub, 'Þórður Ævarsson', '0101302989'],
     ]);
   });

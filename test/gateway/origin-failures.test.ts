@@ -4,26 +4,17 @@
  * `origin_timeout`; JSON for programmatic requests and API paths, an error
  * page for page navigations; each logged as `origin_failed`.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestEdge } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import { closedPort, expectErrorPage, expectJsonError, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE, setUpGateway, signIn } from './helpers.ts';
-
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-});
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 function originFailures(): Array<Record<string, unknown>> {
-  return logSpy.mock.calls.flatMap(([line]) => {
-    if (typeof line !== 'string' || !line.startsWith('{')) return [];
-    const event = JSON.parse(line) as Record<string, unknown>;
-    return event.event === 'origin_failed' ? [event] : [];
-  });
+  return testEvents().filter((event) => event.event === 'origin_failed');
 }
 
 describe('origin unreachable', () => {

@@ -12,6 +12,7 @@ import { logInAt } from '../support/scripted-login.ts';
 import {
   accessToken,
   API_SCOPE,
+  CROSS_SITE_NAVIGATION,
   expectErrorPage,
   expectJsonError,
   expectLoginRedirect,
@@ -241,7 +242,7 @@ describe('no session: 302 to login for a page navigation, 401 JSON for anything 
 
   const navigations: Array<[string, RequestInit]> = [
     ['Sec-Fetch-Mode navigate + Sec-Fetch-Dest document', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'none' } }],
-    ['a navigation from another site', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'cross-site', accept: 'text/html' } }],
+    ['a navigation from another site', { headers: CROSS_SITE_NAVIGATION }],
     ['navigate into an iframe', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe', 'sec-fetch-site': 'same-origin' } }],
     ['no fetch metadata, Accept text/html (an older browser)', { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } }],
     ['HEAD navigation', { method: 'HEAD', headers: NAVIGATION }],

@@ -11,8 +11,9 @@
  * Tomcat-like, nginx-like, RFC 3986-strict, double-decoding and others. Every
  * reading of every forwarded path must fall under the class the edge authorised.
  */
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EDGE_ORIGIN } from '../support/edge.ts';
+import { testEvents } from '../support/log-capture.ts';
 import type { RecordedRequest } from '../support/scripted-provider.ts';
 import {
   accessToken,
@@ -27,19 +28,12 @@ import {
   type GatewaySetup,
 } from './helpers.ts';
 
-let logSpy: MockInstance<typeof console.log>;
-
-beforeEach(() => {
-  logSpy = vi.spyOn(console, 'log').mockImplementation(() => {});
-  vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 function loggedEvents(): Array<Record<string, unknown>> {
-  return logSpy.mock.calls.flatMap(([line]) => (typeof line === 'string' && line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []));
+  return testEvents();
 }
 
 async function expectAmbiguous(response: Response, label: string): Promise<void> {

@@ -171,7 +171,7 @@ describe('token factory', () => {
     const typed = await signJwt(key, claims, { typ: 'at+jwt', kid: undefined, jku: 'https://evil.example/jwks' });
     expect(decodeProtectedHeader(typed)).toEqual({ alg: 'RS256', typ: 'at+jwt', jku: 'https://evil.example/jwks' });
     expect(decodeJwt(typed)).toMatchObject({ client_id: '@team.is/web', scope: 'openid @team.is/api.read', aud: '@team.is/web-api' });
-    await expect(jwtVerify(typed, key.publicKey)).resolves.toBeDefined();
+    await expect(jwtVerify(typed, key.publicKey)).resolves.toMatchObject({ protectedHeader: { alg: 'RS256', typ: 'at+jwt' }, payload: { aud: '@team.is/web-api' } });
 
     const critical = await signJwt(key, claims, { crit: ['exp'] });
     expect(decodeProtectedHeader(critical).crit).toEqual(['exp']);
@@ -203,7 +203,7 @@ describe('token factory', () => {
     }
     // The key-confusion token really is an HMAC over the public key's JSON.
     const confused = await hs256WithPublicKey(key.publicJwk, claims);
-    await expect(jwtVerify(confused, new TextEncoder().encode(JSON.stringify(key.publicJwk)))).resolves.toBeDefined();
+    await expect(jwtVerify(confused, new TextEncoder().encode(JSON.stringify(key.publicJwk)))).resolves.toMatchObject({ protectedHeader: { alg: 'HS256', kid: key.kid } });
 
     const jwe = jweShapedToken();
     expect(jwe.split('.')).toHaveLength(5);

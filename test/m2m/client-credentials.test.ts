@@ -12,6 +12,7 @@ import { readEdgeCache } from '../../src/provider/edge-cache.ts';
 import { loadProvider } from '../../src/provider/index.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge } from '../support/edge.ts';
+import { report } from '../support/log-capture.ts';
 import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
 
 const M2M_CLIENT_ID = '@t.is/m2m';
@@ -186,7 +187,7 @@ describe('getClientCredentialsToken: the cache', () => {
     // The Cache API entry (named after a hash of issuer, client, secret and scope) holds only sealed text.
     const cacheKey = await sha256Hex([provider.issuer, M2M_CLIENT_ID, M2M_CLIENT_SECRET, 'api.read'].join('\u0000'));
     const shared = await readEdgeCache<string>(loadConfig(env), `m2m ${cacheKey}`);
-    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toBeDefined();
+    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toEqual({ value: expect.stringMatching(/^\S+$/), storedAt: expect.any(Number) });
     const stored = JSON.stringify(shared);
     expect(stored).not.toContain('M2M-secret-access-token-1');
     expect(stored).not.toContain(M2M_CLIENT_SECRET);
@@ -235,7 +236,7 @@ describe('provider load of client credentials', () => {
 
     // A 300 s token is renewed 30 s (a tenth of its life) before expiry: one request per 270 s of calls.
     const expected = Math.ceil(1000 / 270);
-    console.log(`measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`);
+    report(`measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`);
     expect(burst).toBe(1);
     expect(steady).toBe(expected);
   });

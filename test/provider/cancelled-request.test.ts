@@ -23,12 +23,10 @@ const WAIT_MS = PROVIDER_TIMEOUT_SECONDS * 1000 + 5_000;
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-  vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 
 afterEach(() => {
   vi.useRealTimers();
-  vi.restoreAllMocks();
 });
 
 /** Polls (on real I/O with the scripted provider, never on time) until `done()`. */

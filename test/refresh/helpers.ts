@@ -12,6 +12,7 @@ import type { ProviderTokens } from '../../src/provider/client.ts';
 import { deriveSealKey, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import type { TestEdge } from '../support/edge.ts';
+import { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import { tokenResponse, type RecordedRequest, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import { createLoginProvider, fileSigningKey, logInAt, type ScriptedLogin } from '../support/scripted-login.ts';
 import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
@@ -19,12 +20,9 @@ import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
 export { SESSION_COOKIE, expectSessionCookieCleared } from '../support/scripted-login.ts';
 export const bindings = env as unknown as Env;
 
-/** Fetch Metadata of a same-origin `fetch()` from the app's own pages. */
-export const API_FETCH = { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'application/json' } as const;
-/** Fetch Metadata of a top-level page navigation. */
-export const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'same-origin', accept: 'text/html' } as const;
+export { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_FETCH as API_FETCH } from '../support/presets.ts';
 /** A same-origin `POST /auth/refresh` from the app's own pages. */
-export const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test', accept: 'application/json' } };
+export const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, accept: 'application/json' } };
 
 /** The path (relative to the scripted issuer) that plays the origin: `ORIGIN_URL` points here. */
 export const ORIGIN_PREFIX = '/origin';
@@ -43,7 +41,7 @@ export async function createRefreshProvider(): Promise<ScriptedProvider> {
 /**
  * Bindings for an edge in front of the scripted provider, with the origin on
  * the same scripted tenant. `SESSION_LOCKS` is removed: the Durable Object
- * refreshes with its own bindings (wrangler.toml + vitest.config.ts, i.e. the
+ * refreshes with its own bindings (test/wrangler.test.toml + vitest.config.ts, i.e. the
  * real local provider), not with a test's overrides.
  */
 export function scriptedBindings(provider: ScriptedProvider, extra: Partial<Record<keyof Env, unknown>> = {}): Partial<Record<keyof Env, unknown>> {
@@ -83,7 +81,7 @@ export async function logIn(
 ): Promise<LoggedIn> {
   return logInAt(edge, provider, await providerKey(), {
     loginHeaders: NAVIGATION,
-    callbackHeaders: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' },
+    callbackHeaders: CROSS_SITE_NAVIGATION,
     claims: options.claims,
     token: { access_token: options.accessToken ?? 'AT1', refresh_token: options.refreshToken ?? 'R1', expires_in: options.expiresIn ?? 120 },
   });

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestEdge } from '../support/edge.ts';
+import { report } from '../support/log-capture.ts';
 import { API_FETCH, createRefreshProvider, logIn, originRequests, refreshGrants, refreshReply, scriptedBindings, startClock } from './helpers.ts';
 
 afterEach(() => {
@@ -39,7 +40,7 @@ describe('provider load of an active session', () => {
     expect(others.map((request) => `${request.method} ${request.path}`)).toEqual(['GET /oidc/jwks']);
     // A token is used for TOKEN_LIFETIME - WINDOW seconds, then replaced at the first request in the window.
     const expected = Math.floor(REQUESTS / (TOKEN_LIFETIME - WINDOW));
-    console.log(
+    report(
       `measured: ${grants.length} token endpoint requests (plus ${others.length} JWKS refetch) per ${REQUESTS} API requests of one active session ` +
         `(1 request/s, expires_in ${TOKEN_LIFETIME}, refresh ${WINDOW} s before expiry)`,
     );

@@ -10,6 +10,7 @@ import { tokenResponse } from '../support/scripted-provider.ts';
 import { TEST_SUBJECT, generateTestKey, makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
 import {
   API_FETCH,
+  NAVIGATION,
   SAME_ORIGIN_POST,
   SESSION_COOKIE,
   bindings,
@@ -59,7 +60,7 @@ describe('a refresh response without a new refresh token', () => {
     expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
 
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', id_token: logged.idToken });
-    const logout = await edge.fetch('/auth/logout', { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate' } });
+    const logout = await edge.fetch('/auth/logout', { headers: NAVIGATION });
     expect(logout.status).toBe(302);
     expect(new URL(logout.headers.get('location')!).searchParams.get('id_token_hint')).toBe(logged.idToken);
   });

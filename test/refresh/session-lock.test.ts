@@ -1,6 +1,6 @@
 /**
  * SESSION_LOCKS (issue #5): with the Durable Object bound (the default
- * bindings of wrangler.toml), every refresh of one session runs inside that
+ * bindings of test/wrangler.test.toml), every refresh of one session runs inside that
  * session's object, one at a time, across all isolates, so a refresh token is
  * never sent twice even by separate Worker instances.
  *
@@ -18,14 +18,13 @@ import { refreshThroughLock } from '../../src/session/lock.ts';
 import { refreshCounter } from '../../src/session/refresh.ts';
 import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { SAME_ORIGIN_POST_HEADERS, THORDUR } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
-import { API_FETCH, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
+import { API_FETCH, CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
-/** A dev provider user (DEV_USERS in dev/provider.ts). */
-const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989' };
 /** The web client's credentials (DEV_CLIENTS.web in dev/provider.ts), for revoking a token the way an admin would. */
 const WEB_CLIENT = { id: '@dev-team.is/web', secret: 'dev-web-secret-change-me' };
 
@@ -43,7 +42,7 @@ async function logInAtRealProvider(edge: TestEdge): Promise<RealLogin> {
   const login = await edge.fetch('/auth/login', { headers: NAVIGATION });
   expect(login.status).toBe(302);
   const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: THORDUR.national_id });
-  const callback = await edge.fetch(callbackUrl, { headers: { ...NAVIGATION, 'sec-fetch-site': 'cross-site' } });
+  const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionId = edge.jar.get(SESSION_COOKIE)!;
   const keyHash = await sha256Hex(sessionId);
@@ -104,7 +103,7 @@ describe('refreshes through SESSION_LOCKS', () => {
     expect(refreshCounter.count - before).toBe(1);
     expect(a.tokens).toEqual(b.tokens);
     expect(a.tokens.access_token).not.toBe(first.tokens.access_token);
-    expect(a.tokens.refresh_token).toBeTruthy();
+    expect(a.tokens.refresh_token).toMatch(/^[\w-]{20,}$/);
     expect(a.tokens.refresh_token).not.toBe(first.tokens.refresh_token);
     expect(await openTokens((await readRecord(logged.kvKey))!, logged.keyHash)).toEqual(a.tokens);
 
@@ -143,7 +142,7 @@ describe('refreshes through SESSION_LOCKS', () => {
     const config = loadConfig(edge.env);
     const held = await loadIndependently(logged);
 
-    const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: 'https://edge.test' } });
+    const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
     expect(logout.status).toBe(302);
     const before = refreshCounter.count;
 

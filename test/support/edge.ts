@@ -6,10 +6,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import worker from '../../src/index.ts';
 import type { Env } from '../../src/config.ts';
+import { EDGE_ORIGIN } from './presets.ts';
 import { CookieJar } from './provider-login.ts';
 
-/** The public origin the tests use for the edge (registered at the local provider). */
-export const EDGE_ORIGIN = 'https://edge.test';
+export { EDGE_ORIGIN } from './presets.ts';
 
 /** A worker under test with a fixed environment and a cookie jar, like one browser. */
 export interface TestEdge {
@@ -20,7 +20,7 @@ export interface TestEdge {
 }
 
 /**
- * Creates a worker under test. `overrides` replace bindings from wrangler.toml
+ * Creates a worker under test. `overrides` replace bindings from test/wrangler.test.toml
  * and vitest.config.ts; a value of `undefined` removes the binding.
  */
 export function createTestEdge(overrides: Partial<Record<keyof Env, unknown>> = {}): TestEdge {

@@ -1,5 +1,5 @@
 /**
- * Drives the dev provider's (dev/provider.ts) login, consent and logout pages
+ * Drives the dev provider's (dev/provider.ts) login, delegation, consent and logout pages
  * the way a browser without JavaScript would, so end-to-end tests can sign in
  * from inside workerd. Uses only `fetch`, `URL`, `Headers` and
  * `URLSearchParams`: no Node APIs.
@@ -86,7 +86,19 @@ export interface SignInOptions {
    * denies, so the callback URL carries `error=access_denied`.
    */
   consent?: boolean;
+  /**
+   * Whom to act for on the delegation picker (shown after login when the
+   * request has `prompt=delegation`): a delegation's key from
+   * `DEV_DELEGATIONS` (`company`, `person`) or `self`. Without it, reaching
+   * the picker fails the flow.
+   */
+  delegation?: 'company' | 'person' | 'self';
+  /** The provider cookies of an earlier sign-in, to continue its provider session (single sign-on); default: a fresh jar. */
+  providerCookies?: CookieJar;
 }
+
+/** A provider page the flow answered, in order: `login`, `delegation` (the picker), `consent`, or `form` (a self-submitting form). */
+export type ProviderPage = 'login' | 'delegation' | 'consent' | 'form';
 
 /** Where a sign-in ended. */
 export interface SignInResult {
@@ -94,6 +106,8 @@ export interface SignInResult {
   callbackUrl: string;
   /** The provider's cookies (its SSO session), for a later {@link endSessionAtProvider}. */
   providerCookies: CookieJar;
+  /** The pages answered on the way, e.g. `['login', 'consent']`; empty when the provider session sufficed. */
+  pages: ProviderPage[];
 }
 
 interface PendingRequest {
@@ -118,15 +132,16 @@ interface ParsedForm {
  */
 export async function signInAtProvider(authorizationUrl: string, options: SignInOptions): Promise<SignInResult> {
   const providerOrigin = new URL(authorizationUrl).origin;
-  const jar = new CookieJar();
+  const jar = options.providerCookies ?? new CookieJar();
   const allowConsent = options.consent ?? true;
+  const pages: ProviderPage[] = [];
 
   let request: PendingRequest = { url: authorizationUrl, method: 'GET' };
   for (let step = 0; step < MAX_STEPS; step++) {
     const response = await send(request, jar);
     const location = redirectTarget(response, request.url);
     if (location) {
-      if (location.origin !== providerOrigin) return { callbackUrl: location.href, providerCookies: jar };
+      if (location.origin !== providerOrigin) return { callbackUrl: location.href, providerCookies: jar, pages };
       request = { url: location.href, method: 'GET' };
       continue;
     }
@@ -135,18 +150,34 @@ export async function signInAtProvider(authorizationUrl: string, options: SignIn
     const forms = parseForms(html, request.url);
     const loginForm = forms.find((form) => new URL(form.action).pathname.endsWith('/login'));
     const consentForm = forms.find((form) => new URL(form.action).pathname.endsWith('/confirm'));
+    const delegationForms = forms.filter((form) => new URL(form.action).pathname.endsWith('/delegate'));
 
     if (loginForm) {
+      pages.push('login');
       loginForm.fields.set('login', options.login);
       request = submit(loginForm);
+    } else if (delegationForms.length > 0) {
+      const choice = delegationForms.find((form) => form.fields.get('delegation') === options.delegation);
+      if (!choice) {
+        throw new ProviderFlowError(
+          `delegation picker offers ${delegationForms.map((form) => form.fields.get('delegation')).join(', ')}, not ${options.delegation ?? '(no delegation option)'}`,
+          response.status,
+          request.url,
+        );
+      }
+      pages.push('delegation');
+      request = submit(choice);
     } else if (consentForm && allowConsent) {
+      pages.push('consent');
       request = submit(consentForm);
     } else if (consentForm) {
+      pages.push('consent');
       const abortUrl = findLink(html, request.url, '/abort');
       if (!abortUrl) throw new ProviderFlowError('consent page has no deny link', response.status, request.url);
       request = { url: abortUrl, method: 'GET' };
     } else if (forms.length === 1 && forms[0]) {
       // A self-submitting form (oidc-provider's form_post pages).
+      pages.push('form');
       request = submit(forms[0]);
     } else {
       throw new ProviderFlowError(`unexpected provider page: ${summarize(html)}`, response.status, request.url);

@@ -11,11 +11,12 @@ import { expect } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import type { TestEdge } from './edge.ts';
 import { sha256Hex } from './hash.ts';
+import { SESSION_COOKIE } from './presets.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider, type TokenResponseFields } from './scripted-provider.ts';
 import { generateTestKey, makeIdTokenClaims, signJwt, type Claims, type TestKey } from './token-factory.ts';
 
 /** The session cookie of the contract. */
-export const SESSION_COOKIE = '__Host-kenni-session';
+export { SESSION_COOKIE } from './presets.ts';
 
 /** The token response fields a login gets unless the caller overrides them (the access token is random). */
 const DEFAULT_LOGIN_TOKEN_FIELDS: TokenResponseFields = { expires_in: 300, refresh_token: 'refresh-1' };
@@ -148,9 +149,9 @@ export async function logInAt(edge: TestEdge, provider: ScriptedProvider, key: T
   const callback = await edge.fetch(`/auth/callback?${query}`, { headers: options.callbackHeaders });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionCookie = callback.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));
-  expect(sessionCookie).toBeDefined();
+  expect(sessionCookie).toMatch(/^__Host-kenni-session=[\w-]{43};/);
   const sessionId = edge.jar.get(SESSION_COOKIE);
-  expect(sessionId).toBeTruthy();
+  expect(sessionId).toMatch(/^[\w-]{43}$/);
   const keyHash = await sha256Hex(sessionId!);
   const kvKey = `session:${keyHash}`;
   expect(await (env as unknown as Env).SESSIONS.get(kvKey)).not.toBeNull();
