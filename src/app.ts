@@ -42,7 +42,7 @@ const GATEWAY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const refuseTrace: MiddlewareHandler<AppEnv> = async (c, next) => {
   const method = c.req.method.toUpperCase();
   if (method === 'TRACE' || method === 'TRACK') {
-    throw new AppError('method_not_allowed', 405, `${method} is not allowed here.`, { headers: { allow: GATEWAY_METHODS } });
+    throw new AppError('method_not_allowed', `${method} is not allowed here.`, { headers: { allow: GATEWAY_METHODS } });
   }
   await next();
 };
@@ -96,31 +96,25 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
     c.set('errorFormat', 'json');
     const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
     if (allowed) {
-      throw new AppError('method_not_allowed', 405, `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
+      throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
     }
-    throw new AppError('not_found', 404, 'No such route under /auth/.');
+    throw new AppError('not_found', 'No such route under /auth/.');
   });
   if (options.gateway !== false) {
     app.all('*', refuseTrace);
     app.all('*', handleGateway);
   }
-  app.notFound((c) => errorResponse(new AppError('not_found', 404, 'Not found.'), formatFor(c)));
+  app.notFound((c) => errorResponse(new AppError('not_found', 'Not found.'), formatFor(c)));
   app.onError((error, c) => handleError(error, c));
   return app;
 }
 
 /** The one error handler: known errors become their status, anything else a logged 500. */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof AppError) {
-    // Wherever a session ends (a refresh met invalid_grant), its cookie is cleared with the answer.
-    if (error.code === 'session_ended' && !error.setCookies.some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
-      error.setCookies.push(expireCookie(SESSION_COOKIE));
-    }
-    return errorResponse(error, formatFor(c));
-  }
+  if (error instanceof AppError) return errorResponse(error, formatFor(c));
   // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.
   logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: errorClass(error) });
-  return errorResponse(new AppError('internal_error', 500, 'Something went wrong at the edge. Please try again.'), formatFor(c));
+  return errorResponse(new AppError('internal_error', 'Something went wrong at the edge. Please try again.'), formatFor(c));
 }
 
 /** The class name of a thrown value (`TypeError`), or its type; a `name` that is not an identifier is data, not a class. */

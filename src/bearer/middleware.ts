@@ -25,7 +25,7 @@ export function readBearerToken(authorization: string | null): string | undefine
   if (!/^bearer(?![A-Za-z])/i.test(value)) return undefined;
   const token = value.slice('bearer'.length);
   if (!token.startsWith(' ') || !B64TOKEN.test(token.slice(1))) {
-    throw new AppError('bearer_malformed', 400, 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
+    throw new AppError('bearer_malformed', 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
   }
   return token.slice(1);
 }
@@ -45,7 +45,7 @@ export function bearerTokenFrom(request: Request): string | undefined {
 
 /** The 401 for a request without any bearer token (RFC 6750 §3.1: a challenge without an error code). */
 export function bearerMissing(): AppError {
-  return new AppError('bearer_missing', 401, 'A bearer access token is required.', { reason: 'missing' });
+  return new AppError('bearer_missing', 'A bearer access token is required.', { reason: 'missing' });
 }
 
 /** Options for {@link requireBearer}. */

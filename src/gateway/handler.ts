@@ -27,12 +27,12 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   const pathClass = classification.agreed;
   if (pathClass === undefined) {
     logEvent('request_refused', { reason: 'path_ambiguous', detail: classification.reason, path: url.pathname, method: c.req.method });
-    throw new AppError('path_ambiguous', 400, 'This path reads differently to different servers (a ";" parameter, a backslash, an encoded "/", "\\" or dot segment, a control character or double encoding), so it is refused.', {
+    throw new AppError('path_ambiguous', 'This path reads differently to different servers (a ";" parameter, a backslash, an encoded "/", "\\" or dot segment, a control character or double encoding), so it is refused.', {
       reason: 'path_ambiguous',
     });
   }
   const origin = config.originUrl;
-  if (!origin) throw new AppError('origin_not_configured', 404, 'Nothing is served here: ORIGIN_URL is not set.');
+  if (!origin) throw new AppError('origin_not_configured', 'Nothing is served here: ORIGIN_URL is not set.');
   const forward = (extra: ForwardExtra = {}) => forwardWithIdentity(c, origin, extra);
 
   // CORS preflights need no credentials, so they go bare (no body, cookies or Authorization); the origin answers them.
@@ -60,12 +60,12 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   const session = await loadRequestSession(c);
   if (!session) {
     if (pathClass === 'page' && isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(url), 302);
-    throw new AppError('session_required', 401, pathClass === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.', { reason: 'no_session' });
+    throw new AppError('session_required', pathClass === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.', { reason: 'no_session' });
   }
   // A WebSocket upgrade is a GET, but it opens a two-way channel as the user: refuse it cross-site too.
   if ((isStateChanging(c.req.method) || isWebSocketUpgrade(c.req.raw)) && isCrossSiteRequest(c.req.raw)) {
     logEvent('request_refused', { reason: 'cross_site_request', path: url.pathname, method: c.req.method, session: session.keyHash.slice(0, 12) });
-    throw new AppError('cross_site_request', 403, 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
+    throw new AppError('cross_site_request', 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
   }
   const identity: AssertedIdentity = {
     sub: session.record.sub,

@@ -59,7 +59,7 @@ export class SessionLock extends DurableObject<Env> {
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
     if (this.ended) throw endedError();
     const tokens = await readSessionTokens(config, session);
-    if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+    if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
     this.last ??= await this.ctx.storage.get<LastRotation>('last');
     const last = this.last;
@@ -99,7 +99,7 @@ export async function endSessionLock(env: Env, session: ActiveSession): Promise<
 }
 
 function endedError(): AppError {
-  return new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+  return new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
 }
 
 /**
@@ -120,7 +120,7 @@ export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, sess
   }
   const updated = adoptSession({ id: session.id, keyHash: session.keyHash, record });
   const tokens = await readSessionTokens(config, updated);
-  if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+  if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
   return { session: updated, tokens };
 }
 
@@ -133,7 +133,7 @@ function reviveAppError(error: unknown): unknown {
   if (error instanceof AppError || !(error instanceof Error)) return error;
   const remote = error as Error & Partial<Pick<AppError, 'code' | 'status' | 'oauthError' | 'headers' | 'scope' | 'retryHref' | 'reason'>>;
   if (typeof remote.code !== 'string' || typeof remote.status !== 'number') return error;
-  return new AppError(remote.code, remote.status, remote.message, {
+  return new AppError(remote.code, remote.message, {
     ...(remote.oauthError !== undefined ? { oauthError: remote.oauthError } : {}),
     ...(remote.headers ? { headers: remote.headers } : {}),
     ...(remote.scope !== undefined ? { scope: remote.scope } : {}),

@@ -66,24 +66,24 @@ export async function openLoginTransaction(
 ): Promise<{ transaction: LoginTransaction; clearCookie: string }> {
   const state = params.state;
   if (!state || state.length > 512 || !/^[A-Za-z0-9_-]+$/.test(state)) {
-    throw new AppError('login_state_invalid', 400, 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
   }
   const name = cookieNameFor(state);
   const sealed = readCookie(params.cookieHeader, name);
   if (!sealed) {
-    throw new AppError('login_state_missing', 400, 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_state_missing', 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
   }
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const transaction = await unseal<LoginTransaction>(key, sealed, name);
   const clearCookie = expireCookie(name);
   if (!transaction || !timingSafeEqual(transaction.state, state)) {
-    const error = new AppError('login_state_invalid', 400, 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_state_invalid', 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
     // An unreadable (tampered) cookie is of no use to anyone: clear it so it cannot linger.
     if (!transaction) error.setCookies.push(clearCookie);
     throw error;
   }
   if (nowSeconds() - transaction.created_at > LOGIN_TRANSACTION_TTL || transaction.created_at > nowSeconds() + 60) {
-    const error = new AppError('login_expired', 400, 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_expired', 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
     error.setCookies.push(clearCookie);
     throw error;
   }
@@ -111,7 +111,7 @@ export async function claimLoginState(kv: KVNamespace, state: string): Promise<v
   const now = nowSeconds();
   const usedUntil = usedInIsolate.get(key);
   if ((usedUntil !== undefined && usedUntil >= now) || (await kv.get(key)) !== null) {
-    throw new AppError('login_replayed', 400, 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_replayed', 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
   }
   for (const [oldest, expiresAt] of usedInIsolate) {
     if (expiresAt >= now && usedInIsolate.size < MAX_USED_STATES_IN_ISOLATE) break;

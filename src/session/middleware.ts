@@ -45,7 +45,7 @@ export function requireSession(): MiddlewareHandler<AppEnv> {
     if (!session) {
       if (isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(new URL(c.req.url)), 302);
       c.set('errorFormat', 'json');
-      throw new AppError('session_required', 401, 'Sign-in required.', { reason: 'no_session' });
+      throw new AppError('session_required', 'Sign-in required.', { reason: 'no_session' });
     }
     await next();
   };

@@ -36,7 +36,7 @@ export async function ensureFreshTokens(config: KenniEdgeConfig, env: Env, sessi
   const tokens = await readSessionTokens(config, session);
   if (!tokens) {
     await deleteSession(env.SESSIONS, session);
-    throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+    throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
   }
   if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
 
@@ -75,7 +75,7 @@ export async function refreshSession(config: KenniEdgeConfig, env: Env, session:
       await deleteSession(env.SESSIONS, session);
       logEvent('refresh_failed', { reason: error.code, session: session.keyHash.slice(0, 12) });
       logEvent('session_ended', { reason: error.code, session: session.keyHash.slice(0, 12) });
-      throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: error.code, retryHref: '/auth/login' });
+      throw new AppError('session_ended', 'The session has ended; please sign in again.', { reason: error.code, retryHref: '/auth/login' });
     }
     logEvent('refresh_failed', { reason: error instanceof AppError ? error.reason : 'internal_error', session: session.keyHash.slice(0, 12) });
     throw error;

@@ -150,7 +150,7 @@ export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   if (!(await saveSessionRecord(config, kv, updated))) {
-    throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+    throw new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
   }
   remember(updated, tokens);
   return updated;

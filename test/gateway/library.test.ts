@@ -108,6 +108,22 @@ describe('your own Hono app with the pieces', () => {
     expect(insufficient.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}"$`));
   });
 
+  it('answers requireBearer() failures with 401 + WWW-Authenticate JSON in an app without onError (the error renders itself)', async () => {
+    const setup = await setUpGateway();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.get('/api/orders', requireBearer({ scopes: [ORDERS_READ] }), (c) => c.json({ ok: true }));
+    const browser = browserFor(app, setup);
+
+    const missing = await browser.fetch('/api/orders', { headers: SAME_ORIGIN_FETCH });
+    await expectJsonError(missing, 401, 'bearer_missing');
+    expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+
+    const forged = await browser.fetch('/api/orders', { headers: { authorization: 'Bearer abc.def.ghi' } });
+    expect((await expectJsonError(forged, 401, 'bearer_invalid')).error).toBe('invalid_token');
+    expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token"/);
+  });
+
   it('does not forward anything to ORIGIN_URL with gateway: false: other paths are the app\'s own (404 here)', async () => {
     const setup = await setUpApp();
     await signIn(setup, { browser: setup.browser });
