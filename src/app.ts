@@ -6,9 +6,9 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { loadConfig } from './config.ts';
 import type { AppEnv } from './context.ts';
 import { AppError, errorResponse } from './errors.ts';
-import { handleGateway } from './gateway/handler.ts';
+import { errorFormat, formatFor } from './error-format.ts';
+import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
-import { isPageNavigation } from './request-kind.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
@@ -28,6 +28,16 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
 };
+
+/** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
+const AUTH_PAGES = new Set(['/auth/login', '/auth/callback', '/auth/logout']);
+
+/** Errors under `/auth/*`: a page on the login, callback and logout routes, JSON on the others (and on a wrong method). */
+const authErrorFormat = errorFormat((c) => {
+  const path = new URL(c.req.url).pathname;
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  return AUTH_PAGES.has(path) && AUTH_ROUTE_METHODS[path]!.includes(method) ? 'page' : 'json';
+});
 
 /** What the gateway names in `Allow` when it refuses a method (the origin decides about the rest). */
 const GATEWAY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -85,6 +95,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
     }
   });
+  app.use('/auth/*', authErrorFormat);
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);
   app.get('/auth/me', handleMe);
@@ -93,7 +104,6 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.get('/auth/jwks.json', handleEdgeJwks);
   app.get('/auth/verify', handleVerify);
   app.all('/auth/*', (c) => {
-    c.set('errorFormat', 'json');
     const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
     if (allowed) {
       throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
@@ -101,8 +111,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
     throw new AppError('not_found', 'No such route under /auth/.');
   });
   if (options.gateway !== false) {
-    app.all('*', refuseTrace);
-    app.all('*', handleGateway);
+    app.all('*', refuseTrace, classifyGatewayRequest, handleGateway);
   }
   app.notFound((c) => errorResponse(new AppError('not_found', 'Not found.'), formatFor(c)));
   app.onError((error, c) => handleError(error, c));
@@ -121,10 +130,4 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
 function errorClass(error: unknown): string {
   if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
   return /^[A-Za-z_$][\w$]{0,63}$/.test(error.name) ? error.name : 'Error';
-}
-
-function formatFor(c: Context<AppEnv>): 'json' | 'page' {
-  const chosen = c.get('errorFormat');
-  if (chosen) return chosen;
-  return isPageNavigation(c.req.raw) ? 'page' : 'json';
 }

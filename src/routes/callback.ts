@@ -18,7 +18,6 @@ import { createSession, deleteSession, sessionKey } from '../session/store.ts';
 
 /** Handles `GET /auth/callback`. */
 export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'page');
   const config = c.get('config');
   const url = new URL(c.req.url);
   const cookieHeader = c.req.header('cookie') ?? null;

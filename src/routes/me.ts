@@ -9,7 +9,6 @@ import { loadRequestSession } from '../session/middleware.ts';
 
 /** Handles `GET /auth/me`. */
 export async function handleMe(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'json');
   const session = await loadRequestSession(c);
   if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
   const { sub, claims, expires_at, last_seen_at } = session.record;

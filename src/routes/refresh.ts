@@ -13,7 +13,6 @@ import { ensureFreshTokens } from '../session/refresh.ts';
 
 /** Handles `POST /auth/refresh`. */
 export async function handleRefresh(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'json');
   if (isCrossSiteRequest(c.req.raw)) {
     logEvent('request_refused', { reason: 'cross_site_refresh', path: '/auth/refresh', method: 'POST' });
     throw new AppError('cross_site_request', 'Cross-site requests may not refresh the session.');

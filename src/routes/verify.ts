@@ -14,7 +14,6 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Handles `GET /auth/verify`. */
 export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'json');
   const config = c.get('config');
   const token = bearerTokenFrom(c.req.raw);
   if (!token) throw bearerMissing();
