@@ -3,7 +3,7 @@ import type { KenniEdgeConfig, Env } from './config.ts';
 import type { ActiveSession } from './session/store.ts';
 import type { VerifiedAccessToken } from './bearer/verify.ts';
 import type { PathClassification } from './gateway/policy.ts';
-import type { Principal } from './pipeline/authenticate.ts';
+import type { Principal } from './pipeline/principal.ts';
 
 /** Hono generics for the edge app: bindings, and what middleware leaves for later handlers. */
 export interface AppEnv {

@@ -11,7 +11,7 @@ export type { AppEnv } from './context.ts';
 export { AppError, ConfigError, type ErrorCode } from './errors.ts';
 export { readBearerToken } from './bearer/middleware.ts';
 export { requireBearer, requireSession, type RequireBearerOptions, type RequireSessionOptions } from './pipeline/middleware.ts';
-export type { Principal } from './pipeline/authenticate.ts';
+export type { Principal } from './pipeline/principal.ts';
 export type { Route, RouteKind, RouteRules } from './gateway/route.ts';
 export { verifyAccessToken, type VerifiedAccessToken } from './bearer/verify.ts';
 export { loadRequestSession } from './session/middleware.ts';

@@ -13,21 +13,7 @@ import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest, isStateChanging } from '../request-kind.ts';
 import { loadRequestSession } from '../session/middleware.ts';
-import type { ActiveSession } from '../session/store.ts';
-
-/** Who a request speaks for, however the edge authenticated it. */
-export interface Principal {
-  /** `sub` of the session or token (a client-credentials token without `sub`: its `client_id`). */
-  readonly subject: string;
-  /** Identity claims: the session's (protocol claims removed) or the verified token's. */
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** How the edge authenticated the request. */
-  readonly auth: 'session' | 'bearer';
-  /** The token's scopes (bearer); none for a session. */
-  readonly scopes: readonly string[];
-  /** The session, when the cookie authenticated the request. */
-  readonly session?: ActiveSession;
-}
+import type { Principal } from './principal.ts';
 
 /**
  * Authenticates a gateway request for `route`: a bearer token on an API route

@@ -4,7 +4,7 @@
  * `rules` and enforces them here, in one place for the gateway and the library.
  */
 import type { Route } from '../gateway/route.ts';
-import type { Principal } from './authenticate.ts';
+import type { Principal } from './principal.ts';
 
 /**
  * Admits `principal` to `route` or throws an `AppError` (403). Admits everyone

@@ -13,7 +13,7 @@ import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gatew
 import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
 import { ensureFreshTokens } from '../session/refresh.ts';
-import type { Principal } from './authenticate.ts';
+import type { Principal } from './principal.ts';
 
 /**
  * Forwards the request to `route.origin` as `principal` (identity headers,
