@@ -12,7 +12,7 @@ import { createIdentityAssertion, type AssertedIdentity } from '../gateway/asser
 import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gateway/forward.ts';
 import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
-import { ensureFreshTokens } from '../session/refresh.ts';
+import { ensureFreshTokens } from '../session/refresher.ts';
 import type { Principal } from './principal.ts';
 
 /**

@@ -9,7 +9,7 @@ import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest } from '../request-kind.ts';
 import { loadRequestSession } from '../session/middleware.ts';
-import { ensureFreshTokens } from '../session/refresh.ts';
+import { ensureFreshTokens } from '../session/refresher.ts';
 
 /** Handles `POST /auth/refresh`. */
 export async function handleRefresh(c: Context<AppEnv>): Promise<Response> {

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { refreshSession } from '../../src/session/refresh.ts';
+import { refreshSession } from '../../src/session/refresh-grant.ts';
 import { clearSessionIsolateCache, type ActiveSession, type SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { tokenError } from '../support/scripted-provider.ts';

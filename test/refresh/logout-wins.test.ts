@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { refreshSession } from '../../src/session/refresh.ts';
+import { refreshSession } from '../../src/session/refresh-grant.ts';
 import { clearSessionIsolateCache, loadSession, readSessionTokens, saveSessionTokens, touchSession } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import {
