@@ -43,7 +43,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);
     if (previousId && /^[A-Za-z0-9_-]{43,128}$/.test(previousId)) {
       const { keyHash } = await sessionKey(previousId);
-      await deleteSession(c.env.SESSIONS, { id: previousId, keyHash });
+      await deleteSession(config, c.env.SESSIONS, { id: previousId, keyHash });
     }
     const session = await createSession(config, c.env.SESSIONS, { sub: claims.sub, claims, tokens });
     logEvent('login_succeeded', { session: session.keyHash.slice(0, 12) });

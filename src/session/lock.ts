@@ -98,7 +98,7 @@ export class SessionLock extends DurableObject<Env> {
     const result = await refreshSession(config, this.env, session, tokens);
     if (this.ended) {
       // The session ended while the grant was at the provider: whatever KV showed the write, the end wins.
-      await deleteSession(this.env.SESSIONS, result.session);
+      await deleteSession(config, this.env.SESSIONS, result.session);
       throw endedError();
     }
     this.last = { usedRefreshTokenHash: usedHash, record: result.session.record };
@@ -140,10 +140,10 @@ export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, sess
   if (!result.ok) {
     const { code, message, ...options } = result.error;
     // The object may run in another isolate: this one must stop serving its cached copy too.
-    if (code === 'session_ended') forgetSession(session);
+    if (code === 'session_ended') forgetSession(config, session);
     throw new AppError(code, message, options);
   }
-  const updated = adoptSession({ id: session.id, keyHash: session.keyHash, record: result.record });
+  const updated = adoptSession(config, { id: session.id, keyHash: session.keyHash, record: result.record });
   const tokens = await readSessionTokens(config, updated);
   if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
   return { session: updated, tokens };

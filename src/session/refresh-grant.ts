@@ -51,7 +51,7 @@ export async function refreshSession(config: KenniEdgeConfig, env: Env, session:
     if (error instanceof AppError && (error.code === 'invalid_grant' || error.code === 'id_token_invalid')) {
       const rotatedElsewhere = error.code === 'invalid_grant' ? await tokensRotatedElsewhere(config, env, session, tokens) : undefined;
       if (rotatedElsewhere) return rotatedElsewhere;
-      await deleteSession(env.SESSIONS, session);
+      await deleteSession(config, env.SESSIONS, session);
       logEvent('refresh_failed', { reason: error.code, session: session.keyHash.slice(0, 12) });
       logEvent('session_ended', { reason: error.code, session: session.keyHash.slice(0, 12) });
       throw new AppError('session_ended', 'The session has ended; please sign in again.', { reason: error.code, retryHref: '/auth/login' });
@@ -63,7 +63,7 @@ export async function refreshSession(config: KenniEdgeConfig, env: Env, session:
 
 /** After `invalid_grant`: did another isolate already rotate the refresh token? Then use its result. */
 async function tokensRotatedElsewhere(config: KenniEdgeConfig, env: Env, session: ActiveSession, used: ProviderTokens): Promise<FreshSession | undefined> {
-  const reloaded = await reloadSession(env.SESSIONS, session);
+  const reloaded = await reloadSession(config, env.SESSIONS, session);
   if (!reloaded) return undefined;
   const tokens = await readSessionTokens(config, reloaded);
   if (!tokens || tokens.refresh_token === used.refresh_token || tokens.expires_at <= nowSeconds()) return undefined;

@@ -38,7 +38,7 @@ export class SessionRefresher {
     const config = this.#config;
     const tokens = await readSessionTokens(config, session);
     if (!tokens) {
-      await deleteSession(this.#env.SESSIONS, session);
+      await deleteSession(config, this.#env.SESSIONS, session);
       throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
     }
     if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
