@@ -29,7 +29,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const server = await loadAuthorizationServer(config);
     // The whole authorization response (state, iss, code) is checked before anything is recorded.
     const callbackParameters = validateCallbackParameters(config, server, url, transaction.state);
-    await claimLoginState(c.env.SESSIONS, transaction.state);
+    await claimLoginState(config, c.env.SESSIONS, transaction.state);
     const { claims, tokens } = await exchangeAuthorizationCode(config, server, {
       callbackParameters,
       redirectUri: transaction.redirect_uri,
