@@ -7,7 +7,7 @@
 import type { KenniEdgeConfig } from '../config.ts';
 import type { ProviderTokens } from '../oidc/client.ts';
 import { TtlMap } from '../util/ttl-map.ts';
-import type { ActiveSession } from './store.ts';
+import type { ActiveSession } from './session-types.ts';
 
 /** Seconds a session record may be served from the isolate without reading KV (KV propagates within ~60 s). */
 export const SESSION_ISOLATE_CACHE_SECONDS = 30;

@@ -14,34 +14,10 @@ import { AppError } from '../errors.ts';
 import type { ProviderTokens } from '../oidc/client.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
+import type { ActiveSession, SessionRecord } from './session-types.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 
-/** The JSON stored in KV for one session. Tokens are sealed; nothing here is a credential. */
-export interface SessionRecord {
-  version: 1;
-  sub: string;
-  /** Identity claims from the ID token (protocol claims removed). */
-  claims: Record<string, unknown>;
-  /** The provider's tokens, sealed with AES-GCM (bound to this record's key). */
-  tokens: string;
-  /** When the access token expires, seconds since the epoch. */
-  access_token_expires_at: number;
-  created_at: number;
-  /** Absolute end of the session (SESSION_TTL after login). */
-  expires_at: number;
-  /** The idle clock: moved at most once an hour. */
-  last_seen_at: number;
-  refreshed_at?: number;
-}
-
-/** A session loaded for a request. */
-export interface ActiveSession {
-  /** The raw id from the cookie (never logged, never stored). */
-  readonly id: string;
-  /** `hex sha256(id)`: the KV key suffix. */
-  readonly keyHash: string;
-  record: SessionRecord;
-}
+export type { ActiveSession, SessionRecord } from './session-types.ts';
 
 /** Protocol claims that say nothing about the user; they are not kept in the session. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti', 'sid', 'auth_time', 'acr', 'amr']);
