@@ -25,7 +25,11 @@ export class SessionRefresher {
     this.#env = env;
     this.#refresh = refresh;
     // A waiter restarts a refresh only when it is stalled far beyond what discovery, the grant and KV can take.
-    this.#inFlight = singleFlight<string, FreshSession>({ waitMs: 4 * config.providerTimeoutMs });
+    this.#inFlight = singleFlight<string, FreshSession>({
+      waitMs: 4 * config.providerTimeoutMs,
+      // A waiter that gives up keeps the session: the provider (or the run it waited on) is what failed.
+      timeoutError: () => new AppError('provider_unreachable', 'The session could not be refreshed in time. Please try again shortly.', { reason: 'refresh_stalled' }),
+    });
   }
 
   /**
