@@ -90,7 +90,7 @@ export async function resolveSigningKey(jwksUri: string, header: JWSHeaderParame
     jwk = selectKey(snapshot.keys, header);
   }
   if (!jwk) {
-    throw new AppError('bearer_invalid', 401, 'The token was not signed by a known key of the provider.', { oauthError: 'invalid_token', reason: 'unknown_key' });
+    throw new AppError('bearer_invalid', 'The token was not signed by a known key of the provider.', { oauthError: 'invalid_token', reason: 'unknown_key' });
   }
   return importKey(state, jwk, header.alg as string);
 }
@@ -154,7 +154,7 @@ async function fetchKeySet(jwksUri: string, options: JwksCacheOptions): Promise<
     body = undefined;
   }
   if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) {
-    throw new AppError('provider_unreachable', 502, `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
+    throw new AppError('provider_unreachable', `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
   }
   const keys = ((body as { keys: unknown[] }).keys).filter(isUsableSigningKey);
   const fetchedAt = Date.now();

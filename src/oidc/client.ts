@@ -55,7 +55,7 @@ export interface AuthorizationRequest {
  */
 export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
   if (!server.authorization_endpoint) {
-    throw new AppError('provider_unreachable', 502, 'The provider publishes no authorization endpoint.');
+    throw new AppError('provider_unreachable', 'The provider publishes no authorization endpoint.');
   }
   const url = new URL(server.authorization_endpoint);
   const scope = [...new Set([...config.scope.split(/\s+/), ...config.apiScopes].filter(Boolean))].join(' ');
@@ -87,7 +87,7 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
     const parameters = oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
     const code = parameters.get('code');
     if (!code || code.length > MAX_AUTHORIZATION_CODE_LENGTH) {
-      throw new AppError('login_state_invalid', 400, 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
+      throw new AppError('login_state_invalid', 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
     }
     return parameters;
   } catch (error) {
@@ -95,13 +95,12 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
       throw new AppError(
-        'provider_error',
-        code === 'access_denied' ? 403 : 400,
+        code === 'access_denied' ? 'access_denied' : 'provider_error',
         code === 'access_denied' ? 'Sign-in was cancelled or access was denied.' : `The sign-in provider reported an error: ${code}.`,
         { oauthError: code, retryHref: '/auth/login' },
       );
     }
-    throw new AppError('login_state_invalid', 400, 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
   }
 }
 
@@ -119,7 +118,7 @@ export async function exchangeAuthorizationCode(
   const response = await oauth.authorizationCodeGrantRequest(server, client, clientAuth, params.callbackParameters, params.redirectUri, params.codeVerifier, providerRequestOptions(config));
   const result = await processTokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response, { expectedNonce: params.nonce, requireIdToken: true }), response);
   const claims = oauth.getValidatedIdTokenClaims(result);
-  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 400, 'The provider returned no ID token.', { retryHref: '/auth/login' });
+  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 'The provider returned no ID token.', { retryHref: '/auth/login' });
   await verifyIdTokenSignature(config, server, result.id_token);
   return { claims, tokens: toProviderTokens(result) };
 }
@@ -135,7 +134,7 @@ export async function refreshTokens(
   current: ProviderTokens,
   subject: string,
 ): Promise<{ tokens: ProviderTokens; claims: oauth.IDToken | undefined }> {
-  if (!current.refresh_token) throw new AppError('invalid_grant', 401, 'The session has no refresh token.', { oauthError: 'invalid_grant' });
+  if (!current.refresh_token) throw new AppError('invalid_grant', 'The session has no refresh token.', { oauthError: 'invalid_grant' });
   const { client, clientAuth } = createClient(config);
   const response = await oauth.refreshTokenGrantRequest(server, client, clientAuth, current.refresh_token, providerRequestOptions(config));
   const result = await processTokenResponse(() => oauth.processRefreshTokenResponse(server, client, response), response);
@@ -143,7 +142,7 @@ export async function refreshTokens(
   if (result.id_token) {
     await verifyIdTokenSignature(config, server, result.id_token);
     if (!claims || claims.sub !== subject || claims.iss !== config.issuer) {
-      throw new AppError('id_token_invalid', 401, 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
+      throw new AppError('id_token_invalid', 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
     }
   }
   const tokens = toProviderTokens(result);
@@ -203,7 +202,7 @@ export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.
   try {
     await oauth.processRevocationResponse(response);
   } catch (cause) {
-    throw new AppError('provider_unreachable', 502, 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
+    throw new AppError('provider_unreachable', 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
   }
   return true;
 }
@@ -215,7 +214,7 @@ function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
 }
 
 async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.AuthorizationServer, idToken: string): Promise<JWTPayload> {
-  if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+  if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
   const jwksUri = server.jwks_uri;
   try {
     const { payload } = await jwtVerify(idToken, (header) => resolveSigningKey(jwksUri, header, jwksCacheOptions(config)), {
@@ -229,7 +228,7 @@ async function verifyIdTokenSignature(config: KenniEdgeConfig, server: oauth.Aut
     return payload;
   } catch (error) {
     if (error instanceof AppError && error.status >= 500) throw error;
-    throw new AppError('id_token_invalid', 400, 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('id_token_invalid', 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
   }
 }
 
@@ -241,21 +240,21 @@ async function processTokenResponse(process: () => Promise<oauth.TokenEndpointRe
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError) {
       if (error.error === 'invalid_grant') {
-        throw new AppError('invalid_grant', 400, 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
+        throw new AppError('invalid_grant', 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
       }
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error';
       // The operator's mistake (wrong client id or secret), not the user's: a 502 with the hint in the log.
-      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: `token_endpoint_${code}` });
+      throw new AppError('provider_misconfigured', 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: `token_endpoint_${code}` });
     }
     if (error instanceof oauth.WWWAuthenticateChallengeError) {
-      throw new AppError('provider_misconfigured', 502, 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: 'token_endpoint_client_authentication' });
+      throw new AppError('provider_misconfigured', 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: 'token_endpoint_client_authentication' });
     }
     if (isUnreadableTokenResponse(error)) {
       // Not an OAuth answer at all (an HTML page, broken JSON): the provider or something in front of it failed,
       // not this login. A 502 also keeps a session whose refresh meets it, instead of ending it.
-      throw new AppError('token_response_invalid', 502, 'The sign-in provider sent an unreadable answer. Please try again shortly.', { cause: error });
+      throw new AppError('token_response_invalid', 'The sign-in provider sent an unreadable answer. Please try again shortly.', { cause: error });
     }
-    throw new AppError('id_token_invalid', 400, 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('id_token_invalid', 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
   }
 }
 

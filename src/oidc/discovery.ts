@@ -86,7 +86,6 @@ async function fetchDiscovery(config: KenniEdgeConfig): Promise<oauth.Authorizat
   } catch (cause) {
     throw new AppError(
       'provider_misconfigured',
-      502,
       'The sign-in provider published an invalid discovery document (its issuer must equal KENNI_ISSUER exactly).',
       { cause },
     );

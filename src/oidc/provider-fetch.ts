@@ -13,7 +13,7 @@ export function createProviderFetch(timeoutMs: number): typeof fetch {
     try {
       return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (cause) {
-      throw new AppError('provider_unreachable', 502, 'The sign-in provider could not be reached. Please try again shortly.', { cause });
+      throw new AppError('provider_unreachable', 'The sign-in provider could not be reached. Please try again shortly.', { cause });
     }
   };
 }
@@ -21,6 +21,6 @@ export function createProviderFetch(timeoutMs: number): typeof fetch {
 /** Throws `provider_unreachable` (502) for a 5xx answer from the provider. */
 export function assertProviderAvailable(response: Response): void {
   if (response.status >= 500) {
-    throw new AppError('provider_unreachable', 502, `The sign-in provider answered with an error (HTTP ${response.status}). Please try again shortly.`);
+    throw new AppError('provider_unreachable', `The sign-in provider answered with an error (HTTP ${response.status}). Please try again shortly.`);
   }
 }
