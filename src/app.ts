@@ -6,9 +6,9 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { loadConfig } from './config.ts';
 import type { AppEnv } from './context.ts';
 import { AppError, errorResponse } from './errors.ts';
-import { handleGateway } from './gateway/handler.ts';
+import { errorFormat, formatFor } from './error-format.ts';
+import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
-import { isPageNavigation } from './request-kind.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
@@ -29,6 +29,16 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/verify': ['GET'],
 };
 
+/** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
+const AUTH_PAGES = new Set(['/auth/login', '/auth/callback', '/auth/logout']);
+
+/** Errors under `/auth/*`: a page on the login, callback and logout routes, JSON on the others (and on a wrong method). */
+const authErrorFormat = errorFormat((c) => {
+  const path = new URL(c.req.url).pathname;
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  return AUTH_PAGES.has(path) && AUTH_ROUTE_METHODS[path]!.includes(method) ? 'page' : 'json';
+});
+
 /** What the gateway names in `Allow` when it refuses a method (the origin decides about the rest). */
 const GATEWAY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
@@ -42,7 +52,7 @@ const GATEWAY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const refuseTrace: MiddlewareHandler<AppEnv> = async (c, next) => {
   const method = c.req.method.toUpperCase();
   if (method === 'TRACE' || method === 'TRACK') {
-    throw new AppError('method_not_allowed', 405, `${method} is not allowed here.`, { headers: { allow: GATEWAY_METHODS } });
+    throw new AppError('method_not_allowed', `${method} is not allowed here.`, { headers: { allow: GATEWAY_METHODS } });
   }
   await next();
 };
@@ -85,6 +95,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
     }
   });
+  app.use('/auth/*', authErrorFormat);
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);
   app.get('/auth/me', handleMe);
@@ -93,44 +104,30 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.get('/auth/jwks.json', handleEdgeJwks);
   app.get('/auth/verify', handleVerify);
   app.all('/auth/*', (c) => {
-    c.set('errorFormat', 'json');
     const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
     if (allowed) {
-      throw new AppError('method_not_allowed', 405, `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
+      throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
     }
-    throw new AppError('not_found', 404, 'No such route under /auth/.');
+    throw new AppError('not_found', 'No such route under /auth/.');
   });
   if (options.gateway !== false) {
-    app.all('*', refuseTrace);
-    app.all('*', handleGateway);
+    app.all('*', refuseTrace, classifyGatewayRequest, handleGateway);
   }
-  app.notFound((c) => errorResponse(new AppError('not_found', 404, 'Not found.'), formatFor(c)));
+  app.notFound((c) => errorResponse(new AppError('not_found', 'Not found.'), formatFor(c)));
   app.onError((error, c) => handleError(error, c));
   return app;
 }
 
 /** The one error handler: known errors become their status, anything else a logged 500. */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof AppError) {
-    // Wherever a session ends (a refresh met invalid_grant), its cookie is cleared with the answer.
-    if (error.code === 'session_ended' && !error.setCookies.some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
-      error.setCookies.push(expireCookie(SESSION_COOKIE));
-    }
-    return errorResponse(error, formatFor(c));
-  }
+  if (error instanceof AppError) return errorResponse(error, formatFor(c));
   // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.
   logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: errorClass(error) });
-  return errorResponse(new AppError('internal_error', 500, 'Something went wrong at the edge. Please try again.'), formatFor(c));
+  return errorResponse(new AppError('internal_error', 'Something went wrong at the edge. Please try again.'), formatFor(c));
 }
 
 /** The class name of a thrown value (`TypeError`), or its type; a `name` that is not an identifier is data, not a class. */
 function errorClass(error: unknown): string {
   if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
   return /^[A-Za-z_$][\w$]{0,63}$/.test(error.name) ? error.name : 'Error';
-}
-
-function formatFor(c: Context<AppEnv>): 'json' | 'page' {
-  const chosen = c.get('errorFormat');
-  if (chosen) return chosen;
-  return isPageNavigation(c.req.raw) ? 'page' : 'json';
 }

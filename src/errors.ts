@@ -3,6 +3,9 @@
  * {@link AppError} with a stable `code`, an HTTP status and, where OAuth defines
  * one, an `error` value. Anything else is a logged 500 without details.
  */
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 
 /** Stable error codes. They appear in JSON bodies, on error pages and in logs. */
 export type ErrorCode =
@@ -12,6 +15,7 @@ export type ErrorCode =
   | 'login_expired'
   | 'login_replayed'
   | 'provider_error'
+  | 'access_denied'
   | 'invalid_grant'
   | 'id_token_invalid'
   | 'token_response_invalid'
@@ -34,6 +38,41 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'internal_error';
 
+/**
+ * The HTTP status of every error code: one code, one status, wherever it is thrown.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-15
+ */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = Object.freeze({
+  config_invalid: 500,
+  login_state_missing: 400,
+  login_state_invalid: 400,
+  login_expired: 400,
+  login_replayed: 400,
+  provider_error: 400,
+  access_denied: 403,
+  invalid_grant: 400,
+  id_token_invalid: 400,
+  token_response_invalid: 502,
+  provider_unreachable: 502,
+  provider_misconfigured: 502,
+  session_required: 401,
+  session_ended: 401,
+  cross_site_request: 403,
+  path_ambiguous: 400,
+  bearer_missing: 401,
+  bearer_malformed: 400,
+  bearer_invalid: 401,
+  insufficient_scope: 403,
+  scope_invalid: 400,
+  origin_not_configured: 404,
+  origin_unreachable: 502,
+  origin_timeout: 504,
+  m2m_not_configured: 500,
+  not_found: 404,
+  method_not_allowed: 405,
+  internal_error: 500,
+});
+
 /** Options for {@link AppError}. */
 export interface AppErrorOptions {
   /** The OAuth / RFC 6750 `error` value, where one applies. */
@@ -51,12 +90,14 @@ export interface AppErrorOptions {
 }
 
 /**
- * A known failure with a stable code and status. The message is safe to show to
- * the client: it never contains a token, secret or personal number.
+ * A known failure with a stable code; its status comes from {@link ERROR_STATUS}.
+ * The message is safe to show to the client: it never contains a token, secret
+ * or personal number. It renders itself ({@link AppError.getResponse}: RFC 6750
+ * JSON), so a Hono app without `onError` still answers 401/403, not 500.
  */
-export class AppError extends Error {
+export class AppError extends HTTPException {
   readonly code: ErrorCode;
-  readonly status: number;
+  override readonly status: ContentfulStatusCode;
   readonly oauthError: string | undefined;
   readonly headers: Record<string, string>;
   readonly scope: string | undefined;
@@ -65,16 +106,21 @@ export class AppError extends Error {
   /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
   readonly setCookies: string[] = [];
 
-  constructor(code: ErrorCode, status: number, message: string, options: AppErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(ERROR_STATUS[code], options.cause === undefined ? { message } : { message, cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = status;
+    this.status = ERROR_STATUS[code];
     this.oauthError = options.oauthError;
     this.headers = options.headers ?? {};
     this.scope = options.scope === undefined ? undefined : cutScopeList(options.scope);
     this.retryHref = options.retryHref;
     this.reason = options.reason ?? code;
+  }
+
+  /** The error as a response: RFC 6750 JSON (what Hono's default error handler sends); `errorResponse` renders pages. */
+  override getResponse(): Response {
+    return errorResponse(this, 'json');
   }
 }
 
@@ -92,7 +138,6 @@ export class ConfigError extends AppError {
   constructor(problems: ConfigProblem[]) {
     super(
       'config_invalid',
-      500,
       `kenni-edge is not configured correctly: ${problems.map((p) => `${p.variable}: ${p.problem}`).join('; ')}`,
     );
     this.name = 'ConfigError';
@@ -186,6 +231,10 @@ export function errorResponse(error: AppError, format: 'json' | 'page'): Respons
   const headers = new Headers(error.headers);
   headers.set('cache-control', 'no-store');
   for (const cookie of error.setCookies) headers.append('set-cookie', cookie);
+  // Wherever a session ends (a refresh met invalid_grant), its cookie is cleared with the answer.
+  if (error.code === 'session_ended' && !error.setCookies.some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
+    headers.append('set-cookie', expireCookie(SESSION_COOKIE));
+  }
   if (format === 'page') {
     headers.set('content-type', 'text/html; charset=utf-8');
     return new Response(renderErrorPage(error), { status: error.status, headers });

@@ -1,10 +1,9 @@
 /**
- * `requireBearer()`: Hono middleware that lets a request through only with a
- * verified Kenni access token carrying the required scopes.
+ * Reading and verifying a request's bearer token (`requireBearer()` and the
+ * gateway build on these), with rejections logged as `bearer_rejected`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context.ts';
+import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider, type VerifiedAccessToken } from '../provider/index.ts';
@@ -24,7 +23,7 @@ export function readBearerToken(authorization: string | null): string | undefine
   if (!/^bearer(?![A-Za-z])/i.test(value)) return undefined;
   const token = value.slice('bearer'.length);
   if (!token.startsWith(' ') || !B64TOKEN.test(token.slice(1))) {
-    throw new AppError('bearer_malformed', 400, 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
+    throw new AppError('bearer_malformed', 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
   }
   return token.slice(1);
 }
@@ -44,32 +43,11 @@ export function bearerTokenFrom(request: Request): string | undefined {
 
 /** The 401 for a request without any bearer token (RFC 6750 §3.1: a challenge without an error code). */
 export function bearerMissing(): AppError {
-  return new AppError('bearer_missing', 401, 'A bearer access token is required.', { reason: 'missing' });
-}
-
-/** Options for {@link requireBearer}. */
-export interface RequireBearerOptions {
-  /** Scopes every token must carry (default: `KENNI_API_SCOPE`). */
-  scopes?: readonly string[];
-}
-
-/**
- * Verifies `Authorization: Bearer <jwt>` and stores the result in `c.var.bearer`.
- * Failures answer RFC 6750 JSON with `WWW-Authenticate`.
- */
-export function requireBearer(options: RequireBearerOptions = {}): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    c.set('errorFormat', 'json');
-    const config = c.get('config');
-    const token = bearerTokenFrom(c.req.raw);
-    if (!token) throw bearerMissing();
-    c.set('bearer', await verifyBearer(c.get('config'), token, options.scopes ?? config.apiScopes, new URL(c.req.url).pathname));
-    await next();
-  };
+  return new AppError('bearer_missing', 'A bearer access token is required.', { reason: 'missing' });
 }
 
 /** Verifies a token against the configured provider and logs a rejection with its reason. */
-export async function verifyBearer(config: AppEnv['Variables']['config'], token: string, scopes: readonly string[], path: string): Promise<VerifiedAccessToken> {
+export async function verifyBearer(config: KenniEdgeConfig, token: string, scopes: readonly string[], path: string): Promise<VerifiedAccessToken> {
   try {
     return await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
   } catch (error) {

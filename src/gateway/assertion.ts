@@ -7,6 +7,7 @@
 import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from 'jose';
 import type { KenniEdgeConfig } from '../config.ts';
 import { nowSeconds } from '../time.ts';
+import { TtlMap } from '../util/ttl-map.ts';
 
 /** Lifetime of an assertion, seconds (contract: at most 60). */
 export const ASSERTION_TTL = 60;
@@ -28,9 +29,25 @@ interface SigningKey {
   key: CryptoKey;
 }
 
-let signingKeyCache: { source: JsonWebKey; key: Promise<SigningKey> } | undefined;
-const assertionCache = new Map<string, { token: string; expiresAt: number }>();
 const MAX_CACHED_ASSERTIONS = 5000;
+
+/** One isolate's signing state for one configuration: the imported key and the assertions signed lately. */
+interface AssertionState {
+  /** `undefined` when no `EDGE_SIGNING_KEY` is configured. */
+  readonly signingKey: Promise<SigningKey> | undefined;
+  readonly assertions: TtlMap<string, { token: string; expiresAt: number }>;
+}
+
+const states = new WeakMap<KenniEdgeConfig, AssertionState>();
+
+function assertionState(config: KenniEdgeConfig): AssertionState {
+  let state = states.get(config);
+  if (!state) {
+    state = { signingKey: importSigningKey(config), assertions: new TtlMap({ maxEntries: MAX_CACHED_ASSERTIONS, ttlSeconds: ASSERTION_TTL }) };
+    states.set(config, state);
+  }
+  return state;
+}
 
 /** The `kid` of an edge key: its own, or its RFC 7638 thumbprint. */
 async function kidOf(jwk: JsonWebKey): Promise<string> {
@@ -38,13 +55,10 @@ async function kidOf(jwk: JsonWebKey): Promise<string> {
   return declared ?? calculateJwkThumbprint({ kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! } as JWK);
 }
 
-function loadSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefined {
+function importSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefined {
   const source = config.edgeSigningKeys[0];
   if (!source) return undefined;
-  if (signingKeyCache?.source !== source) {
-    signingKeyCache = { source, key: (async () => ({ kid: await kidOf(source), key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey }))() };
-  }
-  return signingKeyCache.key;
+  return (async () => ({ kid: await kidOf(source), key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey }))();
 }
 
 /**
@@ -52,11 +66,11 @@ function loadSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefine
  * or `undefined` when no `EDGE_SIGNING_KEY` is configured.
  */
 export async function createIdentityAssertion(config: KenniEdgeConfig, params: { edgeOrigin: string; audience: string; identity: AssertedIdentity }): Promise<string | undefined> {
-  const signingKey = loadSigningKey(config);
+  const { signingKey, assertions } = assertionState(config);
   if (!signingKey) return undefined;
   const cacheKey = JSON.stringify([params.edgeOrigin, params.audience, params.identity]);
   const now = nowSeconds();
-  const cached = assertionCache.get(cacheKey);
+  const cached = assertions.get(cacheKey);
   if (cached && cached.expiresAt - now >= ASSERTION_REUSE_MARGIN) return cached.token;
 
   const { kid, key } = await signingKey;
@@ -69,8 +83,7 @@ export async function createIdentityAssertion(config: KenniEdgeConfig, params: {
     .setIssuedAt(now)
     .setExpirationTime(now + ASSERTION_TTL)
     .sign(key);
-  if (assertionCache.size >= MAX_CACHED_ASSERTIONS) assertionCache.clear();
-  assertionCache.set(cacheKey, { token, expiresAt: now + ASSERTION_TTL });
+  assertions.set(cacheKey, { token, expiresAt: now + ASSERTION_TTL });
   return token;
 }
 

@@ -132,8 +132,8 @@ export async function forwardToOrigin(request: Request, options: ForwardOptions)
   try {
     response = await fetch(url, { ...init, signal: controller.signal });
   } catch (cause) {
-    if (timedOut) throw new AppError('origin_timeout', 504, 'The application did not answer in time.', { cause });
-    throw new AppError('origin_unreachable', 502, 'The application behind the sign-in could not be reached.', { cause });
+    if (timedOut) throw new AppError('origin_timeout', 'The application did not answer in time.', { cause });
+    throw new AppError('origin_unreachable', 'The application behind the sign-in could not be reached.', { cause });
   } finally {
     clearTimeout(timer);
   }

@@ -10,9 +10,7 @@
  * authorised. Matching is on whole, decoded segments.
  */
 import type { KenniEdgeConfig } from '../config.ts';
-
-/** The three kinds of gateway path (`/auth/*` is handled before the gateway). */
-export type PathClass = 'public' | 'api' | 'page';
+import { routeTable, type Route } from './route.ts';
 
 /** Why a path is refused as ambiguous. */
 export type AmbiguityReason =
@@ -27,23 +25,22 @@ export type AmbiguityReason =
   /** Encoded more times, in more ways or at more length than the edge reads (this bounds the work per request). */
   | 'too_complex';
 
-/** One reading of a path and the class it falls under. */
+/** One reading of a path and the route it falls under. */
 export interface ClassifiedReading {
   /** The decoded segments, dot segments resolved, empty segments left out. */
   readonly segments: readonly string[];
-  readonly pathClass: PathClass;
+  readonly route: Route;
 }
 
 /**
- * The classification of a path: every distinct reading with its class, and the
- * class they all agree on. The gateway refuses the path when `agreed` is
- * undefined; classes are compared by identity, so a route object can take the
- * place of {@link PathClass} later.
+ * The classification of a path: every distinct reading with its route, and the
+ * route they all agree on (routes are compared by identity). The gateway
+ * refuses the path when `agreed` is undefined.
  */
 export interface PathClassification {
   readonly readings: readonly ClassifiedReading[];
-  /** The class of every reading, or `undefined` when the path is ambiguous. */
-  readonly agreed: PathClass | undefined;
+  /** The route of every reading, or `undefined` when the path is ambiguous. */
+  readonly agreed: Route | undefined;
   /** Set when `agreed` is undefined. */
   readonly reason?: AmbiguityReason;
 }
@@ -107,17 +104,16 @@ export function readPath(pathname: string): PathReadings {
 }
 
 /**
- * Classifies a request path under each of its readings ({@link readPath}).
- * Public when a public prefix covers the reading (exact letter case); API when
- * an API prefix does, in any letter case; a page otherwise.
+ * Classifies a request path under each of its readings ({@link readPath}) into
+ * the configuration's routes (see `routeTable`).
  */
 export function classifyPath(config: KenniEdgeConfig, pathname: string): PathClassification {
   const result = readPath(pathname);
   if ('refused' in result) return { readings: [], agreed: undefined, reason: result.refused };
-  const prefixes = prefixesOf(config);
-  const readings = result.readings.map((segments) => ({ segments, pathClass: classOf(prefixes, segments) }));
-  const first = readings[0]!.pathClass;
-  if (readings.every((reading) => reading.pathClass === first)) return { readings, agreed: first };
+  const table = routeTable(config);
+  const readings = result.readings.map((segments) => ({ segments, route: table.match(segments) }));
+  const first = readings[0]!.route;
+  if (readings.every((reading) => reading.route === first)) return { readings, agreed: first };
   return { readings, agreed: undefined, reason: 'readings_differ' };
 }
 
@@ -189,41 +185,4 @@ function decodeLeniently(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A configuration's prefixes as segment lists (API ones lower-cased), computed once per configuration. */
-interface Prefixes {
-  readonly public: ReadonlyArray<readonly string[]>;
-  readonly api: ReadonlyArray<readonly string[]>;
-}
-
-const prefixCache = new WeakMap<KenniEdgeConfig, Prefixes>();
-
-function prefixesOf(config: KenniEdgeConfig): Prefixes {
-  let prefixes = prefixCache.get(config);
-  if (!prefixes) {
-    const segmentsOf = (prefix: string) => prefix.split('/').filter((segment) => segment !== '');
-    prefixes = {
-      public: config.publicPaths.map(segmentsOf),
-      api: config.apiPaths.map((prefix) => segmentsOf(prefix.toLowerCase())),
-    };
-    prefixCache.set(config, prefixes);
-  }
-  return prefixes;
-}
-
-/**
- * True when `prefix` covers `segments` on whole segments: `/public` covers
- * `/public` and `/public/x` but not `/publicity`; `/favicon.ico` does not cover
- * `/favicon.ico.bak`.
- */
-function covers(prefix: readonly string[], segments: readonly string[], lowerCase: boolean): boolean {
-  if (prefix.length > segments.length) return false;
-  return prefix.every((part, index) => (lowerCase ? segments[index]!.toLowerCase() : segments[index]) === part);
-}
-
-function classOf(prefixes: Prefixes, segments: readonly string[]): PathClass {
-  if (prefixes.public.some((prefix) => covers(prefix, segments, false))) return 'public';
-  if (prefixes.api.some((prefix) => covers(prefix, segments, true))) return 'api';
-  return 'page';
 }

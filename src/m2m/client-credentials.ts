@@ -62,7 +62,7 @@ function tokenCacheFor(provider: Provider): TokenCache {
 export async function getClientCredentialsToken(env: Env, options: ClientCredentialsOptions = {}): Promise<ClientCredentialsToken> {
   const config = loadConfig(env);
   if (!config.m2mClientId || !config.m2mClientSecret) {
-    throw new AppError('m2m_not_configured', 500, 'Set KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET to use client credentials.');
+    throw new AppError('m2m_not_configured', 'Set KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET to use client credentials.');
   }
   const scope = normalizeScope(options.scope);
   // The secret is part of the key, so rotating it never serves a token of the old credentials.

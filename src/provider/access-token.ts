@@ -70,7 +70,7 @@ export class AccessTokenVerifier {
    */
   async verify(server: oauth.AuthorizationServer, token: string, options: VerifyAccessTokenOptions = {}): Promise<VerifiedAccessToken> {
     const config = this.#config;
-    if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+    if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
     const audience = options.audience ?? config.apiAudience;
     const algorithms = this.#allowedAlgorithms(server);
@@ -125,7 +125,7 @@ function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly s
   const missing = requiredScopes.filter((scope) => !verified.scopes.has(scope));
   if (missing.length > 0) {
     // The scopes are named once, in `scope` (cut short there): some may come from the client's `?scope=`.
-    throw new AppError('insufficient_scope', 403, 'The token lacks a required scope (named in scope).', {
+    throw new AppError('insufficient_scope', 'The token lacks a required scope (named in scope).', {
       oauthError: 'insufficient_scope',
       scope: requiredScopes.join(' '),
     });
@@ -169,7 +169,7 @@ function base64UrlToBytes(segment: string): Uint8Array {
 }
 
 function invalidToken(reason: string, description: string, cause?: unknown): AppError {
-  return new AppError('bearer_invalid', 401, description, { oauthError: 'invalid_token', reason, cause });
+  return new AppError('bearer_invalid', description, { oauthError: 'invalid_token', reason, cause });
 }
 
 /** Key-set and jose failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */

@@ -47,7 +47,7 @@ export interface AuthorizationRequest {
  */
 export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
   if (!server.authorization_endpoint) {
-    throw new AppError('provider_unreachable', 502, 'The provider publishes no authorization endpoint.');
+    throw new AppError('provider_unreachable', 'The provider publishes no authorization endpoint.');
   }
   const url = new URL(server.authorization_endpoint);
   const scope = [...new Set([...config.scope.split(/\s+/), ...config.apiScopes].filter(Boolean))].join(' ');
@@ -79,7 +79,7 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
     const parameters = oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
     const code = parameters.get('code');
     if (!code || code.length > MAX_AUTHORIZATION_CODE_LENGTH) {
-      throw new AppError('login_state_invalid', 400, 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
+      throw new AppError('login_state_invalid', 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
     }
     return parameters;
   } catch (error) {
@@ -87,13 +87,12 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
       throw new AppError(
-        'provider_error',
-        code === 'access_denied' ? 403 : 400,
+        code === 'access_denied' ? 'access_denied' : 'provider_error',
         code === 'access_denied' ? 'Sign-in was cancelled or access was denied.' : `The sign-in provider reported an error: ${code}.`,
         { oauthError: code, retryHref: '/auth/login' },
       );
     }
-    throw new AppError('login_state_invalid', 400, 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
   }
 }
 
@@ -112,7 +111,7 @@ export async function exchangeAuthorizationCode(
   const response = await oauth.authorizationCodeGrantRequest(server, client, clientAuth, params.callbackParameters, params.redirectUri, params.codeVerifier, providerRequestOptions(config));
   const result = await processTokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response, { expectedNonce: params.nonce, requireIdToken: true }), response);
   const claims = oauth.getValidatedIdTokenClaims(result);
-  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 400, 'The provider returned no ID token.', { retryHref: '/auth/login' });
+  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 'The provider returned no ID token.', { retryHref: '/auth/login' });
   await idTokens.verify(server, result.id_token);
   return { claims, tokens: toProviderTokens(result) };
 }
@@ -129,7 +128,7 @@ export async function refreshTokens(
   current: ProviderTokens,
   subject: string,
 ): Promise<{ tokens: ProviderTokens; claims: oauth.IDToken | undefined }> {
-  if (!current.refresh_token) throw new AppError('invalid_grant', 401, 'The session has no refresh token.', { oauthError: 'invalid_grant' });
+  if (!current.refresh_token) throw new AppError('invalid_grant', 'The session has no refresh token.', { oauthError: 'invalid_grant' });
   const { client, clientAuth } = createClient(config);
   const response = await oauth.refreshTokenGrantRequest(server, client, clientAuth, current.refresh_token, providerRequestOptions(config));
   const result = await processTokenResponse(() => oauth.processRefreshTokenResponse(server, client, response), response);
@@ -137,7 +136,7 @@ export async function refreshTokens(
   if (result.id_token) {
     await idTokens.verify(server, result.id_token);
     if (!claims || claims.sub !== subject || claims.iss !== config.issuer) {
-      throw new AppError('id_token_invalid', 401, 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
+      throw new AppError('id_token_invalid', 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
     }
   }
   const tokens = toProviderTokens(result);
@@ -197,7 +196,7 @@ export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.
   try {
     await oauth.processRevocationResponse(response);
   } catch (cause) {
-    throw new AppError('provider_unreachable', 502, 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
+    throw new AppError('provider_unreachable', 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
   }
   return true;
 }

@@ -100,7 +100,6 @@ export class Discovery {
     } catch (cause) {
       throw new AppError(
         'provider_misconfigured',
-        502,
         'The sign-in provider published an invalid discovery document (its issuer must equal KENNI_ISSUER exactly).',
         { cause },
       );

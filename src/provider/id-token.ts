@@ -29,7 +29,7 @@ export class IdTokenVerifier {
    */
   async verify(server: oauth.AuthorizationServer, idToken: string): Promise<JWTPayload> {
     const config = this.#config;
-    if (!server.jwks_uri) throw new AppError('provider_unreachable', 502, 'The provider publishes no jwks_uri.');
+    if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
     try {
       const { payload } = await jwtVerify(idToken, (header) => this.#keys.resolve(jwksUri, header), {
@@ -44,7 +44,7 @@ export class IdTokenVerifier {
     } catch (error) {
       // The only AppError the key set throws is an outage; every other failure (a KeySetError included) is the token's.
       if (error instanceof AppError) throw error;
-      throw new AppError('id_token_invalid', 400, 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
+      throw new AppError('id_token_invalid', 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
     }
   }
 }

@@ -182,7 +182,7 @@ async function fetchKeySet(jwksUri: string, options: JwksCacheOptions, signal: A
     body = undefined;
   }
   if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) {
-    throw new AppError('provider_unreachable', 502, `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
+    throw new AppError('provider_unreachable', `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
   }
   const keys = (body as { keys: unknown[] }).keys.filter(isUsableSigningKey);
   const fetchedAt = Date.now();

@@ -17,7 +17,6 @@ import { createSession, deleteSession, sessionKey } from '../session/store.ts';
 
 /** Handles `GET /auth/callback`. */
 export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'page');
   const config = c.get('config');
   const url = new URL(c.req.url);
   const cookieHeader = c.req.header('cookie') ?? null;
@@ -29,7 +28,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const provider = loadProvider(config);
     // The whole authorization response (state, iss, code) is checked before anything is recorded.
     const callbackParameters = await provider.validateCallback(url, transaction.state);
-    await claimLoginState(c.env.SESSIONS, transaction.state);
+    await claimLoginState(config, c.env.SESSIONS, transaction.state);
     const { claims, tokens } = await provider.exchangeCode({
       callbackParameters,
       redirectUri: transaction.redirect_uri,
@@ -43,7 +42,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);
     if (previousId && /^[A-Za-z0-9_-]{43,128}$/.test(previousId)) {
       const { keyHash } = await sessionKey(previousId);
-      await deleteSession(c.env.SESSIONS, { id: previousId, keyHash });
+      await deleteSession(config, c.env.SESSIONS, { id: previousId, keyHash });
     }
     const session = await createSession(config, c.env.SESSIONS, { sub: claims.sub, claims, tokens });
     logEvent('login_succeeded', { session: session.keyHash.slice(0, 12) });

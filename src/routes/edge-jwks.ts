@@ -9,7 +9,6 @@ import { edgePublicJwks } from '../gateway/assertion.ts';
 
 /** Handles `GET /auth/jwks.json`. */
 export async function handleEdgeJwks(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'json');
   return c.json(await edgePublicJwks(c.get('config')), 200, {
     'content-type': 'application/jwk-set+json',
     'cache-control': 'public, max-age=300',

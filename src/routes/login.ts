@@ -16,7 +16,6 @@ const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'de
 
 /** Handles `GET /auth/login`. */
 export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'page');
   try {
     return await startLogin(c);
   } catch (error) {

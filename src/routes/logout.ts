@@ -18,7 +18,6 @@ import { isCrossSiteRequest, isSameOriginNavigation } from '../request-kind.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
 export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'page');
   const config = c.get('config');
   const url = new URL(c.req.url);
   // POST: refused only when the browser marks it cross-site. GET rides on links from anywhere, so it must prove it is ours.

@@ -9,9 +9,8 @@ import { loadRequestSession } from '../session/middleware.ts';
 
 /** Handles `GET /auth/me`. */
 export async function handleMe(c: Context<AppEnv>): Promise<Response> {
-  c.set('errorFormat', 'json');
   const session = await loadRequestSession(c);
-  if (!session) throw new AppError('session_required', 401, 'Not signed in.', { reason: 'no_session' });
+  if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
   const { sub, claims, expires_at, last_seen_at } = session.record;
   const idleEndsAt = last_seen_at + c.get('config').sessionIdleTtl;
   return c.json({ sub, claims, expires_at: Math.min(expires_at, idleEndsAt) }, 200, { 'cache-control': 'no-store' });

@@ -27,7 +27,7 @@ export async function endSession(
   waitUntil?: (work: Promise<unknown>) => void,
 ): Promise<void> {
   const short = session.keyHash.slice(0, 12);
-  await deleteSession(env.SESSIONS, session);
+  await deleteSession(config, env.SESSIONS, session);
   if (env.SESSION_LOCKS) {
     try {
       await endSessionLock(env, session);

@@ -8,10 +8,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
+import { refreshSession, type FreshSession } from './refresh-grant.ts';
 import { sha256Hex } from './seal.ts';
-import { refreshSession, type FreshSession } from './refresh.ts';
 import { adoptSession, deleteSession, forgetSession, readSessionTokens, type ActiveSession, type SessionRecord } from './store.ts';
 
 interface LastRotation {
@@ -20,6 +20,18 @@ interface LastRotation {
   /** The record written after that rotation: its tokens are sealed, as in KV. */
   record: SessionRecord;
 }
+
+/** A failure inside the lock, as plain data: RPC carries it intact, and the caller rebuilds the {@link AppError}. */
+export interface LockFailure {
+  code: ErrorCode;
+  message: string;
+  reason: string;
+  oauthError?: string;
+  retryHref?: string;
+}
+
+/** What {@link SessionLock.refresh} answers: the record to use, or why there is none. */
+export type LockRefreshResult = { ok: true; record: SessionRecord } | { ok: false; error: LockFailure };
 
 /**
  * One object per session (named by the session's key hash) that serialises its
@@ -31,14 +43,28 @@ export class SessionLock extends DurableObject<Env> {
   private last: LastRotation | undefined;
   private ended = false;
 
+  #grants = 0;
+
+  /** Refresh grants this object sent (tests read it through `runInDurableObject`). */
+  get stats(): { readonly grants: number } {
+    return { grants: this.#grants };
+  }
+
   /**
    * Refreshes the session's tokens unless this object already rotated the same
-   * refresh token; returns the session record to use.
+   * refresh token. Answers the session record to use, or a known failure as
+   * data (an error thrown across RPC would lose its class); anything else throws.
    */
-  async refresh(session: ActiveSession, force: boolean): Promise<SessionRecord> {
+  async refresh(session: ActiveSession, force: boolean): Promise<LockRefreshResult> {
     const run = this.queue.then(() => this.refreshOnce(session, force));
     this.queue = run.catch(() => undefined);
-    return run;
+    try {
+      return { ok: true, record: await run };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      const { code, message, reason, oauthError, retryHref } = error;
+      return { ok: false, error: { code, message, reason, ...(oauthError !== undefined ? { oauthError } : {}), ...(retryHref !== undefined ? { retryHref } : {}) } };
+    }
   }
 
   /**
@@ -59,7 +85,7 @@ export class SessionLock extends DurableObject<Env> {
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
     if (this.ended) throw endedError();
     const tokens = await readSessionTokens(config, session);
-    if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+    if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
     this.last ??= await this.ctx.storage.get<LastRotation>('last');
     const last = this.last;
@@ -68,10 +94,11 @@ export class SessionLock extends DurableObject<Env> {
       if (last.usedRefreshTokenHash === usedHash) return last.record;
       if (!force && last.record.access_token_expires_at - nowSeconds() > config.refreshBeforeExpiry && last.record.tokens !== session.record.tokens) return last.record;
     }
+    this.#grants++;
     const result = await refreshSession(config, this.env, session, tokens);
     if (this.ended) {
       // The session ended while the grant was at the provider: whatever KV showed the write, the end wins.
-      await deleteSession(this.env.SESSIONS, result.session);
+      await deleteSession(config, this.env.SESSIONS, result.session);
       throw endedError();
     }
     this.last = { usedRefreshTokenHash: usedHash, record: result.session.record };
@@ -99,7 +126,7 @@ export async function endSessionLock(env: Env, session: ActiveSession): Promise<
 }
 
 function endedError(): AppError {
-  return new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+  return new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
 }
 
 /**
@@ -109,36 +136,15 @@ function endedError(): AppError {
 export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, session: ActiveSession, force: boolean): Promise<FreshSession> {
   const namespace = env.SESSION_LOCKS as DurableObjectNamespace<SessionLock>;
   const stub = namespace.get(namespace.idFromName(session.keyHash));
-  let record: SessionRecord;
-  try {
-    record = (await stub.refresh(session, force)) as SessionRecord;
-  } catch (error) {
-    const revived = reviveAppError(error);
+  const result = (await stub.refresh(session, force)) as LockRefreshResult;
+  if (!result.ok) {
+    const { code, message, ...options } = result.error;
     // The object may run in another isolate: this one must stop serving its cached copy too.
-    if (revived instanceof AppError && revived.code === 'session_ended') forgetSession(session);
-    throw revived;
+    if (code === 'session_ended') forgetSession(config, session);
+    throw new AppError(code, message, options);
   }
-  const updated = adoptSession({ id: session.id, keyHash: session.keyHash, record });
+  const updated = adoptSession(config, { id: session.id, keyHash: session.keyHash, record: result.record });
   const tokens = await readSessionTokens(config, updated);
-  if (!tokens) throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+  if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
   return { session: updated, tokens };
-}
-
-/**
- * An error thrown inside the Durable Object arrives over RPC as a plain `Error`
- * that keeps its own properties but not its class; without this, `session_ended`
- * and `provider_unreachable` from the lock would become 500 `internal_error`.
- */
-function reviveAppError(error: unknown): unknown {
-  if (error instanceof AppError || !(error instanceof Error)) return error;
-  const remote = error as Error & Partial<Pick<AppError, 'code' | 'status' | 'oauthError' | 'headers' | 'scope' | 'retryHref' | 'reason'>>;
-  if (typeof remote.code !== 'string' || typeof remote.status !== 'number') return error;
-  return new AppError(remote.code, remote.status, remote.message, {
-    ...(remote.oauthError !== undefined ? { oauthError: remote.oauthError } : {}),
-    ...(remote.headers ? { headers: remote.headers } : {}),
-    ...(remote.scope !== undefined ? { scope: remote.scope } : {}),
-    ...(remote.retryHref !== undefined ? { retryHref: remote.retryHref } : {}),
-    ...(remote.reason !== undefined ? { reason: remote.reason } : {}),
-    cause: error,
-  });
 }

@@ -10,6 +10,7 @@ import * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
+import { TtlMap } from '../util/ttl-map.ts';
 import { expireCookie, LOGIN_COOKIE_PREFIX, readCookie, readCookiesWithPrefix, serializeCookie } from './cookies.ts';
 import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unseal } from './seal.ts';
 
@@ -66,24 +67,24 @@ export async function openLoginTransaction(
 ): Promise<{ transaction: LoginTransaction; clearCookie: string }> {
   const state = params.state;
   if (!state || state.length > 512 || !/^[A-Za-z0-9_-]+$/.test(state)) {
-    throw new AppError('login_state_invalid', 400, 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
   }
   const name = cookieNameFor(state);
   const sealed = readCookie(params.cookieHeader, name);
   if (!sealed) {
-    throw new AppError('login_state_missing', 400, 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_state_missing', 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
   }
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const transaction = await unseal<LoginTransaction>(key, sealed, name);
   const clearCookie = expireCookie(name);
   if (!transaction || !timingSafeEqual(transaction.state, state)) {
-    const error = new AppError('login_state_invalid', 400, 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_state_invalid', 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
     // An unreadable (tampered) cookie is of no use to anyone: clear it so it cannot linger.
     if (!transaction) error.setCookies.push(clearCookie);
     throw error;
   }
   if (nowSeconds() - transaction.created_at > LOGIN_TRANSACTION_TTL || transaction.created_at > nowSeconds() + 60) {
-    const error = new AppError('login_expired', 400, 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_expired', 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
     error.setCookies.push(clearCookie);
     throw error;
   }
@@ -93,12 +94,19 @@ export async function openLoginTransaction(
 /** Most used states one isolate remembers; past it the oldest go first (the KV marker still refuses them). */
 export const MAX_USED_STATES_IN_ISOLATE = 10_000;
 
-/**
- * States used in this isolate, oldest first. Every entry lives the same
- * LOGIN_TRANSACTION_TTL, so insertion order is expiry order: expired entries are
- * dropped from the front (each once: amortised O(1) per callback, no scan).
- */
-const usedInIsolate = new Map<string, number>();
+/** States used in this isolate, per configuration (a fresh env is a fresh isolate), each remembered for LOGIN_TRANSACTION_TTL. */
+const usedStates = new WeakMap<KenniEdgeConfig, TtlMap<string, true>>();
+
+/** The states used in this isolate for `config` (tests: the set stays bounded). */
+export function usedLoginStates(config: KenniEdgeConfig): TtlMap<string, true> {
+  let used = usedStates.get(config);
+  if (!used) {
+    // One second more than the transaction lives: a state is refused through its last second too.
+    used = new TtlMap({ maxEntries: MAX_USED_STATES_IN_ISOLATE, ttlSeconds: LOGIN_TRANSACTION_TTL + 1 });
+    usedStates.set(config, used);
+  }
+  return used;
+}
 
 /**
  * Claims a state for the one callback that may use it. Throws `login_replayed`
@@ -106,18 +114,13 @@ const usedInIsolate = new Map<string, number>();
  * propagated) anywhere. Reads KV but never writes: a callback that goes no
  * further than this costs no KV write (see {@link recordLoginState}).
  */
-export async function claimLoginState(kv: KVNamespace, state: string): Promise<void> {
+export async function claimLoginState(config: KenniEdgeConfig, kv: KVNamespace, state: string): Promise<void> {
   const key = await loginStateKey(state);
-  const now = nowSeconds();
-  const usedUntil = usedInIsolate.get(key);
-  if ((usedUntil !== undefined && usedUntil >= now) || (await kv.get(key)) !== null) {
-    throw new AppError('login_replayed', 400, 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
+  const used = usedLoginStates(config);
+  if (used.has(key) || (await kv.get(key)) !== null) {
+    throw new AppError('login_replayed', 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
   }
-  for (const [oldest, expiresAt] of usedInIsolate) {
-    if (expiresAt >= now && usedInIsolate.size < MAX_USED_STATES_IN_ISOLATE) break;
-    usedInIsolate.delete(oldest);
-  }
-  usedInIsolate.set(key, now + LOGIN_TRANSACTION_TTL);
+  used.set(key, true);
 }
 
 /**
@@ -127,11 +130,6 @@ export async function claimLoginState(kv: KVNamespace, state: string): Promise<v
  */
 export async function recordLoginState(kv: KVNamespace, state: string): Promise<void> {
   await kv.put(await loginStateKey(state), '1', { expirationTtl: LOGIN_TRANSACTION_TTL + 60 });
-}
-
-/** How many used states this isolate remembers (tests: the set stays bounded). */
-export function usedLoginStatesInIsolate(): number {
-  return usedInIsolate.size;
 }
 
 async function loginStateKey(state: string): Promise<string> {

@@ -1,11 +1,9 @@
 /**
- * Session middleware: reads the session cookie, loads the session (isolate
+ * The request's session: reads the session cookie, loads the session (isolate
  * cache, else one KV read), and moves the idle clock when due.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
-import { AppError } from '../errors.ts';
-import { isPageNavigation } from '../request-kind.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import { idleClockWriteDue, loadSession, touchSession, type ActiveSession } from './store.ts';
 
@@ -33,20 +31,4 @@ export async function loadRequestSession(c: Context<AppEnv>): Promise<ActiveSess
 /** The path and query to come back to after login. */
 export function loginUrlFor(url: URL): string {
   return `/auth/login?return_to=${encodeURIComponent(`${url.pathname}${url.search}`)}`;
-}
-
-/**
- * Requires a session. A page navigation without one is redirected to
- * `/auth/login?return_to=…`; anything else gets 401 JSON.
- */
-export function requireSession(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const session = await loadRequestSession(c);
-    if (!session) {
-      if (isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(new URL(c.req.url)), 302);
-      c.set('errorFormat', 'json');
-      throw new AppError('session_required', 401, 'Sign-in required.', { reason: 'no_session' });
-    }
-    await next();
-  };
 }

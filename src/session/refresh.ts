@@ -1,92 +1,51 @@
 /**
  * Keeps a session's access token fresh without logging anyone out by our own
- * race: one refresh per session per isolate at a time (single-flight), new
- * tokens written to KV before they are used, and on `invalid_grant` one re-read
- * of the record in case another isolate already rotated the tokens. A session
- * that ended meanwhile is never written back (see `saveSessionTokens`).
+ * race: a refresh is due when the access token expires within
+ * `REFRESH_BEFORE_EXPIRY` seconds, and one refresh per session per isolate runs
+ * at a time (later requests share it). How the refresh is carried out (from
+ * here, or through the session's Durable Object lock) is handed in.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { logEvent } from '../log.ts';
-import { loadProvider, type ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
-import { refreshThroughLock } from './lock.ts';
-import { deleteSession, readSessionTokens, reloadSession, saveSessionTokens, type ActiveSession } from './store.ts';
+import { singleFlight } from '../util/single-flight.ts';
+import type { FreshSession, RefreshCoordinator } from './refresh-grant.ts';
+import { deleteSession, readSessionTokens, type ActiveSession } from './store.ts';
 
-/** A session together with a usable access token. */
-export interface FreshSession {
-  session: ActiveSession;
-  tokens: ProviderTokens;
-}
+/** One isolate's refreshes for one configuration: the coordinator it was handed and the refreshes under way. */
+export class SessionRefresher {
+  readonly #config: KenniEdgeConfig;
+  readonly #env: Env;
+  readonly #refresh: RefreshCoordinator;
+  readonly #inFlight: (keyHash: string, run: () => Promise<FreshSession>) => Promise<FreshSession>;
 
-const inFlight = new Map<string, Promise<FreshSession>>();
-
-/** Counts refresh grants sent from this isolate (read by tests and the benchmark). */
-export const refreshCounter = { count: 0 };
-
-/**
- * Returns the session's tokens, refreshing first when the access token expires
- * within `REFRESH_BEFORE_EXPIRY` seconds (or always, with `force`).
- * Throws `session_ended` (401) when the provider says the grant is gone, and
- * `provider_unreachable` (502) while keeping the session when it is down.
- */
-export async function ensureFreshTokens(config: KenniEdgeConfig, env: Env, session: ActiveSession, options: { force?: boolean } = {}): Promise<FreshSession> {
-  const tokens = await readSessionTokens(config, session);
-  if (!tokens) {
-    await deleteSession(env.SESSIONS, session);
-    throw new AppError('session_ended', 401, 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
-  }
-  if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
-
-  let pending = inFlight.get(session.keyHash);
-  if (!pending) {
-    pending = (env.SESSION_LOCKS ? refreshThroughLock(config, env, session, options.force === true) : refreshSession(config, env, session, tokens)).finally(() =>
-      inFlight.delete(session.keyHash),
-    );
-    inFlight.set(session.keyHash, pending);
-  }
-  return pending;
-}
-
-/**
- * One refresh grant for the session, with the re-read on `invalid_grant`.
- * Exported for the Durable Object lock, which calls it while holding the lock.
- */
-export async function refreshSession(config: KenniEdgeConfig, env: Env, session: ActiveSession, tokens: ProviderTokens): Promise<FreshSession> {
-  const provider = loadProvider(config);
-  await provider.discovery(); // a provider that is down fails here, before a refresh is attempted
-  try {
-    refreshCounter.count++;
-    const refreshed = await provider.refresh(tokens, session.record.sub);
-    const updated = await saveSessionTokens(config, env.SESSIONS, session, refreshed.tokens, refreshed.claims).catch(async (error: unknown) => {
-      // The session ended while the grant was at the provider: the tokens it just issued must not outlive it.
-      if (error instanceof AppError && error.code === 'session_ended' && refreshed.tokens.refresh_token) {
-        await provider.revokeRefreshToken(refreshed.tokens.refresh_token).catch(() => false);
-      }
-      throw error;
+  constructor(config: KenniEdgeConfig, env: Env, refresh: RefreshCoordinator) {
+    this.#config = config;
+    this.#env = env;
+    this.#refresh = refresh;
+    // A waiter restarts a refresh only when it is stalled far beyond what discovery, the grant and KV can take.
+    this.#inFlight = singleFlight<string, FreshSession>({
+      waitMs: 4 * config.providerTimeoutMs,
+      // A waiter that gives up keeps the session: the provider (or the run it waited on) is what failed.
+      timeoutError: () => new AppError('provider_unreachable', 'The session could not be refreshed in time. Please try again shortly.', { reason: 'refresh_stalled' }),
     });
-    logEvent('refreshed', { session: session.keyHash.slice(0, 12) });
-    return { session: updated, tokens: refreshed.tokens };
-  } catch (error) {
-    if (error instanceof AppError && (error.code === 'invalid_grant' || error.code === 'id_token_invalid')) {
-      const rotatedElsewhere = error.code === 'invalid_grant' ? await tokensRotatedElsewhere(config, env, session, tokens) : undefined;
-      if (rotatedElsewhere) return rotatedElsewhere;
-      await deleteSession(env.SESSIONS, session);
-      logEvent('refresh_failed', { reason: error.code, session: session.keyHash.slice(0, 12) });
-      logEvent('session_ended', { reason: error.code, session: session.keyHash.slice(0, 12) });
-      throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: error.code, retryHref: '/auth/login' });
-    }
-    logEvent('refresh_failed', { reason: error instanceof AppError ? error.reason : 'internal_error', session: session.keyHash.slice(0, 12) });
-    throw error;
   }
-}
 
-/** After `invalid_grant`: did another isolate already rotate the refresh token? Then use its result. */
-async function tokensRotatedElsewhere(config: KenniEdgeConfig, env: Env, session: ActiveSession, used: ProviderTokens): Promise<FreshSession | undefined> {
-  const reloaded = await reloadSession(env.SESSIONS, session);
-  if (!reloaded) return undefined;
-  const tokens = await readSessionTokens(config, reloaded);
-  if (!tokens || tokens.refresh_token === used.refresh_token || tokens.expires_at <= nowSeconds()) return undefined;
-  return { session: reloaded, tokens };
+  /**
+   * Returns the session's tokens, refreshing first when the access token
+   * expires within `REFRESH_BEFORE_EXPIRY` seconds (or always, with `force`).
+   * Throws `session_ended` (401) when the provider says the grant is gone, and
+   * `provider_unreachable` (502) while keeping the session when it is down.
+   */
+  async ensureFresh(session: ActiveSession, options: { force?: boolean } = {}): Promise<FreshSession> {
+    const config = this.#config;
+    const tokens = await readSessionTokens(config, session);
+    if (!tokens) {
+      await deleteSession(config, this.#env.SESSIONS, session);
+      throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+    }
+    if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
+    return this.#inFlight(session.keyHash, () => this.#refresh(config, this.#env, session, options.force === true, tokens));
+  }
 }

@@ -13,49 +13,14 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
+import { sessionIsolateState } from './isolate-state.ts';
+import type { ActiveSession, SessionRecord } from './session-types.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 
-/** The JSON stored in KV for one session. Tokens are sealed; nothing here is a credential. */
-export interface SessionRecord {
-  version: 1;
-  sub: string;
-  /** Identity claims from the ID token (protocol claims removed). */
-  claims: Record<string, unknown>;
-  /** The provider's tokens, sealed with AES-GCM (bound to this record's key). */
-  tokens: string;
-  /** When the access token expires, seconds since the epoch. */
-  access_token_expires_at: number;
-  created_at: number;
-  /** Absolute end of the session (SESSION_TTL after login). */
-  expires_at: number;
-  /** The idle clock: moved at most once an hour. */
-  last_seen_at: number;
-  refreshed_at?: number;
-}
-
-/** A session loaded for a request. */
-export interface ActiveSession {
-  /** The raw id from the cookie (never logged, never stored). */
-  readonly id: string;
-  /** `hex sha256(id)`: the KV key suffix. */
-  readonly keyHash: string;
-  record: SessionRecord;
-}
-
-/** Seconds a session record may be served from the isolate without reading KV (KV propagates within ~60 s). */
-export const SESSION_ISOLATE_CACHE_SECONDS = 30;
-const MAX_ISOLATE_ENTRIES = 5000;
+export type { ActiveSession, SessionRecord } from './session-types.ts';
 
 /** Protocol claims that say nothing about the user; they are not kept in the session. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti', 'sid', 'auth_time', 'acr', 'amr']);
-
-interface CachedSession {
-  session: ActiveSession;
-  tokens: ProviderTokens | undefined;
-  cachedUntil: number;
-}
-
-const isolateSessions = new Map<string, CachedSession>();
 
 /** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
 export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
@@ -92,8 +57,9 @@ export async function createSession(
   };
   const session: ActiveSession = { id, keyHash, record };
   // A brand-new id has nothing to re-read: the only write that needs no guard.
-  await inWriteOrder(keyHash, () => putRecord(config, kv, session));
-  remember(session, params.tokens);
+  const isolate = sessionIsolateState(config);
+  await isolate.inWriteOrder(keyHash, () => putRecord(config, kv, session));
+  isolate.remember(session, params.tokens);
   return session;
 }
 
@@ -104,20 +70,17 @@ export async function createSession(
 export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: string | undefined): Promise<ActiveSession | undefined> {
   if (!id || id.length < 43 || id.length > 128 || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
   const now = nowSeconds();
-  const cached = isolateSessions.get(id);
-  let session: ActiveSession | undefined;
-  if (cached && cached.cachedUntil > now) {
-    session = cached.session;
-  } else {
-    if (cached) isolateSessions.delete(id);
+  const isolate = sessionIsolateState(config);
+  let session = isolate.sessions.get(id)?.session;
+  if (!session) {
     const { key, keyHash } = await sessionKey(id);
     const record = await kv.get<SessionRecord>(key, 'json');
     if (!isLiveRecord(record)) return undefined;
     session = { id, keyHash, record };
-    remember(session, undefined);
+    isolate.remember(session, undefined);
   }
   if (now >= session.record.expires_at || now >= session.record.last_seen_at + config.sessionIdleTtl) {
-    await deleteSession(kv, session);
+    await deleteSession(config, kv, session);
     return undefined;
   }
   return session;
@@ -125,7 +88,7 @@ export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: 
 
 /** The session's tokens, decrypted once per isolate cache entry. */
 export async function readSessionTokens(config: KenniEdgeConfig, session: ActiveSession): Promise<ProviderTokens | undefined> {
-  const cached = isolateSessions.get(session.id);
+  const cached = sessionIsolateState(config).sessions.get(session.id);
   if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
   const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
   const tokens = await unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
@@ -150,24 +113,25 @@ export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   if (!(await saveSessionRecord(config, kv, updated))) {
-    throw new AppError('session_ended', 401, 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+    throw new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
   }
-  remember(updated, tokens);
+  sessionIsolateState(config).remember(updated, tokens);
   return updated;
 }
 
 /** Takes a record written elsewhere (the refresh lock) as this isolate's current copy of the session. */
-export function adoptSession(session: ActiveSession): ActiveSession {
-  if (!deletedInIsolate.has(session.keyHash)) remember(session, undefined);
+export function adoptSession(config: KenniEdgeConfig, session: ActiveSession): ActiveSession {
+  const isolate = sessionIsolateState(config);
+  if (!isolate.ended.has(session.keyHash)) isolate.remember(session, undefined);
   return session;
 }
 
 /** Re-reads the record from KV, bypassing the isolate cache (used when another isolate may have refreshed). */
-export async function reloadSession(kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
+export async function reloadSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
   const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
   if (!isLiveRecord(record)) return undefined;
   const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
-  remember(reloaded, undefined);
+  sessionIsolateState(config).remember(reloaded, undefined);
   return reloaded;
 }
 
@@ -188,15 +152,16 @@ export function idleClockWriteDue(config: KenniEdgeConfig, session: ActiveSessio
  * that ended, here or (as KV shows it) elsewhere.
  */
 export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<void> {
-  return inWriteOrder(session.keyHash, async () => {
-    const current = isolateSessions.get(session.id);
+  const isolate = sessionIsolateState(config);
+  return isolate.inWriteOrder(session.keyHash, async () => {
+    const current = isolate.sessions.get(session.id);
     const latest = current?.session ?? session;
     const written = await writeIfLive(config, kv, latest, (stored) => {
       // Another isolate may have rotated the tokens since this copy was read: never write older tokens back.
       const base = (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at) ? stored : latest.record;
       return { ...latest, record: { ...base, last_seen_at: nowSeconds() } };
     });
-    if (written) remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
+    if (written) isolate.remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
   });
 }
 
@@ -205,16 +170,15 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
  * cache. Every later write of the session, in any isolate, re-reads KV first and
  * refuses a record that is gone (see `writeIfLive`), so a delete is final.
  */
-export function deleteSession(kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
-  isolateSessions.delete(session.id);
-  rememberDeleted(session.keyHash);
-  return inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
+export function deleteSession(config: KenniEdgeConfig, kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
+  const isolate = sessionIsolateState(config);
+  isolate.forget(session);
+  return isolate.inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
 }
 
 /** Forgets an ended session in this isolate only (no KV write), e.g. when the refresh lock reports it ended. */
-export function forgetSession(session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
-  isolateSessions.delete(session.id);
-  rememberDeleted(session.keyHash);
+export function forgetSession(config: KenniEdgeConfig, session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
+  sessionIsolateState(config).forget(session);
 }
 
 /** True when a KV value is a session record this edge wrote (not missing, not foreign). */
@@ -222,15 +186,9 @@ function isLiveRecord(value: SessionRecord | null | undefined): value is Session
   return value?.version === 1 && typeof value.sub === 'string' && typeof value.tokens === 'string';
 }
 
-/** Drops every cached session and every remembered end in this isolate (tests: a fresh isolate). */
-export function clearSessionIsolateCache(): void {
-  isolateSessions.clear();
-  deletedInIsolate.clear();
-}
-
 /** Writes a session record after any write of the same session already under way in this isolate; false when the session ended. */
 async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
-  return (await inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session, () => session))) !== undefined;
+  return (await sessionIsolateState(config).inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session, () => session))) !== undefined;
 }
 
 /**
@@ -244,9 +202,9 @@ async function writeIfLive(
   session: Pick<ActiveSession, 'id' | 'keyHash'>,
   build: (stored: SessionRecord) => ActiveSession,
 ): Promise<ActiveSession | undefined> {
-  const stored = deletedInIsolate.has(session.keyHash) ? null : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
+  const stored = sessionIsolateState(config).ended.has(session.keyHash) ? null : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
   if (!isLiveRecord(stored)) {
-    forgetSession(session);
+    forgetSession(config, session);
     return undefined;
   }
   const written = build(stored);
@@ -262,49 +220,7 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
 }
 
-/** The last write of each session in this isolate; later writes wait for it, so they land in order. */
-const pendingWrites = new Map<string, Promise<void>>();
-
-function inWriteOrder<T>(keyHash: string, write: () => Promise<T>): Promise<T> {
-  const previous: Promise<unknown> = pendingWrites.get(keyHash) ?? Promise.resolve();
-  const next = previous.then(write, write);
-  const settled = next.then(() => undefined, () => undefined);
-  pendingWrites.set(keyHash, settled);
-  void settled.then(() => {
-    if (pendingWrites.get(keyHash) === settled) pendingWrites.delete(keyHash);
-  });
-  return next;
-}
-
-/**
- * Sessions ended in this isolate lately (oldest first; one lifetime for all, so
- * insertion order is expiry order): a delayed write must not bring them back,
- * even before KV shows the delete. Bounded, pruned from the front.
- */
-const deletedInIsolate = new Map<string, number>();
-const MAX_DELETED_IN_ISOLATE = 5000;
-
-function rememberDeleted(keyHash: string): void {
-  const now = nowSeconds();
-  for (const [hash, until] of deletedInIsolate) {
-    if (until >= now && deletedInIsolate.size < MAX_DELETED_IN_ISOLATE) break;
-    deletedInIsolate.delete(hash);
-  }
-  deletedInIsolate.delete(keyHash);
-  deletedInIsolate.set(keyHash, now + 300);
-}
-
 async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
   const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
   return seal(key, tokens, `session:${keyHash}`);
-}
-
-function remember(session: ActiveSession, tokens: ProviderTokens | undefined): void {
-  if (isolateSessions.size >= MAX_ISOLATE_ENTRIES) {
-    // Maps iterate in insertion order: drop the oldest entry.
-    const oldest = isolateSessions.keys().next().value;
-    if (oldest !== undefined) isolateSessions.delete(oldest);
-  }
-  isolateSessions.delete(session.id);
-  isolateSessions.set(session.id, { session, tokens, cachedUntil: nowSeconds() + SESSION_ISOLATE_CACHE_SECONDS });
 }

@@ -7,8 +7,8 @@
  */
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Env } from '../../src/config.ts';
-import { claimLoginState, LOGIN_TRANSACTION_TTL, MAX_USED_STATES_IN_ISOLATE, usedLoginStatesInIsolate } from '../../src/session/login-transaction.ts';
+import { loadConfig, type Env } from '../../src/config.ts';
+import { claimLoginState, LOGIN_TRANSACTION_TTL, MAX_USED_STATES_IN_ISOLATE, usedLoginStates } from '../../src/session/login-transaction.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { tokenError, type ScriptedProvider } from '../support/scripted-provider.ts';
@@ -116,17 +116,20 @@ describe('the used states one isolate remembers', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const start = Math.floor(Date.now() / 1000) * 1000;
     vi.setSystemTime(start);
-    const before = usedLoginStatesInIsolate();
-    for (let index = 0; index < MAX_USED_STATES_IN_ISOLATE + 50; index++) await claimLoginState(noMarkers, `bounded-state-${index}`);
-    expect(usedLoginStatesInIsolate()).toBe(MAX_USED_STATES_IN_ISOLATE);
+    // A fresh env is a fresh isolate: its own set of used states.
+    const config = loadConfig({ ...bindings });
+    const used = usedLoginStates(config);
+    const before = used.size;
+    for (let index = 0; index < MAX_USED_STATES_IN_ISOLATE + 50; index++) await claimLoginState(config, noMarkers, `bounded-state-${index}`);
+    expect(used.size).toBe(MAX_USED_STATES_IN_ISOLATE);
     expect(before).toBeLessThanOrEqual(MAX_USED_STATES_IN_ISOLATE);
 
     // The newest are still refused; the oldest were let go (the KV marker refuses them once a login completed).
-    await expect(claimLoginState(noMarkers, `bounded-state-${MAX_USED_STATES_IN_ISOLATE + 49}`)).rejects.toMatchObject({ code: 'login_replayed' });
-    await claimLoginState(noMarkers, 'bounded-state-0');
+    await expect(claimLoginState(config, noMarkers, `bounded-state-${MAX_USED_STATES_IN_ISOLATE + 49}`)).rejects.toMatchObject({ code: 'login_replayed' });
+    await claimLoginState(config, noMarkers, 'bounded-state-0');
 
     vi.setSystemTime(start + (LOGIN_TRANSACTION_TTL + 1) * 1000);
-    await claimLoginState(noMarkers, 'after-expiry');
-    expect(usedLoginStatesInIsolate()).toBe(1);
+    await claimLoginState(config, noMarkers, 'after-expiry');
+    expect(used.size).toBe(1);
   });
 });

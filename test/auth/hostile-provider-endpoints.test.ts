@@ -63,7 +63,7 @@ describe('authorization response from a hostile provider', () => {
     const description = '<script>alert("pwned")</script> Call +354 555 0000 to restore your account';
     const response = await setup.edge.fetch(callbackPath(setup, login, { code: undefined, error: 'access_denied', error_description: description, error_uri: 'https://evil.example/phish' }));
 
-    const page = await expectLoginRefused(setup, response, { status: 403, code: 'provider_error', login, logs });
+    const page = await expectLoginRefused(setup, response, { status: 403, code: 'access_denied', login, logs });
     expect(page).not.toContain('<script>');
     expect(page).not.toContain('alert(');
     expect(page).not.toContain('+354 555 0000');

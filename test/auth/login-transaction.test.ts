@@ -502,7 +502,7 @@ describe('GET /auth/callback', () => {
 
     const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ error: 'access_denied', state, iss: provider.issuer })}`);
 
-    await expectErrorPage(callback, 403, 'provider_error');
+    await expectErrorPage(callback, 403, 'access_denied');
     expect(clearsCookie(callback, cookieName)).toBe(true);
     expect(await provider.requests({ method: 'POST', path: '/oidc/token' })).toEqual([]);
   });

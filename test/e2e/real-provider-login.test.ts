@@ -293,7 +293,7 @@ describe('login against the real local provider', () => {
     expect(old.status).toBe(401);
   });
 
-  it('ends on an error page with provider_error and no session when consent is denied', async () => {
+  it('ends on an error page with access_denied and no session when consent is denied', async () => {
     const edge = createTestEdge();
     const { authorizationUrl } = await startLogin(edge, '?return_to=/account');
     const { callbackUrl } = await signInAtProvider(authorizationUrl.href, { login: THORDUR.national_id, consent: false });
@@ -306,7 +306,7 @@ describe('login against the real local provider', () => {
     expect(callback.headers.get('content-type')).toMatch(/^text\/html/);
     expect(callback.headers.get('location')).toBeNull();
     const html = await callback.text();
-    expect(html).toContain('<code>provider_error</code>');
+    expect(html).toContain('<code>access_denied</code>');
     expect(html).toContain('href="/auth/login"');
     expect(setCookieFor(callback, SESSION_COOKIE)).toBeUndefined();
     // The spent login cookie is cleared, so nothing piles up.

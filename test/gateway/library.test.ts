@@ -4,12 +4,13 @@
  * false })`, `requireSession()`, `requireBearer({ scopes })` and `handleError`.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createKenniEdge, handleError, kenniConfig, requireBearer, requireSession, type AppEnv } from '../../src/index.ts';
 import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { CookieJar } from '../support/provider-login.ts';
+import { tokenResponse } from '../support/scripted-provider.ts';
 import { accessToken, BEARER_CHALLENGE, CLIENT_ID, expectJsonError, expectSessionRequired, NAVIGATION, SAME_ORIGIN_FETCH, setUpGateway, signIn, type GatewaySetup } from './helpers.ts';
 
 const ORDERS_READ = '@your-team.is/orders.read';
@@ -26,8 +27,9 @@ function createReadmeApp(): Hono<AppEnv> {
 }
 
 /** A browser (cookie jar) in front of `app`, with the setup's bindings. */
-function browserFor(app: Hono<AppEnv>, setup: GatewaySetup): TestEdge {
-  const testEnv = { ...(env as unknown as Env), KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: setup.originUrl } as Env;
+function browserFor(app: Hono<AppEnv>, setup: GatewaySetup, overrides: Partial<Env> = {}): TestEdge {
+  const testEnv = { ...(env as unknown as Env), KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: setup.originUrl, ...overrides } as Env;
+  for (const [name, value] of Object.entries(overrides)) if (value === undefined) delete (testEnv as unknown as Record<string, unknown>)[name];
   const jar = new CookieJar();
   return {
     env: testEnv,
@@ -106,6 +108,81 @@ describe('your own Hono app with the pieces', () => {
     const insufficient = await setup.browser.fetch('/api/orders', { headers: { authorization: `Bearer ${withoutScope}` } });
     expect(await expectJsonError(insufficient, 403, 'insufficient_scope')).toMatchObject({ error: 'insufficient_scope', scope: ORDERS_READ });
     expect(insufficient.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}"$`));
+  });
+
+  it('answers requireBearer() failures with 401 + WWW-Authenticate JSON in an app without onError (the error renders itself)', async () => {
+    const setup = await setUpGateway();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.get('/api/orders', requireBearer({ scopes: [ORDERS_READ] }), (c) => c.json({ ok: true }));
+    const browser = browserFor(app, setup);
+
+    const missing = await browser.fetch('/api/orders', { headers: SAME_ORIGIN_FETCH });
+    await expectJsonError(missing, 401, 'bearer_missing');
+    expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+
+    const forged = await browser.fetch('/api/orders', { headers: { authorization: 'Bearer abc.def.ghi' } });
+    expect((await expectJsonError(forged, 401, 'bearer_invalid')).error).toBe('invalid_token');
+    expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token"/);
+  });
+
+  it('requireSession() refuses a cross-site POST authenticated by the cookie (403 cross_site_request) and serves a same-origin one', async () => {
+    const setup = await setUpApp();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.route('/', createKenniEdge({ gateway: false }));
+    app.post('/account/settings', requireSession(), (c) => c.json({ saved: true }));
+    app.onError(handleError);
+    const browser = browserFor(app, setup);
+    await signIn(setup, { browser });
+
+    const crossSite = await browser.fetch('/account/settings', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', origin: 'https://evil.example' } });
+    await expectJsonError(crossSite, 403, 'cross_site_request');
+    const sameOrigin = await browser.fetch('/account/settings', { method: 'POST', headers: SAME_ORIGIN_FETCH });
+    expect(sameOrigin.status).toBe(200);
+    expect(await sameOrigin.json()).toEqual({ saved: true });
+  });
+
+  it('requireSession() and requireBearer() set c.var.principal: subject, claims, how authenticated, scopes', async () => {
+    const setup = await setUpGateway();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.route('/', createKenniEdge({ gateway: false }));
+    const show = (c: Context<AppEnv>) => {
+      const { subject, auth, scopes, claims, session } = c.get('principal')!;
+      return c.json({ subject, auth, scopes, name: claims.name, hasSession: session !== undefined });
+    };
+    app.get('/account', requireSession(), show);
+    app.get('/api/orders', requireBearer({ scopes: [ORDERS_READ] }), show);
+    const browser = browserFor(app, setup);
+    const { sub } = await signIn(setup, { browser, claims: { name: 'Þórður Ævarsson' } });
+
+    const account = await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH });
+    expect(await account.json()).toEqual({ subject: sub, auth: 'session', scopes: [], name: 'Þórður Ævarsson', hasSession: true });
+    const token = await accessToken(setup, { sub: 'orders-client', name: 'Orders', scope: `${ORDERS_READ} other` });
+    const orders = await browser.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` }, jar: false });
+    expect(await orders.json()).toEqual({ subject: 'orders-client', auth: 'bearer', scopes: [ORDERS_READ, 'other'], name: 'Orders', hasSession: false });
+  });
+
+  it('requireSession({ freshToken: true }) refreshes a near-expiry session and hands the new access token to the route', async () => {
+    const setup = await setUpGateway();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.route('/', createKenniEdge({ gateway: false }));
+    app.get('/account/orders', requireSession({ freshToken: true }), (c) => c.json({ token: c.get('accessToken') }));
+    app.get('/account', requireSession(), (c) => c.json({ token: c.get('accessToken') ?? null }));
+    // Without SESSION_LOCKS: the Durable Object refreshes with the worker's own bindings (the real provider), not this test's issuer.
+    const browser = browserFor(app, setup, { SESSION_LOCKS: undefined });
+    await signIn(setup, { browser, accessToken: 'about-to-expire', expiresIn: 30 });
+    await setup.provider.serveToken(tokenResponse({ access_token: 'fresh-access-token', expires_in: 3600, refresh_token: 'refresh-2' }));
+
+    expect(await (await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH })).json()).toEqual({ token: null });
+    const response = await browser.fetch('/account/orders', { headers: SAME_ORIGIN_FETCH });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ token: 'fresh-access-token' });
+    const refreshes = await setup.provider.requests({ method: 'POST', path: '/oidc/token' });
+    expect(refreshes.at(-1)!.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'refresh-1' });
   });
 
   it('does not forward anything to ORIGIN_URL with gateway: false: other paths are the app\'s own (404 here)', async () => {

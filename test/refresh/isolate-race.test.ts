@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { refreshSession } from '../../src/session/refresh.ts';
-import { clearSessionIsolateCache, type ActiveSession, type SessionRecord } from '../../src/session/store.ts';
+import { refreshSession } from '../../src/session/refresh-grant.ts';
+import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { tokenError } from '../support/scripted-provider.ts';
 import {
@@ -29,7 +29,6 @@ import {
 
 afterEach(() => {
   vi.useRealTimers();
-  clearSessionIsolateCache();
 });
 
 describe('a refresh race between isolates without SESSION_LOCKS', () => {
@@ -47,8 +46,7 @@ describe('a refresh race between isolates without SESSION_LOCKS', () => {
     expect(a.status).toBe(200);
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
 
-    // Isolate B: nothing cached in the isolate, and its first KV read still sees the record from before A's write.
-    clearSessionIsolateCache();
+    // Isolate B (a fresh env: nothing cached), and its first KV read still sees the record from before A's write.
     let staleReads = 0;
     const staleKv = kvWithHooks(bindings.SESSIONS, {
       get(key) {

@@ -5,9 +5,9 @@
  * finishes after the logout (`saveSessionTokens`).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { refreshSession } from '../../src/session/refresh.ts';
-import { clearSessionIsolateCache, loadSession, readSessionTokens, saveSessionTokens, touchSession } from '../../src/session/store.ts';
+import { loadConfig, type Env, type KenniEdgeConfig } from '../../src/config.ts';
+import { refreshSession } from '../../src/session/refresh-grant.ts';
+import { loadSession, readSessionTokens, saveSessionTokens, touchSession } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import {
   API_FETCH,
@@ -28,8 +28,13 @@ import {
 
 afterEach(() => {
   vi.useRealTimers();
-  clearSessionIsolateCache();
 });
+
+/** Another isolate of the same edge: the same bindings in a fresh env, so nothing of this isolate's session state. */
+function anotherIsolate(edge: TestEdge): { env: Env; config: KenniEdgeConfig } {
+  const env = { ...edge.env };
+  return { env, config: loadConfig(env) };
+}
 
 /** Logs the browser out with a same-origin `POST /auth/logout`. */
 async function logOut(edge: TestEdge): Promise<void> {
@@ -114,8 +119,8 @@ describe('after a logout in another isolate', () => {
     await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }));
 
     await logOut(edge);
-    clearSessionIsolateCache(); // from here on, this isolate plays one that never saw the logout
-    const refresh = refreshSession(config, edge.env, held, tokens);
+    const unaware = anotherIsolate(edge); // from here on, an isolate that never saw the logout
+    const refresh = refreshSession(unaware.config, unaware.env, held, tokens);
 
     await expect(refresh).rejects.toMatchObject({ code: 'session_ended', status: 401 });
     expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1']);
@@ -130,8 +135,7 @@ describe('after a logout in another isolate', () => {
     const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
 
     await logOut(edge);
-    clearSessionIsolateCache();
-    await touchSession(config, edge.env.SESSIONS, held);
+    await touchSession(anotherIsolate(edge).config, edge.env.SESSIONS, held);
 
     await expectSessionDead(edge, logged);
   });
@@ -149,12 +153,10 @@ describe('the idle clock of an isolate with an older copy', () => {
 
     // Another isolate rotates the tokens 100 s later…
     clock.at(100);
-    clearSessionIsolateCache();
-    await saveSessionTokens(config, edge.env.SESSIONS, held, { ...tokens, access_token: 'AT2', refresh_token: 'R2', expires_at: tokens.expires_at + 100 });
+    await saveSessionTokens(anotherIsolate(edge).config, edge.env.SESSIONS, held, { ...tokens, access_token: 'AT2', refresh_token: 'R2', expires_at: tokens.expires_at + 100 });
     // …while this isolate, still holding the login's copy, moves the idle clock.
     clock.at(200);
-    clearSessionIsolateCache();
-    await touchSession(config, edge.env.SESSIONS, held);
+    await touchSession(anotherIsolate(edge).config, edge.env.SESSIONS, held);
 
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
     expect((await readRecord(logged.kvKey))!.last_seen_at).toBe(clock.start / 1000 + 200);

@@ -7,15 +7,14 @@
  * These run against the real local provider (dev/provider.ts, which rotates
  * refresh tokens and revokes the whole grant when one is used twice), because
  * the Durable Object refreshes with its own bindings, i.e. the real provider.
- * Under the Workers Vitest pool the object runs in this isolate, so the
- * isolate's refresh counter also counts the grants it sends.
+ * Grants are counted by the session's object itself (`SessionLock.stats`,
+ * read through `runInDurableObject`).
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Env } from '../../src/config.ts';
-import type { ProviderTokens } from '../../src/provider/client.ts';
-import { refreshThroughLock } from '../../src/session/lock.ts';
-import { refreshCounter } from '../../src/session/refresh.ts';
+import type { ProviderTokens } from '../../src/provider/index.ts';
+import { refreshThroughLock, type SessionLock } from '../../src/session/lock.ts';
 import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { SAME_ORIGIN_POST_HEADERS, THORDUR } from '../support/presets.ts';
@@ -85,6 +84,12 @@ async function refreshAtProvider(refreshToken: string): Promise<{ status: number
   return { status: response.status, ...(body.error ? { error: body.error } : {}) };
 }
 
+/** Refresh grants the session's lock object has sent so far. */
+async function lockGrants(keyHash: string): Promise<number> {
+  const namespace = bindings.SESSION_LOCKS! as DurableObjectNamespace<SessionLock>;
+  return runInDurableObject(namespace.get(namespace.idFromName(keyHash)), (lock: SessionLock) => lock.stats.grants);
+}
+
 describe('refreshes through SESSION_LOCKS', () => {
   it('sends one grant for concurrent refreshes of one session from separate Worker instances; both get the same new tokens', async () => {
     const edge = createTestEdge();
@@ -93,14 +98,14 @@ describe('refreshes through SESSION_LOCKS', () => {
     const first = await loadIndependently(logged);
     const second = await loadIndependently(logged);
     expect(first.session).not.toBe(second.session);
-    const before = refreshCounter.count;
+    const before = await lockGrants(logged.keyHash);
 
     const [a, b] = await Promise.all([
       refreshThroughLock(config, edge.env, first.session, false),
       refreshThroughLock(config, edge.env, second.session, false),
     ]);
 
-    expect(refreshCounter.count - before).toBe(1);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(1);
     expect(a.tokens).toEqual(b.tokens);
     expect(a.tokens.access_token).not.toBe(first.tokens.access_token);
     expect(a.tokens.refresh_token).toMatch(/^[\w-]{20,}$/);
@@ -109,11 +114,11 @@ describe('refreshes through SESSION_LOCKS', () => {
 
     // The rotated token works: had the old one been sent twice, the provider would have revoked the grant.
     const later = await refreshThroughLock(config, edge.env, a.session, true);
-    expect(refreshCounter.count - before).toBe(2);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(2);
     expect(later.tokens.refresh_token).not.toBe(a.tokens.refresh_token);
     const viaRoute = await edge.fetch('/auth/refresh', SAME_ORIGIN_POST);
     expect(viaRoute.status, await viaRoute.clone().text()).toBe(200);
-    expect(refreshCounter.count - before).toBe(3);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(3);
     expect((await edge.fetch('/auth/me', { headers: API_FETCH })).status).toBe(200);
   });
 
@@ -123,17 +128,17 @@ describe('refreshes through SESSION_LOCKS', () => {
     const config = loadConfig(edge.env);
     const first = await loadIndependently(logged);
     const second = await loadIndependently(logged);
-    const before = refreshCounter.count;
+    const before = await lockGrants(logged.keyHash);
 
     const [a, b] = await Promise.all([refreshThroughLock(config, edge.env, first.session, true), refreshThroughLock(config, edge.env, second.session, true)]);
 
-    expect(refreshCounter.count - before).toBe(1);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(1);
     expect(b.tokens).toEqual(a.tokens);
     expect(a.tokens.refresh_token).not.toBe(first.tokens.refresh_token);
     expect(await openTokens((await readRecord(logged.kvKey))!, logged.keyHash)).toEqual(a.tokens);
     // The provider revokes the whole grant when a refresh token is used twice: the session still refreshes.
     expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
-    expect(refreshCounter.count - before).toBe(2);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(2);
   });
 
   it('after a logout, a refresh through the lock from an isolate that still holds the session sends no grant, and the provider refuses the old refresh token', async () => {
@@ -144,10 +149,10 @@ describe('refreshes through SESSION_LOCKS', () => {
 
     const logout = await edge.fetch('/auth/logout', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
     expect(logout.status).toBe(302);
-    const before = refreshCounter.count;
+    const before = await lockGrants(logged.keyHash);
 
     await expect(refreshThroughLock(config, edge.env, held.session, true)).rejects.toMatchObject({ code: 'session_ended', status: 401 });
-    expect(refreshCounter.count - before).toBe(0);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(0);
     expect(await readRecord(logged.kvKey)).toBeNull();
     expect((await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false })).status).toBe(401);
     // Revoked at the provider: another isolate's refresh without the lock gets invalid_grant, not new tokens.
@@ -174,12 +179,12 @@ describe('refreshes through SESSION_LOCKS', () => {
     const logged = await logInAtRealProvider(edge);
     const config = loadConfig(edge.env);
     const stale = await loadIndependently(logged);
-    const before = refreshCounter.count;
+    const before = await lockGrants(logged.keyHash);
 
     const rotated = await refreshThroughLock(config, edge.env, stale.session, false);
     const late = await refreshThroughLock(config, edge.env, stale.session, false);
 
-    expect(refreshCounter.count - before).toBe(1);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(1);
     expect(late.tokens).toEqual(rotated.tokens);
     expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
   });
@@ -189,7 +194,7 @@ describe('refreshes through SESSION_LOCKS', () => {
     const logged = await logInAtRealProvider(edge);
     const loginTokens = (await openTokens((await readRecord(logged.kvKey))!, logged.keyHash))!;
     const clock = startClock();
-    const before = refreshCounter.count;
+    const before = await lockGrants(logged.keyHash);
 
     // The dev provider's access tokens live 300 s: 250 s later, 50 s are left.
     clock.at(loginTokens.expires_at - clock.start / 1000 - 50);
@@ -197,7 +202,7 @@ describe('refreshes through SESSION_LOCKS', () => {
 
     expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
     for (const response of responses) expect(await response.json()).toMatchObject({ bearer: true, sub: THORDUR.sub });
-    expect(refreshCounter.count - before).toBe(1);
+    expect((await lockGrants(logged.keyHash)) - before).toBe(1);
     const refreshed = (await openTokens((await readRecord(logged.kvKey))!, logged.keyHash))!;
     expect(refreshed.access_token).not.toBe(loginTokens.access_token);
     expect(refreshed.refresh_token).not.toBe(loginTokens.refresh_token);

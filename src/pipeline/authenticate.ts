@@ -1,0 +1,68 @@
+/**
+ * Step 1 of the request pipeline: who is asking. A verified bearer token (API
+ * routes) or the session cookie becomes a {@link Principal}; a state-changing
+ * or WebSocket request authenticated by the cookie alone is refused when it
+ * comes from another site.
+ */
+import type { Context } from 'hono';
+import { bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
+import type { VerifiedAccessToken } from '../provider/index.ts';
+import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { Route } from '../gateway/route.ts';
+import { logEvent } from '../log.ts';
+import { isCrossSiteRequest, isStateChanging } from '../request-kind.ts';
+import { loadRequestSession } from '../session/middleware.ts';
+import type { Principal } from './principal.ts';
+
+/**
+ * Authenticates a gateway request for `route`: a bearer token on an API route
+ * when one is sent (verified against `KENNI_API_SCOPE`), else the session.
+ * `undefined` when neither is there.
+ */
+export async function authenticate(c: Context<AppEnv>, route: Route): Promise<Principal | undefined> {
+  if (route.kind === 'api') {
+    const bearer = await authenticateBearer(c, c.get('config').apiScopes);
+    if (bearer) return bearer;
+  }
+  return authenticateSession(c);
+}
+
+/**
+ * The request's verified bearer token with `scopes`, or `undefined` without an
+ * `Authorization: Bearer` header. Throws `bearer_malformed`, `bearer_invalid` or
+ * `insufficient_scope` (each logged as `bearer_rejected`).
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+export async function authenticateBearer(c: Context<AppEnv>, scopes: readonly string[]): Promise<Principal | undefined> {
+  const token = bearerTokenFrom(c.req.raw);
+  if (!token) return undefined;
+  const verified = await verifyBearer(c.get('config'), token, scopes, new URL(c.req.url).pathname);
+  c.set('bearer', verified);
+  return bearerPrincipal(verified);
+}
+
+/**
+ * The request's session as a principal, or `undefined` without one. Throws
+ * `cross_site_request` (403) for a state-changing or WebSocket request from
+ * another site: the cookie alone must not let another site act as the user.
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#fetch-metadata-headers
+ */
+export async function authenticateSession(c: Context<AppEnv>): Promise<Principal | undefined> {
+  const session = await loadRequestSession(c);
+  if (!session) return undefined;
+  // A WebSocket upgrade is a GET, but it opens a two-way channel as the user: refuse it cross-site too.
+  if ((isStateChanging(c.req.method) || isWebSocketUpgrade(c.req.raw)) && isCrossSiteRequest(c.req.raw)) {
+    logEvent('request_refused', { reason: 'cross_site_request', path: new URL(c.req.url).pathname, method: c.req.method, session: session.keyHash.slice(0, 12) });
+    throw new AppError('cross_site_request', 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
+  }
+  return { subject: session.record.sub, claims: session.record.claims, auth: 'session', scopes: [], session };
+}
+
+function bearerPrincipal({ claims, scopes }: VerifiedAccessToken): Principal {
+  return { subject: String(claims.sub ?? claims.client_id ?? ''), claims, auth: 'bearer', scopes: [...scopes] };
+}
+
+function isWebSocketUpgrade(request: Request): boolean {
+  return (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
+}

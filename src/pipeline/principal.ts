@@ -1,0 +1,19 @@
+/**
+ * The principal: who a request speaks for, the one value the pipeline steps
+ * (authenticate → authorize → forward) hand to each other.
+ */
+import type { ActiveSession } from '../session/store.ts';
+
+/** Who a request speaks for, however the edge authenticated it. */
+export interface Principal {
+  /** `sub` of the session or token (a client-credentials token without `sub`: its `client_id`). */
+  readonly subject: string;
+  /** Identity claims: the session's (protocol claims removed) or the verified token's. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** How the edge authenticated the request. */
+  readonly auth: 'session' | 'bearer';
+  /** The token's scopes (bearer); none for a session. */
+  readonly scopes: readonly string[];
+  /** The session, when the cookie authenticated the request. */
+  readonly session?: ActiveSession;
+}

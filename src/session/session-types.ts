@@ -1,0 +1,28 @@
+/** The shapes of a session: the record KV stores and the session a request loaded. */
+
+/** The JSON stored in KV for one session. Tokens are sealed; nothing here is a credential. */
+export interface SessionRecord {
+  version: 1;
+  sub: string;
+  /** Identity claims from the ID token (protocol claims removed). */
+  claims: Record<string, unknown>;
+  /** The provider's tokens, sealed with AES-GCM (bound to this record's key). */
+  tokens: string;
+  /** When the access token expires, seconds since the epoch. */
+  access_token_expires_at: number;
+  created_at: number;
+  /** Absolute end of the session (SESSION_TTL after login). */
+  expires_at: number;
+  /** The idle clock: moved at most once an hour. */
+  last_seen_at: number;
+  refreshed_at?: number;
+}
+
+/** A session loaded for a request. */
+export interface ActiveSession {
+  /** The raw id from the cookie (never logged, never stored). */
+  readonly id: string;
+  /** `hex sha256(id)`: the KV key suffix. */
+  readonly keyHash: string;
+  record: SessionRecord;
+}
