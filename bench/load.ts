@@ -28,7 +28,14 @@ export function send(base: string, scenario: Scenario, agent: Agent): Promise<nu
   return new Promise((resolveStatus, reject) => {
     const url = new URL(scenario.path, base);
     const outgoing = request(
-      { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'GET', headers: scenario.headers ?? {}, agent },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: scenario.headers ?? {},
+        agent,
+      },
       (response) => {
         response.resume();
         response.on('end', () => resolveStatus(response.statusCode ?? 0));
@@ -41,7 +48,11 @@ export function send(base: string, scenario: Scenario, agent: Agent): Promise<nu
 }
 
 /** Runs `scenario` with `concurrency` loops for `seconds` (and at most `maxRequests`). */
-export async function runFor(base: string, scenario: Scenario, options: { seconds: number; concurrency: number; maxRequests?: number }): Promise<RunResult> {
+export async function runFor(
+  base: string,
+  scenario: Scenario,
+  options: { seconds: number; concurrency: number; maxRequests?: number },
+): Promise<RunResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const started = performance.now();
   const deadline = started + options.seconds * 1000;

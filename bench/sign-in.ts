@@ -20,12 +20,17 @@ export async function signInThroughEdge(edge: string, login = DEV_USERS[0]!.nati
 
 /** A client-credentials access token (JWT) from the local provider, RFC 6749 §2.3.1 Basic auth. */
 export async function clientCredentialsToken(issuer: string, scope: string): Promise<string> {
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   const { client_id, client_secret } = DEV_CLIENTS.m2m;
   const form = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
-    headers: { authorization: `Basic ${btoa(`${form(client_id)}:${form(client_secret!)}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${btoa(`${form(client_id)}:${form(client_secret!)}`)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   });
   const body = (await response.json()) as { access_token?: string };

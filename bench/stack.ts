@@ -74,7 +74,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     : '';
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/index.ts'))}\ncompatibility_date = "2026-11-01"\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(vars)
+    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/index.ts'))}\ncompatibility_date = "2026-11-01"\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(
+      vars,
+    )
       .map(([name, value]) => `${name} = ${JSON.stringify(value)}`)
       .join('\n')}\n`,
   );
@@ -83,8 +85,27 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
   const wrangler: ChildProcess = spawn(
     process.execPath,
-    [wranglerBin, 'dev', '-c', join(dir, 'wrangler.toml'), '--port', String(edgePort), '--ip', HOST, '--persist-to', join(dir, 'state'), '--log-level', 'error', '--show-interactive-dev-session=false'],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }, detached: true },
+    [
+      wranglerBin,
+      'dev',
+      '-c',
+      join(dir, 'wrangler.toml'),
+      '--port',
+      String(edgePort),
+      '--ip',
+      HOST,
+      '--persist-to',
+      join(dir, 'state'),
+      '--log-level',
+      'error',
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+      detached: true,
+    },
   );
   await waitForPort(edgePort, 60_000);
   // The first request compiles the bundle; do it before anyone measures.

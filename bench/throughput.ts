@@ -15,7 +15,11 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
-const BUDGET: Record<string, number> = { 'bearer API': 0.95, 'session page': 0.9, 'session API (token forwarded)': 0.85 };
+const BUDGET: Record<string, number> = {
+  'bearer API': 0.95,
+  'session page': 0.9,
+  'session API (token forwarded)': 0.85,
+};
 
 const stack = await startBenchStack();
 try {
@@ -24,7 +28,12 @@ try {
   const scenarios: Scenario[] = [
     { name: 'baseline (public)', path: '/public/ping', expectStatus: 200 },
     { name: 'bearer API', path: '/api/ping', headers: { authorization: `Bearer ${token}` }, expectStatus: 200 },
-    { name: 'session page', path: '/app/ping', headers: { cookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }, expectStatus: 200 },
+    {
+      name: 'session page',
+      path: '/app/ping',
+      headers: { cookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      expectStatus: 200,
+    },
     { name: 'session API (token forwarded)', path: '/api/ping', headers: { cookie }, expectStatus: 200 },
     { name: '/auth/verify', path: '/auth/verify', headers: { authorization: `Bearer ${token}` }, expectStatus: 200 },
   ];
@@ -34,7 +43,8 @@ try {
   for (const scenario of scenarios) {
     for (let i = 0; i < 50; i++) {
       const status = await send(stack.edge, scenario, warmAgent);
-      if (status !== scenario.expectStatus) throw new Error(`${scenario.name}: expected ${scenario.expectStatus}, got ${status}`);
+      if (status !== scenario.expectStatus)
+        throw new Error(`${scenario.name}: expected ${scenario.expectStatus}, got ${status}`);
     }
   }
   warmAgent.destroy();
@@ -46,7 +56,8 @@ try {
     // Rotate the order every round so no scenario always runs first or last.
     const order = scenarios.map((_, index) => scenarios[(index + round) % scenarios.length]!);
     const roundResults = new Map<string, RunResult>();
-    for (const scenario of order) roundResults.set(scenario.name, await runFor(stack.edge, scenario, { seconds, concurrency }));
+    for (const scenario of order)
+      roundResults.set(scenario.name, await runFor(stack.edge, scenario, { seconds, concurrency }));
     const baseline = roundResults.get(scenarios[0]!.name)!;
     for (const [name, result] of roundResults) {
       results.set(name, [...(results.get(name) ?? []), result]);
@@ -55,7 +66,9 @@ try {
   }
   const providerRequests = stack.provider.requestCount() - providerBefore;
 
-  console.log(`\nkenni-edge throughput, ${rounds} rounds × ${seconds} s per scenario, concurrency ${concurrency}, wrangler dev on 127.0.0.1\n`);
+  console.log(
+    `\nkenni-edge throughput, ${rounds} rounds × ${seconds} s per scenario, concurrency ${concurrency}, wrangler dev on 127.0.0.1\n`,
+  );
   console.log('scenario                          req/s (median)   ratio to baseline (median)   budget   errors');
   let failed = false;
   for (const scenario of scenarios) {
@@ -65,7 +78,11 @@ try {
     const verdict = budget === undefined ? '' : ratio >= budget ? `≥ ${budget} ok` : `≥ ${budget} MISSED`;
     if (budget !== undefined && ratio < budget) failed = true;
     const errors = runs.reduce((sum, run) => sum + run.errors, 0);
-    console.log(`${scenario.name.padEnd(34)}${median(runs.map((run) => run.perSecond)).toFixed(0).padStart(10)}   ${ratio.toFixed(3).padStart(22)}   ${verdict.padEnd(12)} ${errors}`);
+    console.log(
+      `${scenario.name.padEnd(34)}${median(runs.map((run) => run.perSecond))
+        .toFixed(0)
+        .padStart(10)}   ${ratio.toFixed(3).padStart(22)}   ${verdict.padEnd(12)} ${errors}`,
+    );
   }
   console.log(`\nprovider requests during the measured steady state: ${providerRequests} (budget: 0)`);
   if (providerRequests !== 0) failed = true;

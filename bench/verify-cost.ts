@@ -26,9 +26,14 @@ const jwksServer = createServer((_request, response) => {
 await new Promise<void>((resolveListen) => jwksServer.listen(0, '127.0.0.1', resolveListen));
 const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
 
-const stack = await startBenchStack({ main: 'bench/verify-cost.worker.ts', vars: { KENNI_ISSUER: ISSUER, KENNI_API_SCOPE: '' } });
+const stack = await startBenchStack({
+  main: 'bench/verify-cost.worker.ts',
+  vars: { KENNI_ISSUER: ISSUER, KENNI_API_SCOPE: '' },
+});
 try {
-  console.log(`verifyAccessToken inside workerd (wrangler dev), ${N} verifications per request, median of 7 requests\n`);
+  console.log(
+    `verifyAccessToken inside workerd (wrangler dev), ${N} verifications per request, median of 7 requests\n`,
+  );
   for (const key of keys) {
     const sign = (jti: string) => {
       const now = Math.floor(Date.now() / 1000);
@@ -68,7 +73,9 @@ try {
     }
     const full = ((median(fullPost) - median(emptyPost)) * 1000) / N;
     const repeat = ((median(repeatGet) - median(emptyGet)) * 1000) / N;
-    console.log(`${key.alg}: ${full.toFixed(1)} µs per full verification (distinct tokens), ${repeat.toFixed(1)} µs per repeated token`);
+    console.log(
+      `${key.alg}: ${full.toFixed(1)} µs per full verification (distinct tokens), ${repeat.toFixed(1)} µs per repeated token`,
+    );
   }
 } finally {
   await stack.stop();

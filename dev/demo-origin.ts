@@ -154,7 +154,11 @@ async function route(
 
   if (url.pathname === '/api/whoami') {
     const identity = await readIdentity(req);
-    const body = { ...identity, bearer: /^bearer\s+\S/i.test(header(req, 'authorization') ?? ''), identityHeaders: identityHeaders(req) };
+    const body = {
+      ...identity,
+      bearer: /^bearer\s+\S/i.test(header(req, 'authorization') ?? ''),
+      identityHeaders: identityHeaders(req),
+    };
     // Refuse without a verified assertion: the plain identity headers prove nothing.
     if (identity.sub === undefined) {
       sendJson(res, 401, { error: identity.assertion.present ? 'assertion_invalid' : 'assertion_missing', ...body });
@@ -193,7 +197,11 @@ async function route(
     return;
   }
 
-  sendHtml(res, 404, page('Finnst ekki / Not found', '<h1>Finnst ekki / Not found</h1><p><a href="/">Forsíða / Home</a></p>'));
+  sendHtml(
+    res,
+    404,
+    page('Finnst ekki / Not found', '<h1>Finnst ekki / Not found</h1><p><a href="/">Forsíða / Home</a></p>'),
+  );
 }
 
 function homePage(identity: Identity): string {
@@ -274,7 +282,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function identityHeaders(req: IncomingMessage): Record<string, string> {
   const found: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith('x-kenni-') && value !== undefined) found[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (name.startsWith('x-kenni-') && value !== undefined)
+      found[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return found;
 }
@@ -313,13 +322,17 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-
-
-
 async function main() {
   const edgeJwksUrl = process.env.EDGE_JWKS_URL ?? 'http://127.0.0.1:8787/auth/jwks.json';
-  const edgeIssuer = process.env.EDGE_ISSUER ? process.env.EDGE_ISSUER.split(',').map((value) => value.trim()) : undefined;
-  const origin = await startDemoOrigin({ port: DEMO_ORIGIN_PORT, edgeJwksUrl, edgeIssuer, edgeAudience: process.env.ORIGIN_AUDIENCE || undefined });
+  const edgeIssuer = process.env.EDGE_ISSUER
+    ? process.env.EDGE_ISSUER.split(',').map((value) => value.trim())
+    : undefined;
+  const origin = await startDemoOrigin({
+    port: DEMO_ORIGIN_PORT,
+    edgeJwksUrl,
+    edgeIssuer,
+    edgeAudience: process.env.ORIGIN_AUDIENCE || undefined,
+  });
   console.log(`Demo origin on ${origin.url} (edge keys from ${edgeJwksUrl})`);
   closeOnSignal(origin);
 }

@@ -203,7 +203,9 @@ const ROUTES = {
 const OFFLINE_ACCESS_HOOK = 'x_dev_keep_offline_access';
 const INTERACTION_PATH = `${DEV_TEAM_PATH}${OIDC_PREFIX}/interaction/`;
 const END_SESSION_PATH = `${DEV_TEAM_PATH}${ROUTES.end_session}`;
-const STRUCTURED_TOKEN_PATHS = new Set([ROUTES.introspection, ROUTES.revocation].map((route) => `${DEV_TEAM_PATH}${route}`));
+const STRUCTURED_TOKEN_PATHS = new Set(
+  [ROUTES.introspection, ROUTES.revocation].map((route) => `${DEV_TEAM_PATH}${route}`),
+);
 
 async function createProvider(
   issuer: string,

@@ -73,7 +73,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   // The default edge port's URIs are registered already (DEV_REDIRECT_URIS).
-  const edgeOrigins = EDGE_PORT === DEFAULT_EDGE_PORT ? [] : [`http://localhost:${EDGE_PORT}`, `http://${HOST}:${EDGE_PORT}`];
+  const edgeOrigins =
+    EDGE_PORT === DEFAULT_EDGE_PORT ? [] : [`http://localhost:${EDGE_PORT}`, `http://${HOST}:${EDGE_PORT}`];
   try {
     provider = await startKenniProvider({
       host: HOST,

@@ -41,7 +41,8 @@ export function readDotenv(text: string): Record<string, string> {
     if (!match || line.trim().startsWith('#')) continue;
     let value = match[2]!;
     const quote = value[0];
-    if ((quote === "'" || quote === '"' || quote === '`') && value.endsWith(quote) && value.length >= 2) value = value.slice(1, -1);
+    if ((quote === "'" || quote === '"' || quote === '`') && value.endsWith(quote) && value.length >= 2)
+      value = value.slice(1, -1);
     vars[match[1]!] = value;
   }
   return vars;
@@ -78,8 +79,14 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // The reason (e.g. token_endpoint_invalid_scope) says more to a developer than the end-user message.
-  const message = error instanceof AppError ? `${error.code} (${error.reason}): ${error.message}` : error instanceof Error ? error.message : String(error);
+  const message =
+    error instanceof AppError
+      ? `${error.code} (${error.reason}): ${error.message}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   console.error(`token: ${message}`);
-  if (error instanceof AppError && error.code === 'provider_unreachable') console.error('Is the provider running? Start it with `npm run dev`.');
+  if (error instanceof AppError && error.code === 'provider_unreachable')
+    console.error('Is the provider running? Start it with `npm run dev`.');
   process.exitCode = 1;
 });

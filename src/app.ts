@@ -90,7 +90,10 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
       // Hono hands only Error instances to onError: a thrown string or object would reach the runtime, which prints it whole.
       c.res = handleError(error, c);
     }
-    if (c.get('staleSessionCookie') && !c.res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
+    if (
+      c.get('staleSessionCookie') &&
+      !c.res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))
+    ) {
       // An ended session's cookie is cleared, so the browser stops sending it.
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
     }
@@ -106,7 +109,9 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.all('/auth/*', (c) => {
     const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
     if (allowed) {
-      throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, { headers: { allow: allowed.join(', ') } });
+      throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, {
+        headers: { allow: allowed.join(', ') },
+      });
     }
     throw new AppError('not_found', 'No such route under /auth/.');
   });
@@ -122,8 +127,15 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof AppError) return errorResponse(error, formatFor(c));
   // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.
-  logEvent('internal_error', { reason: 'internal_error', path: new URL(c.req.url).pathname, detail: errorClass(error) });
-  return errorResponse(new AppError('internal_error', 'Something went wrong at the edge. Please try again.'), formatFor(c));
+  logEvent('internal_error', {
+    reason: 'internal_error',
+    path: new URL(c.req.url).pathname,
+    detail: errorClass(error),
+  });
+  return errorResponse(
+    new AppError('internal_error', 'Something went wrong at the edge. Please try again.'),
+    formatFor(c),
+  );
 }
 
 /** The class name of a thrown value (`TypeError`), or its type; a `name` that is not an identifier is data, not a class. */

@@ -86,14 +86,22 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   if (options.requireBindings !== false) {
     const kv = env.SESSIONS as Partial<KVNamespace> | undefined;
     if (!kv || typeof kv.get !== 'function' || typeof kv.put !== 'function') {
-      problems.push({ variable: 'SESSIONS', problem: 'the KV namespace binding is missing', fix: 'run `npx wrangler kv namespace create SESSIONS` and add it to wrangler.toml as [[kv_namespaces]] binding = "SESSIONS"' });
+      problems.push({
+        variable: 'SESSIONS',
+        problem: 'the KV namespace binding is missing',
+        fix: 'run `npx wrangler kv namespace create SESSIONS` and add it to wrangler.toml as [[kv_namespaces]] binding = "SESSIONS"',
+      });
     }
   }
   const text = (name: keyof Env & string): string | undefined => {
     const value = env[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string') {
-      problems.push({ variable: name, problem: 'must be a string', fix: `set ${name} as a plain string in [vars] or as a secret` });
+      problems.push({
+        variable: name,
+        problem: 'must be a string',
+        fix: `set ${name} as a plain string in [vars] or as a secret`,
+      });
       return undefined;
     }
     const trimmed = value.trim();
@@ -103,7 +111,11 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     const raw = text(name);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push({ variable: name, problem: `"${raw}" is not a whole number of seconds between ${min} and ${max}`, fix: `set ${name} to e.g. "${fallback}"` });
+      problems.push({
+        variable: name,
+        problem: `"${raw}" is not a whole number of seconds between ${min} and ${max}`,
+        fix: `set ${name} to e.g. "${fallback}"`,
+      });
       return fallback;
     }
     return Number(raw);
@@ -111,11 +123,24 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const pathList = (name: keyof Env & string, fallback: string[]): string[] => {
     const raw = text(name);
     if (raw === undefined) return fallback;
-    const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     for (const item of items) {
       // A dot segment (plain or percent-encoded) never survives the gateway's normalisation, so such an entry would match nothing.
-      if (!item.startsWith('/') || /[?#\s]/.test(item) || item.includes('..') || item.includes('//') || item.split('/').some(isDotSegment)) {
-        problems.push({ variable: name, problem: `"${item}" is not a path prefix`, fix: `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"` });
+      if (
+        !item.startsWith('/') ||
+        /[?#\s]/.test(item) ||
+        item.includes('..') ||
+        item.includes('//') ||
+        item.split('/').some(isDotSegment)
+      ) {
+        problems.push({
+          variable: name,
+          problem: `"${item}" is not a path prefix`,
+          fix: `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"`,
+        });
       }
     }
     return items;
@@ -124,31 +149,59 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const issuer = text('KENNI_ISSUER');
   let issuerIsLoopbackHttp = false;
   if (issuer === undefined) {
-    problems.push({ variable: 'KENNI_ISSUER', problem: 'is required', fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"' });
+    problems.push({
+      variable: 'KENNI_ISSUER',
+      problem: 'is required',
+      fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
+    });
   } else {
     const url = parseUrl(issuer);
     if (!url) {
-      problems.push({ variable: 'KENNI_ISSUER', problem: `"${issuer}" is not a URL`, fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"' });
+      problems.push({
+        variable: 'KENNI_ISSUER',
+        problem: `"${issuer}" is not a URL`,
+        fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
+      });
     } else if (url.search || url.hash || url.username || url.password || hasEmptyQueryFragmentOrUserinfo(issuer)) {
-      problems.push({ variable: 'KENNI_ISSUER', problem: 'must not have a query, fragment or credentials', fix: 'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"' });
+      problems.push({
+        variable: 'KENNI_ISSUER',
+        problem: 'must not have a query, fragment or credentials',
+        fix: 'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"',
+      });
     } else if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) {
       issuerIsLoopbackHttp = true;
     } else if (url.protocol !== 'https:') {
-      problems.push({ variable: 'KENNI_ISSUER', problem: `must use https (got "${url.protocol}"); plain http is allowed only for localhost, 127.0.0.1 and [::1]`, fix: 'use the https issuer URL, e.g. "https://idp.kenni.is/your-team.is"' });
+      problems.push({
+        variable: 'KENNI_ISSUER',
+        problem: `must use https (got "${url.protocol}"); plain http is allowed only for localhost, 127.0.0.1 and [::1]`,
+        fix: 'use the https issuer URL, e.g. "https://idp.kenni.is/your-team.is"',
+      });
     }
   }
 
   const clientId = text('KENNI_CLIENT_ID');
   if (clientId === undefined) {
-    problems.push({ variable: 'KENNI_CLIENT_ID', problem: 'is required', fix: 'set it to the client id Kenni gave your application, e.g. "@your-team.is/web"' });
+    problems.push({
+      variable: 'KENNI_CLIENT_ID',
+      problem: 'is required',
+      fix: 'set it to the client id Kenni gave your application, e.g. "@your-team.is/web"',
+    });
   }
   const clientSecret = text('KENNI_CLIENT_SECRET');
 
   const sessionSecret = text('SESSION_SECRET');
   if (sessionSecret === undefined) {
-    problems.push({ variable: 'SESSION_SECRET', problem: 'is required', fix: 'generate 32+ random characters and run `npx wrangler secret put SESSION_SECRET` (locally: put it in .dev.vars)' });
+    problems.push({
+      variable: 'SESSION_SECRET',
+      problem: 'is required',
+      fix: 'generate 32+ random characters and run `npx wrangler secret put SESSION_SECRET` (locally: put it in .dev.vars)',
+    });
   } else if (sessionSecret.length < 32) {
-    problems.push({ variable: 'SESSION_SECRET', problem: `is too short (${sessionSecret.length} characters; at least 32 are needed)`, fix: 'generate a longer random value, e.g. `openssl rand -base64 48`, and store it with `npx wrangler secret put SESSION_SECRET`' });
+    problems.push({
+      variable: 'SESSION_SECRET',
+      problem: `is too short (${sessionSecret.length} characters; at least 32 are needed)`,
+      fix: 'generate a longer random value, e.g. `openssl rand -base64 48`, and store it with `npx wrangler secret put SESSION_SECRET`',
+    });
   }
 
   const scope = text('KENNI_SCOPE') ?? DEFAULT_SCOPE;
@@ -158,18 +211,41 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const apiScopes = (text('KENNI_API_SCOPE') ?? '').split(/\s+/).filter(Boolean);
   const apiAudience = text('KENNI_API_AUDIENCE') ?? `${clientId ?? ''}-api`;
 
-  const redirectUri = optionalUrl('KENNI_REDIRECT_URI', text('KENNI_REDIRECT_URI'), problems, 'the full callback URL, e.g. "https://app.example.is/auth/callback"');
-  const postLogoutRedirectUri = optionalUrl('KENNI_POST_LOGOUT_REDIRECT_URI', text('KENNI_POST_LOGOUT_REDIRECT_URI'), problems, 'an absolute URL registered with the provider, e.g. "https://app.example.is/"');
-  const originRaw = optionalUrl('ORIGIN_URL', text('ORIGIN_URL'), problems, 'the base URL of your app or API, e.g. "https://origin.example.is"');
+  const redirectUri = optionalUrl(
+    'KENNI_REDIRECT_URI',
+    text('KENNI_REDIRECT_URI'),
+    problems,
+    'the full callback URL, e.g. "https://app.example.is/auth/callback"',
+  );
+  const postLogoutRedirectUri = optionalUrl(
+    'KENNI_POST_LOGOUT_REDIRECT_URI',
+    text('KENNI_POST_LOGOUT_REDIRECT_URI'),
+    problems,
+    'an absolute URL registered with the provider, e.g. "https://app.example.is/"',
+  );
+  const originRaw = optionalUrl(
+    'ORIGIN_URL',
+    text('ORIGIN_URL'),
+    problems,
+    'the base URL of your app or API, e.g. "https://origin.example.is"',
+  );
   const originUrl = originRaw ? new URL(originRaw) : undefined;
   if (originUrl && (originUrl.search || originUrl.hash || /[?#]/.test(originRaw!))) {
-    problems.push({ variable: 'ORIGIN_URL', problem: 'must not have a query or fragment', fix: 'use a base URL such as "https://origin.example.is"' });
+    problems.push({
+      variable: 'ORIGIN_URL',
+      problem: 'must not have a query or fragment',
+      fix: 'use a base URL such as "https://origin.example.is"',
+    });
   }
 
   const m2mClientId = text('KENNI_M2M_CLIENT_ID');
   const m2mClientSecret = text('KENNI_M2M_CLIENT_SECRET');
   if ((m2mClientId === undefined) !== (m2mClientSecret === undefined)) {
-    problems.push({ variable: m2mClientId === undefined ? 'KENNI_M2M_CLIENT_ID' : 'KENNI_M2M_CLIENT_SECRET', problem: 'is missing while its partner is set', fix: 'set both KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, or neither' });
+    problems.push({
+      variable: m2mClientId === undefined ? 'KENNI_M2M_CLIENT_ID' : 'KENNI_M2M_CLIENT_SECRET',
+      problem: 'is missing while its partner is set',
+      fix: 'set both KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, or neither',
+    });
   }
 
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
@@ -225,7 +301,12 @@ function parseUrl(value: string): URL | undefined {
   }
 }
 
-function optionalUrl(variable: string, value: string | undefined, problems: ConfigProblem[], fix: string): string | undefined {
+function optionalUrl(
+  variable: string,
+  value: string | undefined,
+  problems: ConfigProblem[],
+  fix: string,
+): string | undefined {
   if (value === undefined) return undefined;
   const url = parseUrl(value);
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
@@ -237,21 +318,36 @@ function optionalUrl(variable: string, value: string | undefined, problems: Conf
 
 function parseEdgeSigningKeys(raw: string | undefined, problems: ConfigProblem[]): JsonWebKey[] {
   if (raw === undefined) return [];
-  const fix = 'generate one with `npm run dev` (it writes .dev.vars) or `npx node dev/generate-edge-key.ts`, then `npx wrangler secret put EDGE_SIGNING_KEY`';
+  const fix =
+    'generate one with `npm run dev` (it writes .dev.vars) or `npx node dev/generate-edge-key.ts`, then `npx wrangler secret put EDGE_SIGNING_KEY`';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'is not JSON (expected a private ES256 JWK, or {"keys":[…]} to rotate)', fix });
+    problems.push({
+      variable: 'EDGE_SIGNING_KEY',
+      problem: 'is not JSON (expected a private ES256 JWK, or {"keys":[…]} to rotate)',
+      fix,
+    });
     return [];
   }
   const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? (parsed.keys as unknown[]) : [parsed];
   const valid: JsonWebKey[] = [];
   keys.forEach((key, index) => {
-    if (!isRecord(key) || key.kty !== 'EC' || key.crv !== 'P-256' || typeof key.x !== 'string' || typeof key.y !== 'string') {
+    if (
+      !isRecord(key) ||
+      key.kty !== 'EC' ||
+      key.crv !== 'P-256' ||
+      typeof key.x !== 'string' ||
+      typeof key.y !== 'string'
+    ) {
       problems.push({ variable: 'EDGE_SIGNING_KEY', problem: `key ${index + 1} is not a P-256 EC JWK (ES256)`, fix });
     } else if (index === 0 && typeof key.d !== 'string') {
-      problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'the first key must be a private key (it needs "d")', fix });
+      problems.push({
+        variable: 'EDGE_SIGNING_KEY',
+        problem: 'the first key must be a private key (it needs "d")',
+        fix,
+      });
     } else {
       valid.push(key as unknown as JsonWebKey);
     }
@@ -282,7 +378,10 @@ export function loadConfig(env: Env): KenniEdgeConfig {
       result = error;
       if (!loggedConfigErrors.has(error.message)) {
         loggedConfigErrors.add(error.message);
-        logEvent('config_invalid', { reason: 'config_invalid', detail: error.problems.map((p) => `${p.variable}: ${p.problem}`).join('; ') });
+        logEvent('config_invalid', {
+          reason: 'config_invalid',
+          detail: error.problems.map((p) => `${p.variable}: ${p.problem}`).join('; '),
+        });
       }
     }
     parsedByEnv.set(env, result);

@@ -184,7 +184,12 @@ export function quoteAuthParam(value: string): string {
  * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
-export function bearerChallenge(params: { realm: string; error?: string; description?: string; scope?: string }): string {
+export function bearerChallenge(params: {
+  realm: string;
+  error?: string;
+  description?: string;
+  scope?: string;
+}): string {
   const parts = [`realm=${quoteAuthParam(params.realm)}`];
   if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
   if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
@@ -202,20 +207,32 @@ export function renderErrorPage(error: AppError): string {
   const details =
     error instanceof ConfigError
       ? `<ul>${error.problems
-          .map((p) => `<li><code>${escapeHtml(p.variable)}</code>: ${escapeHtml(p.problem)} <br>Fix: ${escapeHtml(p.fix)}</li>`)
+          .map(
+            (p) =>
+              `<li><code>${escapeHtml(p.variable)}</code>: ${escapeHtml(p.problem)} <br>Fix: ${escapeHtml(p.fix)}</li>`,
+          )
           .join('')}</ul>`
       : `<p>${escapeHtml(error.message)}</p>`;
   const title = error instanceof ConfigError ? 'kenni-edge is not configured correctly' : titleFor(error);
-  const retry = error.retryHref ? `<a class="button" href="${escapeHtml(error.retryHref)}">Try again / Reyna aftur</a>` : '';
+  const retry = error.retryHref
+    ? `<a class="button" href="${escapeHtml(error.retryHref)}">Try again / Reyna aftur</a>`
+    : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
 }
 
 function titleFor(error: AppError): string {
-  if (error.status === 502 || error.status === 504) return 'The sign-in service or the application could not be reached';
+  if (error.status === 502 || error.status === 504)
+    return 'The sign-in service or the application could not be reached';
   if (error.status === 403) return 'Request refused';
   if (error.code === 'path_ambiguous') return 'Request refused';
   if (error.status === 401) return 'Sign-in required';
-  if (error.code.startsWith('login_') || error.code === 'provider_error' || error.code === 'id_token_invalid' || error.code === 'invalid_grant' || error.code === 'token_response_invalid')
+  if (
+    error.code.startsWith('login_') ||
+    error.code === 'provider_error' ||
+    error.code === 'id_token_invalid' ||
+    error.code === 'invalid_grant' ||
+    error.code === 'token_response_invalid'
+  )
     return 'Sign-in failed';
   return 'Something went wrong';
 }
@@ -242,7 +259,11 @@ export function errorResponse(error: AppError, format: 'json' | 'page'): Respons
   const challenge = challengeFor(error);
   if (challenge && !headers.has('www-authenticate')) headers.set('www-authenticate', challenge);
   headers.set('content-type', 'application/json; charset=utf-8');
-  const body: Record<string, unknown> = { error: error.oauthError ?? error.code, error_description: error.message, code: error.code };
+  const body: Record<string, unknown> = {
+    error: error.oauthError ?? error.code,
+    error_description: error.message,
+    code: error.code,
+  };
   if (error instanceof ConfigError) body.problems = error.problems;
   if (error.scope) body.scope = error.scope;
   return new Response(JSON.stringify(body), { status: error.status, headers });
@@ -260,7 +281,12 @@ function challengeFor(error: AppError): string | undefined {
     case 'bearer_invalid':
       return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_token', description: error.message });
     case 'insufficient_scope':
-      return bearerChallenge({ realm: BEARER_REALM, error: 'insufficient_scope', description: error.message, ...(error.scope ? { scope: error.scope } : {}) });
+      return bearerChallenge({
+        realm: BEARER_REALM,
+        error: 'insufficient_scope',
+        description: error.message,
+        ...(error.scope ? { scope: error.scope } : {}),
+      });
     default:
       return undefined;
   }

@@ -10,13 +10,22 @@ export { loadConfig, parseConfig, type Env, type KenniEdgeConfig } from './confi
 export type { AppEnv } from './context.ts';
 export { AppError, ConfigError, type ErrorCode } from './errors.ts';
 export { readBearerToken } from './bearer/middleware.ts';
-export { requireBearer, requireSession, type RequireBearerOptions, type RequireSessionOptions } from './pipeline/middleware.ts';
+export {
+  requireBearer,
+  requireSession,
+  type RequireBearerOptions,
+  type RequireSessionOptions,
+} from './pipeline/middleware.ts';
 export type { Principal } from './pipeline/principal.ts';
 export type { Route, RouteKind, RouteRules } from './gateway/route.ts';
 export { loadProvider, verifyAccessToken, type Provider, type VerifiedAccessToken } from './provider/index.ts';
 export { loadRequestSession } from './session/middleware.ts';
 export { SessionLock } from './session/lock.ts';
-export { getClientCredentialsToken, type ClientCredentialsToken, type ClientCredentialsOptions } from './m2m/client-credentials.ts';
+export {
+  getClientCredentialsToken,
+  type ClientCredentialsToken,
+  type ClientCredentialsOptions,
+} from './m2m/client-credentials.ts';
 
 /** The Worker: every route of the contract plus the gateway. */
 export default createKenniEdge();

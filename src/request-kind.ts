@@ -14,7 +14,10 @@ export function isPageNavigation(request: Request): boolean {
   const mode = request.headers.get('sec-fetch-mode');
   if (mode) {
     const dest = request.headers.get('sec-fetch-dest');
-    return mode === 'navigate' && (dest === null || dest === 'document' || dest === 'empty' || dest === 'iframe' || dest === 'frame');
+    return (
+      mode === 'navigate' &&
+      (dest === null || dest === 'document' || dest === 'empty' || dest === 'iframe' || dest === 'frame')
+    );
   }
   if (request.headers.get('x-requested-with')) return false;
   const accept = request.headers.get('accept') ?? '';

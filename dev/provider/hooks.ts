@@ -12,8 +12,17 @@ export async function keepRequestedOfflineAccess(ctx: any, _value: unknown, clie
   const requestedScope = String(ctx.oidc.body?.scope ?? ctx.query?.scope ?? '');
   if (!requestedScope.split(' ').includes('offline_access')) return;
   if (!client?.grantTypeAllowed('refresh_token')) return;
-  if (!String(ctx.oidc.params.response_type ?? '').split(' ').includes('code')) return;
-  const scopes = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
+  if (
+    !String(ctx.oidc.params.response_type ?? '')
+      .split(' ')
+      .includes('code')
+  )
+    return;
+  const scopes = new Set(
+    String(ctx.oidc.params.scope ?? '')
+      .split(' ')
+      .filter(Boolean),
+  );
   scopes.add('offline_access');
   ctx.oidc.params.scope = [...scopes].join(' ');
 }

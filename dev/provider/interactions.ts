@@ -69,7 +69,11 @@ export async function handleInteraction(
   try {
     details = await provider.interactionDetails(req, res);
   } catch (error) {
-    sendHtml(res, 400, errorPage('invalid_request', `This sign-in is no longer valid; start again. (${String(error)})`));
+    sendHtml(
+      res,
+      400,
+      errorPage('invalid_request', `This sign-in is no longer valid; start again. (${String(error)})`),
+    );
     return;
   }
   if (details.uid !== uid) {
@@ -96,7 +100,11 @@ export async function handleInteraction(
     const login = (form.get('login') ?? '').trim();
     const user = findUser(login);
     if (!user) {
-      sendHtml(res, 400, loginPage(`${base}/login`, clientName, `Enginn notandi með kennitöluna „${login}“ / No such user`));
+      sendHtml(
+        res,
+        400,
+        loginPage(`${base}/login`, clientName, `Enginn notandi með kennitöluna „${login}“ / No such user`),
+      );
       return;
     }
     if (!wantsDelegation) {

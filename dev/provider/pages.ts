@@ -44,7 +44,12 @@ ${users}`,
  * form posts the user's kennitala and the choice (`self` or the delegation's
  * key) to `action`.
  */
-export function delegationPage(action: string, clientName: string, user: DevUser, delegations: DevDelegation[]): string {
+export function delegationPage(
+  action: string,
+  clientName: string,
+  user: DevUser,
+  delegations: DevDelegation[],
+): string {
   const choice = (value: string, label: string, detail: string) => `<form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="login" value="${escapeHtml(user.national_id)}">
 <input type="hidden" name="delegation" value="${escapeHtml(value)}">
@@ -65,10 +70,7 @@ ${delegations
 
 /** The consent page: the scopes asked for, Allow (posts to `confirmAction`) or Deny (links to `abortUrl`). */
 export function consentPage(confirmAction: string, abortUrl: string, clientName: string, missing: any): string {
-  const scopes = [
-    ...(missing.missingOIDCScope ?? []),
-    ...Object.values(missing.missingResourceScopes ?? {}).flat(),
-  ];
+  const scopes = [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()];
   const uniqueScopes = [...new Set(scopes as string[])];
   return layout(
     'Samþykki / Consent',
@@ -87,7 +89,9 @@ export function homePage(issuer: string): string {
   const users = DEV_USERS.map(
     (user) => `<li>${escapeHtml(user.name)}: <code>${escapeHtml(user.national_id)}</code></li>`,
   ).join('');
-  const delegations = describeDelegations().map((line) => `<li>${escapeHtml(line)}</li>`).join('');
+  const delegations = describeDelegations()
+    .map((line) => `<li>${escapeHtml(line)}</li>`)
+    .join('');
   return layout(
     'Kenni-like dev provider',
     `<h1>Kenni-like dev provider</h1>

@@ -67,7 +67,12 @@ export async function resolveStructuredToken(
   return replayWithBody(req, body.toString());
 }
 
-async function verifiedAlias(token: string, issuer: string, publicKey: CryptoKey, aliases: JwtTokenAliases): Promise<string> {
+async function verifiedAlias(
+  token: string,
+  issuer: string,
+  publicKey: CryptoKey,
+  aliases: JwtTokenAliases,
+): Promise<string> {
   try {
     const { payload } = await jwtVerify(token, publicKey, { issuer, typ: 'at+jwt', algorithms: ['RS256'] });
     return typeof payload.jti === 'string' && payload.jti ? aliases.aliasFor(payload.jti) : UNKNOWN_TOKEN;

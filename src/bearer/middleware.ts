@@ -23,7 +23,10 @@ export function readBearerToken(authorization: string | null): string | undefine
   if (!/^bearer(?![A-Za-z])/i.test(value)) return undefined;
   const token = value.slice('bearer'.length);
   if (!token.startsWith(' ') || !B64TOKEN.test(token.slice(1))) {
-    throw new AppError('bearer_malformed', 'The Authorization header is not "Bearer <token>".', { oauthError: 'invalid_request', reason: 'malformed_header' });
+    throw new AppError('bearer_malformed', 'The Authorization header is not "Bearer <token>".', {
+      oauthError: 'invalid_request',
+      reason: 'malformed_header',
+    });
   }
   return token.slice(1);
 }
@@ -36,7 +39,8 @@ export function bearerTokenFrom(request: Request): string | undefined {
   try {
     return readBearerToken(request.headers.get('authorization'));
   } catch (error) {
-    if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path: new URL(request.url).pathname });
+    if (error instanceof AppError)
+      logEvent('bearer_rejected', { reason: error.reason, status: error.status, path: new URL(request.url).pathname });
     throw error;
   }
 }
@@ -47,7 +51,12 @@ export function bearerMissing(): AppError {
 }
 
 /** Verifies a token against the configured provider and logs a rejection with its reason. */
-export async function verifyBearer(config: KenniEdgeConfig, token: string, scopes: readonly string[], path: string): Promise<VerifiedAccessToken> {
+export async function verifyBearer(
+  config: KenniEdgeConfig,
+  token: string,
+  scopes: readonly string[],
+  path: string,
+): Promise<VerifiedAccessToken> {
   try {
     return await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
   } catch (error) {

@@ -43,7 +43,10 @@ const states = new WeakMap<KenniEdgeConfig, AssertionState>();
 function assertionState(config: KenniEdgeConfig): AssertionState {
   let state = states.get(config);
   if (!state) {
-    state = { signingKey: importSigningKey(config), assertions: new TtlMap({ maxEntries: MAX_CACHED_ASSERTIONS, ttlSeconds: ASSERTION_TTL }) };
+    state = {
+      signingKey: importSigningKey(config),
+      assertions: new TtlMap({ maxEntries: MAX_CACHED_ASSERTIONS, ttlSeconds: ASSERTION_TTL }),
+    };
     states.set(config, state);
   }
   return state;
@@ -58,14 +61,20 @@ async function kidOf(jwk: JsonWebKey): Promise<string> {
 function importSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefined {
   const source = config.edgeSigningKeys[0];
   if (!source) return undefined;
-  return (async () => ({ kid: await kidOf(source), key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey }))();
+  return (async () => ({
+    kid: await kidOf(source),
+    key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey,
+  }))();
 }
 
 /**
  * Returns an assertion for the identity (`iss` the edge, `aud` the origin),
  * or `undefined` when no `EDGE_SIGNING_KEY` is configured.
  */
-export async function createIdentityAssertion(config: KenniEdgeConfig, params: { edgeOrigin: string; audience: string; identity: AssertedIdentity }): Promise<string | undefined> {
+export async function createIdentityAssertion(
+  config: KenniEdgeConfig,
+  params: { edgeOrigin: string; audience: string; identity: AssertedIdentity },
+): Promise<string | undefined> {
   const { signingKey, assertions } = assertionState(config);
   if (!signingKey) return undefined;
   const cacheKey = JSON.stringify([params.edgeOrigin, params.audience, params.identity]);
@@ -93,7 +102,10 @@ export async function createIdentityAssertion(config: KenniEdgeConfig, params: {
  */
 export async function edgePublicJwks(config: KenniEdgeConfig): Promise<{ keys: JWK[] }> {
   const keys = await Promise.all(
-    config.edgeSigningKeys.map(async (jwk) => ({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y!, kid: await kidOf(jwk), alg: 'ES256', use: 'sig' }) as JWK),
+    config.edgeSigningKeys.map(
+      async (jwk) =>
+        ({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y!, kid: await kidOf(jwk), alg: 'ES256', use: 'sig' }) as JWK,
+    ),
   );
   return { keys };
 }

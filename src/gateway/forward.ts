@@ -14,7 +14,17 @@ import { isEdgeCookieName } from '../session/cookies.ts';
 import { responseForClient } from './origin-response.ts';
 
 /** Headers that belong to one connection and are never forwarded. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /** Identity header names as the edge sets them. */
 export const IDENTITY_HEADERS = Object.freeze({
@@ -46,9 +56,20 @@ export function isIdentityHeaderName(name: string): boolean {
  * in lower case with `_` read as `-`. Every `x-forwarded-*` too.
  */
 const ROUTING_HEADERS = new Set([
-  'x-original-url', 'x-original-uri', 'x-rewrite-url', 'x-original-host', 'x-host',
-  'x-http-method-override', 'x-http-method', 'x-method-override',
-  'forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-original-host',
+  'x-host',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-cluster-client-ip',
   'proxy', // httpoxy: CGI turns it into HTTP_PROXY
 ]);
 
@@ -59,7 +80,8 @@ export function isRoutingHeaderName(name: string): boolean {
 }
 
 /** The only client headers a CORS preflight takes to the origin: what the browser's preflight is made of. */
-const PREFLIGHT_HEADERS = /^(origin|access-control-request-[a-z-]+|sec-fetch-[a-z]+|accept|accept-language|user-agent|referer)$/;
+const PREFLIGHT_HEADERS =
+  /^(origin|access-control-request-[a-z-]+|sec-fetch-[a-z]+|accept|accept-language|user-agent|referer)$/;
 
 /** What to add to a forwarded request. */
 export interface ForwardOptions {
@@ -142,7 +164,13 @@ export async function forwardToOrigin(request: Request, options: ForwardOptions)
 
 function forwardedHeaders(request: Request, incoming: URL, options: Omit<ForwardOptions, 'timeoutMs'>): Headers {
   const headers = new Headers();
-  const connectionListed = new Set((request.headers.get('connection') ?? '').toLowerCase().split(',').map((name) => name.trim()).filter(Boolean));
+  const connectionListed = new Set(
+    (request.headers.get('connection') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
     if (options.preflight && !PREFLIGHT_HEADERS.test(lower)) continue;
@@ -177,7 +205,15 @@ function forwardedHeaders(request: Request, incoming: URL, options: Omit<Forward
 function withoutEdgeCookies(header: string): string | undefined {
   const parts = header.split(';');
   if (!parts.some((part) => part.split(',').some(namesEdgeCookie))) return header;
-  const kept = parts.map((part) => part.split(',').filter((piece) => !namesEdgeCookie(piece)).join(',').trim()).filter(Boolean);
+  const kept = parts
+    .map((part) =>
+      part
+        .split(',')
+        .filter((piece) => !namesEdgeCookie(piece))
+        .join(',')
+        .trim(),
+    )
+    .filter(Boolean);
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 

@@ -36,10 +36,19 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   // Decided before any authentication: an origin that reads the path another way would serve what the edge did not authorise.
   const route = classification.agreed;
   if (route === undefined) {
-    logEvent('request_refused', { reason: 'path_ambiguous', detail: classification.reason, path: url.pathname, method: c.req.method });
-    throw new AppError('path_ambiguous', 'This path reads differently to different servers (a ";" parameter, a backslash, an encoded "/", "\\" or dot segment, a control character or double encoding), so it is refused.', {
+    logEvent('request_refused', {
       reason: 'path_ambiguous',
+      detail: classification.reason,
+      path: url.pathname,
+      method: c.req.method,
     });
+    throw new AppError(
+      'path_ambiguous',
+      'This path reads differently to different servers (a ";" parameter, a backslash, an encoded "/", "\\" or dot segment, a control character or double encoding), so it is refused.',
+      {
+        reason: 'path_ambiguous',
+      },
+    );
   }
   if (!route.origin) throw new AppError('origin_not_configured', 'Nothing is served here: ORIGIN_URL is not set.');
 
@@ -51,7 +60,11 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   const principal = await authenticate(c, route);
   if (!principal) {
     if (route.kind === 'page' && isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(url), 302);
-    throw new AppError('session_required', route.kind === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.', { reason: 'no_session' });
+    throw new AppError(
+      'session_required',
+      route.kind === 'api' ? 'A bearer access token or a session is required.' : 'Sign-in required.',
+      { reason: 'no_session' },
+    );
   }
   c.set('principal', principal);
   authorize(principal, route);
@@ -59,5 +72,9 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
 }
 
 function isCorsPreflight(request: Request): boolean {
-  return request.method === 'OPTIONS' && request.headers.has('access-control-request-method') && request.headers.has('origin');
+  return (
+    request.method === 'OPTIONS' &&
+    request.headers.has('access-control-request-method') &&
+    request.headers.has('origin')
+  );
 }

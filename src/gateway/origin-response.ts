@@ -11,7 +11,15 @@
 import { isEdgeCookieName } from '../session/cookies.ts';
 
 /** Response headers that belong to the origin's connection, not to the client's. */
-const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP_RESPONSE = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /** Cache fields aimed at CDNs only; they override `Cache-Control` there (RFC 9213). */
 const CDN_CACHE_FIELDS = ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'];
@@ -80,8 +88,13 @@ function setsEdgeCookie(setCookie: string): boolean {
  * value itself when nothing is removed, `undefined` when nothing is left.
  */
 export function withoutCookieClearing(value: string): string | undefined {
-  const directives = value.split(',').map((directive) => directive.trim()).filter(Boolean);
-  const kept = directives.filter((directive) => !['cookies', '*'].includes(directive.replace(/^"|"$/g, '').trim().toLowerCase()));
+  const directives = value
+    .split(',')
+    .map((directive) => directive.trim())
+    .filter(Boolean);
+  const kept = directives.filter(
+    (directive) => !['cookies', '*'].includes(directive.replace(/^"|"$/g, '').trim().toLowerCase()),
+  );
   if (kept.length === directives.length) return value;
   return kept.length > 0 ? kept.join(', ') : undefined;
 }
@@ -96,7 +109,9 @@ export function withoutCookieClearing(value: string): string | undefined {
 export function privateCacheControl(value: string | null): string | undefined {
   if (value === null || value.trim() === '') return 'private';
   // Directives split on commas outside quoted strings (`no-cache="a, b"`).
-  const directives = (value.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []).map((directive) => directive.trim()).filter(Boolean);
+  const directives = (value.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? [])
+    .map((directive) => directive.trim())
+    .filter(Boolean);
   const result: string[] = [];
   let changed = false;
   let isPrivate = false;

@@ -51,7 +51,9 @@ const MAX_EXTRA_DECODES = 3;
 const MAX_WORK = 32 * 1024;
 
 /** The readings of a path, or why it has none the edge can vouch for. */
-export type PathReadings = { readonly readings: ReadonlyArray<readonly string[]> } | { readonly refused: Exclude<AmbiguityReason, 'readings_differ'> };
+export type PathReadings =
+  | { readonly readings: ReadonlyArray<readonly string[]> }
+  | { readonly refused: Exclude<AmbiguityReason, 'readings_differ'> };
 
 /**
  * Computes every reading of a URL pathname (as the URL parser gave it): as

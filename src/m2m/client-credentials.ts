@@ -48,7 +48,10 @@ function tokenCacheFor(provider: Provider): TokenCache {
   let cache = cachesByProvider.get(provider);
   if (!cache) {
     // Each entry lives until its renewal time (set per entry); the default only bounds a token with no usable lifetime.
-    cache = { tokens: new TtlMap({ maxEntries: MAX_CACHED_TOKENS, ttlSeconds: 60 }), flight: singleFlight(sharedCallOptions(provider.config.providerTimeoutMs, 2)) };
+    cache = {
+      tokens: new TtlMap({ maxEntries: MAX_CACHED_TOKENS, ttlSeconds: 60 }),
+      flight: singleFlight(sharedCallOptions(provider.config.providerTimeoutMs, 2)),
+    };
     cachesByProvider.set(provider, cache);
   }
   return cache;
@@ -59,10 +62,16 @@ function tokenCacheFor(provider: Provider): TokenCache {
  * it is still good for a while, else from the provider's token endpoint.
  * Throws `m2m_not_configured` (500) without credentials, `provider_unreachable` (502).
  */
-export async function getClientCredentialsToken(env: Env, options: ClientCredentialsOptions = {}): Promise<ClientCredentialsToken> {
+export async function getClientCredentialsToken(
+  env: Env,
+  options: ClientCredentialsOptions = {},
+): Promise<ClientCredentialsToken> {
   const config = loadConfig(env);
   if (!config.m2mClientId || !config.m2mClientSecret) {
-    throw new AppError('m2m_not_configured', 'Set KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET to use client credentials.');
+    throw new AppError(
+      'm2m_not_configured',
+      'Set KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET to use client credentials.',
+    );
   }
   const scope = normalizeScope(options.scope);
   // The secret is part of the key, so rotating it never serves a token of the old credentials.
@@ -75,7 +84,12 @@ export async function getClientCredentialsToken(env: Env, options: ClientCredent
   return cache.flight(cacheKey, () => fetchOrReadShared(provider, cache.tokens, cacheKey, scope));
 }
 
-async function fetchOrReadShared(provider: Provider, held: TtlMap<string, ClientCredentialsToken>, cacheKey: string, scope: string): Promise<ClientCredentialsToken> {
+async function fetchOrReadShared(
+  provider: Provider,
+  held: TtlMap<string, ClientCredentialsToken>,
+  cacheKey: string,
+  scope: string,
+): Promise<ClientCredentialsToken> {
   const config = provider.config;
   const sealKey = await deriveSealKey(config.sessionSecret, 'm2m-token');
   const shared = await readEdgeCache<string>(config, `m2m ${cacheKey}`);
@@ -89,7 +103,10 @@ async function fetchOrReadShared(provider: Provider, held: TtlMap<string, Client
   await provider.discovery(); // a discovery failure is the provider's, not a failed token request
   let token: ClientCredentialsToken;
   try {
-    const tokens = await provider.clientCredentials({ clientId: config.m2mClientId!, clientSecret: config.m2mClientSecret! }, scope || undefined);
+    const tokens = await provider.clientCredentials(
+      { clientId: config.m2mClientId!, clientSecret: config.m2mClientSecret! },
+      scope || undefined,
+    );
     const lifetime = Math.max(0, tokens.expires_at - nowSeconds());
     token = {
       access_token: tokens.access_token,
@@ -104,7 +121,12 @@ async function fetchOrReadShared(provider: Provider, held: TtlMap<string, Client
   }
   logEvent('m2m_token_issued', { n_expires_in: token.expires_at - nowSeconds() });
   remember(held, cacheKey, token);
-  await writeEdgeCache(config, `m2m ${cacheKey}`, await seal(sealKey, token, cacheKey), Math.max(1, token.renew_at - nowSeconds()));
+  await writeEdgeCache(
+    config,
+    `m2m ${cacheKey}`,
+    await seal(sealKey, token, cacheKey),
+    Math.max(1, token.renew_at - nowSeconds()),
+  );
   return token;
 }
 

@@ -34,7 +34,10 @@ export async function authenticate(c: Context<AppEnv>, route: Route): Promise<Pr
  * `insufficient_scope` (each logged as `bearer_rejected`).
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
-export async function authenticateBearer(c: Context<AppEnv>, scopes: readonly string[]): Promise<Principal | undefined> {
+export async function authenticateBearer(
+  c: Context<AppEnv>,
+  scopes: readonly string[],
+): Promise<Principal | undefined> {
   const token = bearerTokenFrom(c.req.raw);
   if (!token) return undefined;
   const verified = await verifyBearer(c.get('config'), token, scopes, new URL(c.req.url).pathname);
@@ -53,8 +56,17 @@ export async function authenticateSession(c: Context<AppEnv>): Promise<Principal
   if (!session) return undefined;
   // A WebSocket upgrade is a GET, but it opens a two-way channel as the user: refuse it cross-site too.
   if ((isStateChanging(c.req.method) || isWebSocketUpgrade(c.req.raw)) && isCrossSiteRequest(c.req.raw)) {
-    logEvent('request_refused', { reason: 'cross_site_request', path: new URL(c.req.url).pathname, method: c.req.method, session: session.keyHash.slice(0, 12) });
-    throw new AppError('cross_site_request', 'Cross-site requests authenticated only by the session cookie are refused.', { reason: 'cross_site_request' });
+    logEvent('request_refused', {
+      reason: 'cross_site_request',
+      path: new URL(c.req.url).pathname,
+      method: c.req.method,
+      session: session.keyHash.slice(0, 12),
+    });
+    throw new AppError(
+      'cross_site_request',
+      'Cross-site requests authenticated only by the session cookie are refused.',
+      { reason: 'cross_site_request' },
+    );
   }
   return { subject: session.record.sub, claims: session.record.claims, auth: 'session', scopes: [], session };
 }

@@ -20,7 +20,12 @@ import type { Principal } from './principal.ts';
  * assertion, `Authorization`), or without identity when there is none (public
  * routes keep the client's own `Authorization`; a CORS preflight goes bare).
  */
-export async function forward(c: Context<AppEnv>, principal: Principal | undefined, route: Route, options: { preflight?: boolean } = {}): Promise<Response> {
+export async function forward(
+  c: Context<AppEnv>,
+  principal: Principal | undefined,
+  route: Route,
+  options: { preflight?: boolean } = {},
+): Promise<Response> {
   const origin = route.origin;
   if (!origin) throw new AppError('origin_not_configured', 'Nothing is served here: ORIGIN_URL is not set.');
   const config = c.get('config');
@@ -36,7 +41,8 @@ export async function forward(c: Context<AppEnv>, principal: Principal | undefin
       ...(options.preflight ? { preflight: true } : principal ? {} : { keepClientAuthorization: true }),
     });
   } catch (error) {
-    if (error instanceof AppError) logEvent('origin_failed', { reason: error.code, status: error.status, path: new URL(c.req.url).pathname });
+    if (error instanceof AppError)
+      logEvent('origin_failed', { reason: error.code, status: error.status, path: new URL(c.req.url).pathname });
     throw error;
   }
 }
@@ -54,7 +60,11 @@ export async function freshAccessToken(c: Context<AppEnv>, principal: Principal)
 }
 
 /** API routes carry a token: the verified header as sent, or the session's fresh access token. Pages carry none. */
-async function upstreamAuthorization(c: Context<AppEnv>, principal: Principal, route: Route): Promise<string | undefined> {
+async function upstreamAuthorization(
+  c: Context<AppEnv>,
+  principal: Principal,
+  route: Route,
+): Promise<string | undefined> {
   if (principal.auth === 'bearer') return c.req.header('authorization')!; // the header just verified, as sent
   if (route.kind !== 'api') return undefined;
   return `Bearer ${await freshAccessToken(c, principal)}`;
@@ -81,7 +91,11 @@ async function identityHeaders(c: Context<AppEnv>, principal: Principal, origin:
   // Percent-encoded UTF-8: header values are bytes, and "Þórður" must arrive intact.
   if (identity.name) headers[IDENTITY_HEADERS.name] = encodeURIComponent(identity.name);
   if (identity.scope) headers[IDENTITY_HEADERS.scope] = encodeIdentityValue(identity.scope);
-  const assertion = await createIdentityAssertion(c.get('config'), { edgeOrigin: new URL(c.req.url).origin, audience: origin.origin, identity });
+  const assertion = await createIdentityAssertion(c.get('config'), {
+    edgeOrigin: new URL(c.req.url).origin,
+    audience: origin.origin,
+    identity,
+  });
   if (assertion) headers[IDENTITY_HEADERS.assertion] = assertion;
   return headers;
 }

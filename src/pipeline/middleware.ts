@@ -15,7 +15,8 @@ import { authorize } from './authorize.ts';
 import { freshAccessToken } from './forward.ts';
 
 /** What a library route is to `authorize()`: no origin (the composed app answers) and no rules yet. */
-const libraryRoute = (kind: Route['kind']): Route => Object.freeze({ kind, origin: undefined, rules: Object.freeze({}) });
+const libraryRoute = (kind: Route['kind']): Route =>
+  Object.freeze({ kind, origin: undefined, rules: Object.freeze({}) });
 const SESSION_ROUTE = libraryRoute('page');
 const BEARER_ROUTE = libraryRoute('api');
 

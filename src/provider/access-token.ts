@@ -23,7 +23,8 @@ export interface VerifiedAccessToken {
 const MAX_TOKEN_LENGTH = 16_384;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 /** `typ` values of JWTs that are not access tokens and must never pass as one. */
-const NOT_ACCESS_TOKEN_TYPES = /^(application\/)?(id_token|id-token|logout|secevent|dpop|jwt-bearer|token-introspection|oauth-authz-req)\+jwt$/i;
+const NOT_ACCESS_TOKEN_TYPES =
+  /^(application\/)?(id_token|id-token|logout|secevent|dpop|jwt-bearer|token-introspection|oauth-authz-req)\+jwt$/i;
 
 /** Options for {@link verifyAccessToken}. */
 export interface VerifyAccessTokenOptions {
@@ -53,7 +54,10 @@ const MAX_VERIFIED_ENTRIES = 10_000;
 export class AccessTokenVerifier {
   readonly #config: KenniEdgeConfig;
   readonly #keys: KeySet;
-  readonly #remembered = new TtlMap<string, Remembered>({ maxEntries: MAX_VERIFIED_ENTRIES, ttlSeconds: VERIFIED_CACHE_SECONDS });
+  readonly #remembered = new TtlMap<string, Remembered>({
+    maxEntries: MAX_VERIFIED_ENTRIES,
+    ttlSeconds: VERIFIED_CACHE_SECONDS,
+  });
   /** Per discovery document, so that a remembered token's lookup stays a lookup. */
   readonly #algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
 
@@ -68,7 +72,11 @@ export class AccessTokenVerifier {
    * (403) with a safe description; `provider_unreachable` (502) when no keys load.
    * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
    */
-  async verify(server: oauth.AuthorizationServer, token: string, options: VerifyAccessTokenOptions = {}): Promise<VerifiedAccessToken> {
+  async verify(
+    server: oauth.AuthorizationServer,
+    token: string,
+    options: VerifyAccessTokenOptions = {},
+  ): Promise<VerifiedAccessToken> {
     const config = this.#config;
     if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
@@ -77,7 +85,11 @@ export class AccessTokenVerifier {
     // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
     const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
     const cached = this.#remembered.get(cacheKey);
-    if (cached && cached.generation === this.#keys.generation && notBeforePassed(cached.verified, config.clockTolerance)) {
+    if (
+      cached &&
+      cached.generation === this.#keys.generation &&
+      notBeforePassed(cached.verified, config.clockTolerance)
+    ) {
       return requireScopes(cached.verified, options.requiredScopes);
     }
 
@@ -85,8 +97,10 @@ export class AccessTokenVerifier {
     if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
       throw invalidToken('algorithm_not_allowed', `The token's algorithm is not allowed.`);
     }
-    if (header.crit !== undefined) throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
-    if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ)) throw invalidToken('not_an_access_token', 'The token is not an access token.');
+    if (header.crit !== undefined)
+      throw invalidToken('critical_header', 'The token has critical header parameters the edge does not understand.');
+    if (typeof header.typ === 'string' && NOT_ACCESS_TOKEN_TYPES.test(header.typ))
+      throw invalidToken('not_an_access_token', 'The token is not an access token.');
     let claims: VerifiedAccessToken['claims'];
     try {
       ({ payload: claims } = await jwtVerify(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
@@ -101,11 +115,16 @@ export class AccessTokenVerifier {
       throw translateVerificationError(error);
     }
     // An ID token is for the client, not the API: it carries a nonce or hashes of the code/token.
-    if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims) throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
+    if ('nonce' in claims || 'at_hash' in claims || 'c_hash' in claims)
+      throw invalidToken('not_an_access_token', 'The token is an ID token, not an access token.');
 
     const verified: VerifiedAccessToken = { claims, scopes: readScopes(claims) };
     // Remembered no longer than `exp` (plus the leeway) allows: an expired entry is gone, so a hit needs no `exp` check.
-    this.#remembered.set(cacheKey, { verified, generation: this.#keys.generation }, Math.min(VERIFIED_CACHE_SECONDS, (claims.exp as number) + config.clockTolerance - nowSeconds()));
+    this.#remembered.set(
+      cacheKey,
+      { verified, generation: this.#keys.generation },
+      Math.min(VERIFIED_CACHE_SECONDS, (claims.exp as number) + config.clockTolerance - nowSeconds()),
+    );
     return requireScopes(verified, options.requiredScopes);
   }
 
@@ -143,7 +162,8 @@ function notBeforePassed(verified: VerifiedAccessToken, tolerance: number): bool
 function readScopes(claims: JWTPayload): Set<string> {
   const scopes = new Set<string>();
   if (typeof claims.scope === 'string') for (const scope of claims.scope.split(' ')) if (scope) scopes.add(scope);
-  if (Array.isArray(claims.scp)) for (const scope of claims.scp) if (typeof scope === 'string' && scope) scopes.add(scope);
+  if (Array.isArray(claims.scp))
+    for (const scope of claims.scp) if (typeof scope === 'string' && scope) scopes.add(scope);
   return scopes;
 }
 
@@ -151,11 +171,18 @@ function readScopes(claims: JWTPayload): Set<string> {
 function parseCompactJwsHeader(token: string): Record<string, unknown> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('malformed', 'The token is too long.');
   const segments = token.split('.');
-  if (segments.length !== 3) throw invalidToken(segments.length === 5 ? 'encrypted_token' : 'malformed', segments.length === 5 ? 'Encrypted tokens (JWE) are not accepted.' : 'The token is not a JWT.');
+  if (segments.length !== 3)
+    throw invalidToken(
+      segments.length === 5 ? 'encrypted_token' : 'malformed',
+      segments.length === 5 ? 'Encrypted tokens (JWE) are not accepted.' : 'The token is not a JWT.',
+    );
   const [header, payload, signature] = segments as [string, string, string];
-  if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature)) throw invalidToken('malformed', 'The token is not a signed JWT.');
+  if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature))
+    throw invalidToken('malformed', 'The token is not a signed JWT.');
   try {
-    const decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64UrlToBytes(header))) as unknown;
+    const decoded = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64UrlToBytes(header)),
+    ) as unknown;
     if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) throw new Error('not an object');
     return decoded as Record<string, unknown>;
   } catch {
@@ -175,7 +202,8 @@ function invalidToken(reason: string, description: string, cause?: unknown): App
 /** Key-set and jose failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
 function translateVerificationError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof KeySetError) return invalidToken(error.code, 'The token was not signed by a known key of the provider.', error);
+  if (error instanceof KeySetError)
+    return invalidToken(error.code, 'The token was not signed by a known key of the provider.', error);
   if (error instanceof joseErrors.JWTExpired) return invalidToken('expired', 'The token has expired.', error);
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     const reason: Record<string, string> = {
@@ -187,6 +215,7 @@ function translateVerificationError(error: unknown): AppError {
     };
     return invalidToken(`invalid_${error.claim}`, reason[error.claim] ?? 'The token claims are invalid.', error);
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return invalidToken('bad_signature', 'The token signature is invalid.', error);
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return invalidToken('bad_signature', 'The token signature is invalid.', error);
   return invalidToken('unverifiable', 'The token could not be verified.', error);
 }

@@ -45,7 +45,11 @@ export interface AuthorizationRequest {
  * Builds the authorization endpoint URL (code flow, PKCE S256, state, nonce).
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
-export function buildAuthorizationUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
+export function buildAuthorizationUrl(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  request: AuthorizationRequest,
+): URL {
   if (!server.authorization_endpoint) {
     throw new AppError('provider_unreachable', 'The provider publishes no authorization endpoint.');
   }
@@ -73,13 +77,22 @@ const MAX_AUTHORIZATION_CODE_LENGTH = 4096;
  * @see https://www.rfc-editor.org/rfc/rfc9207
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  */
-export function validateCallbackParameters(config: KenniEdgeConfig, server: oauth.AuthorizationServer, callbackUrl: URL, expectedState: string): URLSearchParams {
+export function validateCallbackParameters(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  callbackUrl: URL,
+  expectedState: string,
+): URLSearchParams {
   const { client } = createClient(config);
   try {
     const parameters = oauth.validateAuthResponse(server, client, callbackUrl, expectedState);
     const code = parameters.get('code');
     if (!code || code.length > MAX_AUTHORIZATION_CODE_LENGTH) {
-      throw new AppError('login_state_invalid', 'The sign-in response carried no authorization code. Please start again.', { reason: 'code_missing', retryHref: '/auth/login' });
+      throw new AppError(
+        'login_state_invalid',
+        'The sign-in response carried no authorization code. Please start again.',
+        { reason: 'code_missing', retryHref: '/auth/login' },
+      );
     }
     return parameters;
   } catch (error) {
@@ -88,11 +101,16 @@ export function validateCallbackParameters(config: KenniEdgeConfig, server: oaut
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'unknown_error';
       throw new AppError(
         code === 'access_denied' ? 'access_denied' : 'provider_error',
-        code === 'access_denied' ? 'Sign-in was cancelled or access was denied.' : `The sign-in provider reported an error: ${code}.`,
+        code === 'access_denied'
+          ? 'Sign-in was cancelled or access was denied.'
+          : `The sign-in provider reported an error: ${code}.`,
         { oauthError: code, retryHref: '/auth/login' },
       );
     }
-    throw new AppError('login_state_invalid', 'The sign-in response did not match this sign-in attempt.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response did not match this sign-in attempt.', {
+      cause: error,
+      retryHref: '/auth/login',
+    });
   }
 }
 
@@ -108,10 +126,26 @@ export async function exchangeAuthorizationCode(
   params: { callbackParameters: URLSearchParams; redirectUri: string; codeVerifier: string; nonce: string },
 ): Promise<LoginResult> {
   const { client, clientAuth } = createClient(config);
-  const response = await oauth.authorizationCodeGrantRequest(server, client, clientAuth, params.callbackParameters, params.redirectUri, params.codeVerifier, providerRequestOptions(config));
-  const result = await processTokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response, { expectedNonce: params.nonce, requireIdToken: true }), response);
+  const response = await oauth.authorizationCodeGrantRequest(
+    server,
+    client,
+    clientAuth,
+    params.callbackParameters,
+    params.redirectUri,
+    params.codeVerifier,
+    providerRequestOptions(config),
+  );
+  const result = await processTokenResponse(
+    () =>
+      oauth.processAuthorizationCodeResponse(server, client, response, {
+        expectedNonce: params.nonce,
+        requireIdToken: true,
+      }),
+    response,
+  );
   const claims = oauth.getValidatedIdTokenClaims(result);
-  if (!claims || !result.id_token) throw new AppError('id_token_invalid', 'The provider returned no ID token.', { retryHref: '/auth/login' });
+  if (!claims || !result.id_token)
+    throw new AppError('id_token_invalid', 'The provider returned no ID token.', { retryHref: '/auth/login' });
   await idTokens.verify(server, result.id_token);
   return { claims, tokens: toProviderTokens(result) };
 }
@@ -128,20 +162,36 @@ export async function refreshTokens(
   current: ProviderTokens,
   subject: string,
 ): Promise<{ tokens: ProviderTokens; claims: oauth.IDToken | undefined }> {
-  if (!current.refresh_token) throw new AppError('invalid_grant', 'The session has no refresh token.', { oauthError: 'invalid_grant' });
+  if (!current.refresh_token)
+    throw new AppError('invalid_grant', 'The session has no refresh token.', { oauthError: 'invalid_grant' });
   const { client, clientAuth } = createClient(config);
-  const response = await oauth.refreshTokenGrantRequest(server, client, clientAuth, current.refresh_token, providerRequestOptions(config));
-  const result = await processTokenResponse(() => oauth.processRefreshTokenResponse(server, client, response), response);
+  const response = await oauth.refreshTokenGrantRequest(
+    server,
+    client,
+    clientAuth,
+    current.refresh_token,
+    providerRequestOptions(config),
+  );
+  const result = await processTokenResponse(
+    () => oauth.processRefreshTokenResponse(server, client, response),
+    response,
+  );
   const claims = oauth.getValidatedIdTokenClaims(result);
   if (result.id_token) {
     await idTokens.verify(server, result.id_token);
     if (!claims || claims.sub !== subject || claims.iss !== config.issuer) {
-      throw new AppError('id_token_invalid', 'The refreshed ID token belongs to another subject.', { oauthError: 'invalid_grant' });
+      throw new AppError('id_token_invalid', 'The refreshed ID token belongs to another subject.', {
+        oauthError: 'invalid_grant',
+      });
     }
   }
   const tokens = toProviderTokens(result);
   return {
-    tokens: { ...tokens, refresh_token: tokens.refresh_token ?? current.refresh_token, id_token: tokens.id_token ?? current.id_token },
+    tokens: {
+      ...tokens,
+      refresh_token: tokens.refresh_token ?? current.refresh_token,
+      id_token: tokens.id_token ?? current.id_token,
+    },
     claims,
   };
 }
@@ -159,8 +209,17 @@ export async function requestClientCredentialsToken(
   const client: oauth.Client = { client_id: credentials.clientId, [oauth.clockTolerance]: config.clockTolerance };
   const parameters = new URLSearchParams();
   if (scope) parameters.set('scope', scope);
-  const response = await oauth.clientCredentialsGrantRequest(server, client, oauth.ClientSecretBasic(credentials.clientSecret), parameters, providerRequestOptions(config));
-  const result = await processTokenResponse(() => oauth.processClientCredentialsResponse(server, client, response), response);
+  const response = await oauth.clientCredentialsGrantRequest(
+    server,
+    client,
+    oauth.ClientSecretBasic(credentials.clientSecret),
+    parameters,
+    providerRequestOptions(config),
+  );
+  const result = await processTokenResponse(
+    () => oauth.processClientCredentialsResponse(server, client, response),
+    response,
+  );
   return toProviderTokens(result);
 }
 
@@ -169,7 +228,11 @@ export async function requestClientCredentialsToken(
  * `client_id`), or `undefined` when the provider has no `end_session_endpoint`.
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
  */
-export function buildEndSessionUrl(config: KenniEdgeConfig, server: oauth.AuthorizationServer, params: { idToken?: string; postLogoutRedirectUri: string }): URL | undefined {
+export function buildEndSessionUrl(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  params: { idToken?: string; postLogoutRedirectUri: string },
+): URL | undefined {
   if (!server.end_session_endpoint) return undefined;
   const url = new URL(server.end_session_endpoint);
   if (params.idToken) url.searchParams.set('id_token_hint', params.idToken);
@@ -185,7 +248,11 @@ export function buildEndSessionUrl(config: KenniEdgeConfig, server: oauth.Author
  * `provider_unreachable` (502) when it is down or refuses.
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
  */
-export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.AuthorizationServer, refreshToken: string): Promise<boolean> {
+export async function revokeRefreshToken(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  refreshToken: string,
+): Promise<boolean> {
   if (!server.revocation_endpoint) return false;
   const { client, clientAuth } = createClient(config);
   const response = await oauth.revocationRequest(server, client, clientAuth, refreshToken, {
@@ -196,7 +263,10 @@ export async function revokeRefreshToken(config: KenniEdgeConfig, server: oauth.
   try {
     await oauth.processRevocationResponse(response);
   } catch (cause) {
-    throw new AppError('provider_unreachable', 'The sign-in provider did not revoke the token.', { cause, reason: 'revocation_refused' });
+    throw new AppError('provider_unreachable', 'The sign-in provider did not revoke the token.', {
+      cause,
+      reason: 'revocation_refused',
+    });
   }
   return true;
 }

@@ -30,7 +30,10 @@ export class Discovery {
   #held: Held | undefined;
   #fetches = 0;
   readonly #config: KenniEdgeConfig;
-  readonly #flight: (key: string, run: (signal: AbortSignal) => Promise<oauth.AuthorizationServer>) => Promise<oauth.AuthorizationServer>;
+  readonly #flight: (
+    key: string,
+    run: (signal: AbortSignal) => Promise<oauth.AuthorizationServer>,
+  ) => Promise<oauth.AuthorizationServer>;
 
   constructor(config: KenniEdgeConfig) {
     this.#config = config;
@@ -90,7 +93,10 @@ export class Discovery {
     const config = this.#config;
     const issuerUrl = new URL(config.issuer);
     this.#fetches++;
-    const response = await oauth.discoveryRequest(issuerUrl, { algorithm: 'oidc', ...providerRequestOptions(config, signal) });
+    const response = await oauth.discoveryRequest(issuerUrl, {
+      algorithm: 'oidc',
+      ...providerRequestOptions(config, signal),
+    });
     assertProviderAvailable(response);
     try {
       const server = await oauth.processDiscoveryResponse(issuerUrl, response);
@@ -108,7 +114,10 @@ export class Discovery {
 }
 
 /** The oauth4webapi options every provider request uses (timeout, loopback http for local development). */
-export function providerRequestOptions(config: KenniEdgeConfig, signal?: AbortSignal): { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]: boolean } {
+export function providerRequestOptions(
+  config: KenniEdgeConfig,
+  signal?: AbortSignal,
+): { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]: boolean } {
   return {
     [oauth.customFetch]: createProviderFetch(config.providerTimeoutMs, signal),
     [oauth.allowInsecureRequests]: config.issuerIsLoopbackHttp,

@@ -65,7 +65,13 @@ export async function readEdgeCache<T>(secret: EdgeCacheSecret, name: string): P
 }
 
 /** Stores a JSON value under `name` for `ttlSeconds`, with its MAC; failures are ignored (the cache is an optimisation). */
-export async function writeEdgeCache(secret: EdgeCacheSecret, name: string, value: unknown, ttlSeconds: number, storedAt = Date.now()): Promise<void> {
+export async function writeEdgeCache(
+  secret: EdgeCacheSecret,
+  name: string,
+  value: unknown,
+  ttlSeconds: number,
+  storedAt = Date.now(),
+): Promise<void> {
   try {
     const payload = JSON.stringify({ value, storedAt });
     const key = await deriveMacKey(secret.sessionSecret, 'edge-cache');
@@ -73,7 +79,10 @@ export async function writeEdgeCache(secret: EdgeCacheSecret, name: string, valu
     await caches.default.put(
       cacheUrl(name),
       new Response(`${FORMAT}.${base64UrlEncode(mac)}.${payload}`, {
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': `max-age=${Math.max(1, Math.floor(ttlSeconds))}` },
+        headers: {
+          'content-type': 'text/plain; charset=utf-8',
+          'cache-control': `max-age=${Math.max(1, Math.floor(ttlSeconds))}`,
+        },
       }),
     );
     loggedRefusals.delete(name);

@@ -39,12 +39,16 @@ export class IdTokenVerifier {
         clockTolerance: config.clockTolerance,
       });
       // Neither jose (without maxTokenAge) nor oauth4webapi rejects an `iat` in the future; a token "issued" later than now is not one we accept.
-      if (typeof payload.iat !== 'number' || payload.iat > nowSeconds() + config.clockTolerance) throw new Error('ID token iat is missing or in the future');
+      if (typeof payload.iat !== 'number' || payload.iat > nowSeconds() + config.clockTolerance)
+        throw new Error('ID token iat is missing or in the future');
       return payload;
     } catch (error) {
       // The only AppError the key set throws is an outage; every other failure (a KeySetError included) is the token's.
       if (error instanceof AppError) throw error;
-      throw new AppError('id_token_invalid', 'The ID token from the provider could not be verified.', { cause: error, retryHref: '/auth/login' });
+      throw new AppError('id_token_invalid', 'The ID token from the provider could not be verified.', {
+        cause: error,
+        retryHref: '/auth/login',
+      });
     }
   }
 }

@@ -65,9 +65,15 @@ export interface Provider {
   /** Exchanges the code and validates the ID token (claims and signature). */
   exchangeCode(params: CodeExchange): Promise<client.LoginResult>;
   /** Uses a refresh token; a refreshed ID token must belong to `subject`. */
-  refresh(current: client.ProviderTokens, subject: string): Promise<{ tokens: client.ProviderTokens; claims: oauth.IDToken | undefined }>;
+  refresh(
+    current: client.ProviderTokens,
+    subject: string,
+  ): Promise<{ tokens: client.ProviderTokens; claims: oauth.IDToken | undefined }>;
   /** A client-credentials grant for `credentials` (uncached; see `getClientCredentialsToken`). */
-  clientCredentials(credentials: { clientId: string; clientSecret: string }, scope: string | undefined): Promise<client.ProviderTokens>;
+  clientCredentials(
+    credentials: { clientId: string; clientSecret: string },
+    scope: string | undefined,
+  ): Promise<client.ProviderTokens>;
   /** The RP-initiated logout URL, or `undefined` when the provider has no `end_session_endpoint`. */
   endSessionUrl(params: { idToken?: string; postLogoutRedirectUri: string }): Promise<URL | undefined>;
   /** Revokes a refresh token (RFC 7009); false when the provider has no revocation endpoint. */
@@ -114,7 +120,8 @@ export function createProvider(config: KenniEdgeConfig): Provider {
     idTokens,
     discovery: load,
     authorizationUrl: async (request) => client.buildAuthorizationUrl(config, await load(), request),
-    validateCallback: async (callbackUrl, expectedState) => client.validateCallbackParameters(config, await load(), callbackUrl, expectedState),
+    validateCallback: async (callbackUrl, expectedState) =>
+      client.validateCallbackParameters(config, await load(), callbackUrl, expectedState),
     exchangeCode: async (params) => client.exchangeAuthorizationCode(config, await load(), idTokens, params),
     refresh: async (current, subject) => client.refreshTokens(config, await load(), idTokens, current, subject),
     clientCredentials: async (credentials, scope) => {
@@ -159,6 +166,11 @@ export function loadProvider(config: KenniEdgeConfig): Provider {
  * const server = await loadProvider(config).discovery();
  * const { claims, scopes } = await verifyAccessToken(config, server, token, { requiredScopes: ['@your-team.is/orders.read'] });
  */
-export function verifyAccessToken(config: KenniEdgeConfig, server: oauth.AuthorizationServer, token: string, options: VerifyAccessTokenOptions = {}): Promise<VerifiedAccessToken> {
+export function verifyAccessToken(
+  config: KenniEdgeConfig,
+  server: oauth.AuthorizationServer,
+  token: string,
+  options: VerifyAccessTokenOptions = {},
+): Promise<VerifiedAccessToken> {
   return loadProvider(config).accessTokens.verify(server, token, options);
 }

@@ -7,7 +7,19 @@
 import type { JWK, JWSHeaderParameters } from 'jose';
 
 /** Signature algorithms the edge accepts at all; never `none`, never HMAC. */
-export const ASYMMETRIC_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+export const ASYMMETRIC_ALGORITHMS = Object.freeze([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
 
 /** Keys the runtime cannot use (private halves, symmetric keys, encryption keys, unknown types) are ignored, not fatal. */
 export function isUsableSigningKey(key: unknown): key is JWK {
@@ -17,7 +29,10 @@ export function isUsableSigningKey(key: unknown): key is JWK {
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return false;
   if ('d' in jwk || jwk.kty === 'oct') return false;
   if (jwk.kty === 'RSA') return typeof jwk.n === 'string' && typeof jwk.e === 'string';
-  if (jwk.kty === 'EC') return typeof jwk.x === 'string' && typeof jwk.y === 'string' && ['P-256', 'P-384', 'P-521'].includes(jwk.crv ?? '');
+  if (jwk.kty === 'EC')
+    return (
+      typeof jwk.x === 'string' && typeof jwk.y === 'string' && ['P-256', 'P-384', 'P-521'].includes(jwk.crv ?? '')
+    );
   if (jwk.kty === 'OKP') return typeof jwk.x === 'string' && jwk.crv === 'Ed25519';
   return false;
 }
@@ -25,7 +40,13 @@ export function isUsableSigningKey(key: unknown): key is JWK {
 /** The key type and curve an algorithm needs. */
 function fitsAlgorithm(jwk: JWK, alg: string | undefined): boolean {
   if (!alg) return false;
-  if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === 'EdDSA' && jwk.alg === 'Ed25519') && !(alg === 'Ed25519' && jwk.alg === 'EdDSA')) return false;
+  if (
+    jwk.alg !== undefined &&
+    jwk.alg !== alg &&
+    !(alg === 'EdDSA' && jwk.alg === 'Ed25519') &&
+    !(alg === 'Ed25519' && jwk.alg === 'EdDSA')
+  )
+    return false;
   if (/^(RS|PS)\d{3}$/.test(alg)) return jwk.kty === 'RSA';
   if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
   if (alg === 'ES384') return jwk.kty === 'EC' && jwk.crv === 'P-384';
@@ -36,7 +57,9 @@ function fitsAlgorithm(jwk: JWK, alg: string | undefined): boolean {
 
 /** The key for a JWS header: by `kid` when the header names one; without a `kid`, only when exactly one key fits. */
 export function selectKey(keys: readonly JWK[], header: JWSHeaderParameters): JWK | undefined {
-  const fitting = keys.filter((key) => fitsAlgorithm(key, header.alg) && (header.kid === undefined || key.kid === header.kid));
+  const fitting = keys.filter(
+    (key) => fitsAlgorithm(key, header.alg) && (header.kid === undefined || key.kid === header.kid),
+  );
   return fitting.length === 1 ? fitting[0] : undefined;
 }
 

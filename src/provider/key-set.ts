@@ -33,7 +33,11 @@ export interface JwksCacheOptions {
 }
 
 /** Default cache tunables (see {@link JwksCacheOptions}). */
-export const DEFAULT_JWKS_OPTIONS: Readonly<Omit<JwksCacheOptions, 'timeoutMs' | 'sessionSecret'>> = Object.freeze({ ttl: 600, cooldown: 30, staleIfError: 86_400 });
+export const DEFAULT_JWKS_OPTIONS: Readonly<Omit<JwksCacheOptions, 'timeoutMs' | 'sessionSecret'>> = Object.freeze({
+  ttl: 600,
+  cooldown: 30,
+  staleIfError: 86_400,
+});
 
 /** The JWKS cache options for a configuration: the defaults, its provider timeout and its secret. */
 export function jwksCacheOptions(config: KenniEdgeConfig): JwksCacheOptions {
@@ -48,7 +52,11 @@ export class KeySetError extends Error {
   readonly code: KeySetErrorCode;
 
   constructor(code: KeySetErrorCode) {
-    super(code === 'no_keys' ? 'The provider publishes no usable signing key.' : 'The token was not signed by a known key of the provider.');
+    super(
+      code === 'no_keys'
+        ? 'The provider publishes no usable signing key.'
+        : 'The token was not signed by a known key of the provider.',
+    );
     this.name = 'KeySetError';
     this.code = code;
   }
@@ -125,14 +133,23 @@ export class KeySet {
   #stateFor(jwksUri: string): UriState {
     let state = this.#states.get(jwksUri);
     if (!state) {
-      state = { snapshot: undefined, lastFetchAttemptAt: 0, loading: false, imported: new TtlMap({ maxEntries: MAX_IMPORTED_KEYS, ttlSeconds: DAY_SECONDS }) };
+      state = {
+        snapshot: undefined,
+        lastFetchAttemptAt: 0,
+        loading: false,
+        imported: new TtlMap({ maxEntries: MAX_IMPORTED_KEYS, ttlSeconds: DAY_SECONDS }),
+      };
       this.#states.set(jwksUri, state);
     }
     return state;
   }
 
   /** Loads the set once for all concurrent callers (the first caller's mode applies to the shared run). */
-  #load(jwksUri: string, state: UriState, mode: { allowStale: boolean; skipSharedCache?: boolean }): Promise<KeySetSnapshot> {
+  #load(
+    jwksUri: string,
+    state: UriState,
+    mode: { allowStale: boolean; skipSharedCache?: boolean },
+  ): Promise<KeySetSnapshot> {
     return this.#flight(jwksUri, async (signal) => {
       state.loading = true;
       try {
@@ -147,7 +164,12 @@ export class KeySet {
     });
   }
 
-  async #loadOnce(jwksUri: string, state: UriState, mode: { allowStale: boolean; skipSharedCache?: boolean }, signal: AbortSignal): Promise<KeySetSnapshot> {
+  async #loadOnce(
+    jwksUri: string,
+    state: UriState,
+    mode: { allowStale: boolean; skipSharedCache?: boolean },
+    signal: AbortSignal,
+  ): Promise<KeySetSnapshot> {
     const options = this.#options;
     let shared: KeySetSnapshot | undefined;
     if (!mode.skipSharedCache) {
@@ -158,11 +180,17 @@ export class KeySet {
     try {
       this.#fetches++;
       const fetched = await fetchKeySet(jwksUri, options, signal);
-      await writeEdgeCache(options, cacheName(jwksUri), fetched, (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError);
+      await writeEdgeCache(
+        options,
+        cacheName(jwksUri),
+        fetched,
+        (fetched.expiresAt - fetched.fetchedAt) / 1000 + options.staleIfError,
+      );
       return fetched;
     } catch (error) {
       // A fresh isolate has no keys of its own, but the Cache API copy is kept for exactly this (stale-if-error).
-      const stale = shared && (!state.snapshot || shared.fetchedAt > state.snapshot.fetchedAt) ? shared : state.snapshot;
+      const stale =
+        shared && (!state.snapshot || shared.fetchedAt > state.snapshot.fetchedAt) ? shared : state.snapshot;
       if (mode.allowStale && stale && stale.fetchedAt + options.staleIfError * 1000 > Date.now()) {
         // Keep serving the keys we know; try the provider again after the cooldown.
         return { ...stale, expiresAt: Date.now() + options.cooldown * 1000 };
@@ -173,7 +201,9 @@ export class KeySet {
 }
 
 async function fetchKeySet(jwksUri: string, options: JwksCacheOptions, signal: AbortSignal): Promise<KeySetSnapshot> {
-  const response = await createProviderFetch(options.timeoutMs, signal)(jwksUri, { headers: { accept: 'application/jwk-set+json, application/json' } });
+  const response = await createProviderFetch(options.timeoutMs, signal)(jwksUri, {
+    headers: { accept: 'application/jwk-set+json, application/json' },
+  });
   assertProviderAvailable(response);
   let body: unknown;
   try {
@@ -182,7 +212,10 @@ async function fetchKeySet(jwksUri: string, options: JwksCacheOptions, signal: A
     body = undefined;
   }
   if (!body || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) {
-    throw new AppError('provider_unreachable', `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`);
+    throw new AppError(
+      'provider_unreachable',
+      `The provider's key set (JWKS) could not be read (HTTP ${response.status}).`,
+    );
   }
   const keys = (body as { keys: unknown[] }).keys.filter(isUsableSigningKey);
   const fetchedAt = Date.now();

@@ -16,7 +16,11 @@ export function createProviderFetch(timeoutMs: number, signal?: AbortSignal): ty
     try {
       return await fetch(input, { ...init, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     } catch (cause) {
-      throw new AppError('provider_unreachable', 'The sign-in provider could not be reached. Please try again shortly.', { cause });
+      throw new AppError(
+        'provider_unreachable',
+        'The sign-in provider could not be reached. Please try again shortly.',
+        { cause },
+      );
     }
   };
 }
@@ -24,7 +28,10 @@ export function createProviderFetch(timeoutMs: number, signal?: AbortSignal): ty
 /** Throws `provider_unreachable` (502) for a 5xx answer from the provider. */
 export function assertProviderAvailable(response: Response): void {
   if (response.status >= 500) {
-    throw new AppError('provider_unreachable', `The sign-in provider answered with an error (HTTP ${response.status}). Please try again shortly.`);
+    throw new AppError(
+      'provider_unreachable',
+      `The sign-in provider answered with an error (HTTP ${response.status}). Please try again shortly.`,
+    );
   }
 }
 
@@ -37,6 +44,9 @@ export function assertProviderAvailable(response: Response): void {
 export function sharedCallOptions(timeoutMs: number, steps = 1): SingleFlightOptions {
   return {
     waitMs: steps * timeoutMs + 5_000,
-    timeoutError: () => new AppError('provider_unreachable', 'The sign-in provider could not be reached. Please try again shortly.', { reason: 'shared_call_stalled' }),
+    timeoutError: () =>
+      new AppError('provider_unreachable', 'The sign-in provider could not be reached. Please try again shortly.', {
+        reason: 'shared_call_stalled',
+      }),
   };
 }

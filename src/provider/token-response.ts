@@ -21,7 +21,10 @@ export interface ProviderTokens {
 }
 
 /** Runs an oauth4webapi `process…Response` and maps its failures: invalid_grant, provider down or refusing us, an unreadable answer, or a bad token. */
-export async function processTokenResponse(process: () => Promise<oauth.TokenEndpointResponse>, response: Response): Promise<oauth.TokenEndpointResponse> {
+export async function processTokenResponse(
+  process: () => Promise<oauth.TokenEndpointResponse>,
+  response: Response,
+): Promise<oauth.TokenEndpointResponse> {
   assertProviderAvailable(response);
   // Not an OAuth answer at all (an HTML page, broken JSON): the provider or something in front of it failed, not this login.
   // Checked here because oauth4webapi reports a broken body and a broken ID token segment with the same code.
@@ -31,20 +34,38 @@ export async function processTokenResponse(process: () => Promise<oauth.TokenEnd
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError) {
       if (error.error === 'invalid_grant') {
-        throw new AppError('invalid_grant', 'The sign-in code or refresh token was rejected by the provider (expired or already used).', { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error });
+        throw new AppError(
+          'invalid_grant',
+          'The sign-in code or refresh token was rejected by the provider (expired or already used).',
+          { oauthError: 'invalid_grant', retryHref: '/auth/login', cause: error },
+        );
       }
       const code = /^[a-z_]{1,64}$/.test(error.error) ? error.error : 'error';
       // The operator's mistake (wrong client id or secret), not the user's: a 502 with the hint in the log.
-      throw new AppError('provider_misconfigured', 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: `token_endpoint_${code}` });
+      throw new AppError(
+        'provider_misconfigured',
+        'The sign-in provider refused this application. Please try again later.',
+        { cause: error, reason: `token_endpoint_${code}` },
+      );
     }
     if (error instanceof oauth.WWWAuthenticateChallengeError) {
-      throw new AppError('provider_misconfigured', 'The sign-in provider refused this application. Please try again later.', { cause: error, reason: 'token_endpoint_client_authentication' });
+      throw new AppError(
+        'provider_misconfigured',
+        'The sign-in provider refused this application. Please try again later.',
+        { cause: error, reason: 'token_endpoint_client_authentication' },
+      );
     }
-    if (error instanceof oauth.OperationProcessingError && (error.code === oauth.RESPONSE_IS_NOT_JSON || error.code === oauth.RESPONSE_IS_NOT_CONFORM)) {
+    if (
+      error instanceof oauth.OperationProcessingError &&
+      (error.code === oauth.RESPONSE_IS_NOT_JSON || error.code === oauth.RESPONSE_IS_NOT_CONFORM)
+    ) {
       // A 502 also keeps a session whose refresh meets it, instead of ending it.
       throw unreadable(error);
     }
-    throw new AppError('id_token_invalid', 'The token response from the provider failed validation.', { cause: error, retryHref: '/auth/login' });
+    throw new AppError('id_token_invalid', 'The token response from the provider failed validation.', {
+      cause: error,
+      retryHref: '/auth/login',
+    });
   }
 }
 
@@ -72,5 +93,9 @@ async function isJsonBody(response: Response): Promise<boolean> {
 }
 
 function unreadable(cause?: unknown): AppError {
-  return new AppError('token_response_invalid', 'The sign-in provider sent an unreadable answer. Please try again shortly.', cause === undefined ? {} : { cause });
+  return new AppError(
+    'token_response_invalid',
+    'The sign-in provider sent an unreadable answer. Please try again shortly.',
+    cause === undefined ? {} : { cause },
+  );
 }

@@ -19,7 +19,8 @@ export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
   try {
     return await startLogin(c);
   } catch (error) {
-    if (error instanceof AppError) logEvent('login_failed', { reason: error.reason, status: error.status, path: '/auth/login' });
+    if (error instanceof AppError)
+      logEvent('login_failed', { reason: error.reason, status: error.status, path: '/auth/login' });
     throw error;
   }
 }

@@ -40,7 +40,9 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   let location = '/';
   try {
     const postLogoutRedirectUri = config.postLogoutRedirectUri ?? `${url.origin}/`;
-    location = (await loadProvider(config).endSessionUrl({ ...(idToken ? { idToken } : {}), postLogoutRedirectUri }))?.href ?? '/';
+    location =
+      (await loadProvider(config).endSessionUrl({ ...(idToken ? { idToken } : {}), postLogoutRedirectUri }))?.href ??
+      '/';
   } catch (error) {
     // The provider being down must not keep anyone signed in here: the local session is already gone.
     if (!(error instanceof AppError)) throw error;

@@ -21,7 +21,9 @@ export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
   const extra = (c.req.queries('scope') ?? []).flatMap((value) => value.split(' ')).filter(Boolean);
   // No token can carry such a scope; refusing it also keeps it out of every reflected value.
   if (!extra.every((scope) => SCOPE_TOKEN.test(scope))) {
-    throw new AppError('scope_invalid', 'The scope parameter holds a value that is not an OAuth scope.', { oauthError: 'invalid_request' });
+    throw new AppError('scope_invalid', 'The scope parameter holds a value that is not an OAuth scope.', {
+      oauthError: 'invalid_request',
+    });
   }
   const scopes = [...new Set([...config.apiScopes, ...extra])];
   const { claims } = await verifyBearer(config, token, scopes, '/auth/verify');

@@ -24,7 +24,10 @@ export interface CachedSession {
 /** One isolate's session state for one configuration. */
 export class SessionIsolateState {
   /** Sessions by id, served without a KV read for {@link SESSION_ISOLATE_CACHE_SECONDS}. */
-  readonly sessions = new TtlMap<string, CachedSession>({ maxEntries: MAX_ENTRIES, ttlSeconds: SESSION_ISOLATE_CACHE_SECONDS });
+  readonly sessions = new TtlMap<string, CachedSession>({
+    maxEntries: MAX_ENTRIES,
+    ttlSeconds: SESSION_ISOLATE_CACHE_SECONDS,
+  });
   /** Key hashes of sessions ended here lately: a delayed write must not bring them back, even before KV shows the delete. */
   readonly ended = new TtlMap<string, true>({ maxEntries: MAX_ENTRIES, ttlSeconds: ENDED_MEMORY_SECONDS });
   /** The last write of each session in this isolate; later writes wait for it, so they land in order. */

@@ -12,7 +12,14 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshSession, type FreshSession } from './refresh-grant.ts';
 import { sha256Hex } from './seal.ts';
-import { adoptSession, deleteSession, forgetSession, readSessionTokens, type ActiveSession, type SessionRecord } from './store.ts';
+import {
+  adoptSession,
+  deleteSession,
+  forgetSession,
+  readSessionTokens,
+  type ActiveSession,
+  type SessionRecord,
+} from './store.ts';
 
 interface LastRotation {
   /** sha256 of the refresh token that was used (never the token itself). */
@@ -63,7 +70,16 @@ export class SessionLock extends DurableObject<Env> {
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       const { code, message, reason, oauthError, retryHref } = error;
-      return { ok: false, error: { code, message, reason, ...(oauthError !== undefined ? { oauthError } : {}), ...(retryHref !== undefined ? { retryHref } : {}) } };
+      return {
+        ok: false,
+        error: {
+          code,
+          message,
+          reason,
+          ...(oauthError !== undefined ? { oauthError } : {}),
+          ...(retryHref !== undefined ? { retryHref } : {}),
+        },
+      };
     }
   }
 
@@ -85,14 +101,22 @@ export class SessionLock extends DurableObject<Env> {
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
     if (this.ended) throw endedError();
     const tokens = await readSessionTokens(config, session);
-    if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+    if (!tokens)
+      throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
+        reason: 'tokens_unreadable',
+      });
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
     this.last ??= await this.ctx.storage.get<LastRotation>('last');
     const last = this.last;
     if (last && last.record.created_at === session.record.created_at) {
       // Another request already rotated this refresh token: hand out its result instead of reusing the token.
       if (last.usedRefreshTokenHash === usedHash) return last.record;
-      if (!force && last.record.access_token_expires_at - nowSeconds() > config.refreshBeforeExpiry && last.record.tokens !== session.record.tokens) return last.record;
+      if (
+        !force &&
+        last.record.access_token_expires_at - nowSeconds() > config.refreshBeforeExpiry &&
+        last.record.tokens !== session.record.tokens
+      )
+        return last.record;
     }
     this.#grants++;
     const result = await refreshSession(config, this.env, session, tokens);
@@ -126,14 +150,22 @@ export async function endSessionLock(env: Env, session: ActiveSession): Promise<
 }
 
 function endedError(): AppError {
-  return new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+  return new AppError('session_ended', 'The session has ended; please sign in again.', {
+    reason: 'logged_out',
+    retryHref: '/auth/login',
+  });
 }
 
 /**
  * Runs the refresh inside the session's {@link SessionLock}, then adopts the
  * result in this isolate (so the next requests here do not ask the lock again).
  */
-export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, session: ActiveSession, force: boolean): Promise<FreshSession> {
+export async function refreshThroughLock(
+  config: KenniEdgeConfig,
+  env: Env,
+  session: ActiveSession,
+  force: boolean,
+): Promise<FreshSession> {
   const namespace = env.SESSION_LOCKS as DurableObjectNamespace<SessionLock>;
   const stub = namespace.get(namespace.idFromName(session.keyHash));
   const result = (await stub.refresh(session, force)) as LockRefreshResult;
@@ -145,6 +177,9 @@ export async function refreshThroughLock(config: KenniEdgeConfig, env: Env, sess
   }
   const updated = adoptSession(config, { id: session.id, keyHash: session.keyHash, record: result.record });
   const tokens = await readSessionTokens(config, updated);
-  if (!tokens) throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+  if (!tokens)
+    throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
+      reason: 'tokens_unreadable',
+    });
   return { session: updated, tokens };
 }

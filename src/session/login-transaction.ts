@@ -67,24 +67,34 @@ export async function openLoginTransaction(
 ): Promise<{ transaction: LoginTransaction; clearCookie: string }> {
   const state = params.state;
   if (!state || state.length > 512 || !/^[A-Za-z0-9_-]+$/.test(state)) {
-    throw new AppError('login_state_invalid', 'The sign-in response carried no valid state. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_state_invalid', 'The sign-in response carried no valid state. Please start again.', {
+      retryHref: '/auth/login',
+    });
   }
   const name = cookieNameFor(state);
   const sealed = readCookie(params.cookieHeader, name);
   if (!sealed) {
-    throw new AppError('login_state_missing', 'This sign-in was not started in this browser, or it has already been completed. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError(
+      'login_state_missing',
+      'This sign-in was not started in this browser, or it has already been completed. Please start again.',
+      { retryHref: '/auth/login' },
+    );
   }
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const transaction = await unseal<LoginTransaction>(key, sealed, name);
   const clearCookie = expireCookie(name);
   if (!transaction || !timingSafeEqual(transaction.state, state)) {
-    const error = new AppError('login_state_invalid', 'The sign-in state did not match. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_state_invalid', 'The sign-in state did not match. Please start again.', {
+      retryHref: '/auth/login',
+    });
     // An unreadable (tampered) cookie is of no use to anyone: clear it so it cannot linger.
     if (!transaction) error.setCookies.push(clearCookie);
     throw error;
   }
   if (nowSeconds() - transaction.created_at > LOGIN_TRANSACTION_TTL || transaction.created_at > nowSeconds() + 60) {
-    const error = new AppError('login_expired', 'The sign-in took too long and expired. Please start again.', { retryHref: '/auth/login' });
+    const error = new AppError('login_expired', 'The sign-in took too long and expired. Please start again.', {
+      retryHref: '/auth/login',
+    });
     error.setCookies.push(clearCookie);
     throw error;
   }
@@ -118,7 +128,9 @@ export async function claimLoginState(config: KenniEdgeConfig, kv: KVNamespace, 
   const key = await loginStateKey(state);
   const used = usedLoginStates(config);
   if (used.has(key) || (await kv.get(key)) !== null) {
-    throw new AppError('login_replayed', 'This sign-in response has already been used. Please start again.', { retryHref: '/auth/login' });
+    throw new AppError('login_replayed', 'This sign-in response has already been used. Please start again.', {
+      retryHref: '/auth/login',
+    });
   }
   used.set(key, true);
 }
@@ -146,7 +158,11 @@ async function expireSurplusLogins(key: CryptoKey, cookieHeader: string | null):
   const pending = readCookiesWithPrefix(cookieHeader, LOGIN_COOKIE_PREFIX);
   if (pending.length < MAX_PENDING_LOGINS) return [];
   const dated = await Promise.all(
-    pending.map(async ([name, value], index) => ({ name, index, createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0 })),
+    pending.map(async ([name, value], index) => ({
+      name,
+      index,
+      createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0,
+    })),
   );
   // created_at has one-second resolution: on a tie the later cookie in the header is the newer one (RFC 6265 §5.4 orders by creation time).
   dated.sort((a, b) => b.createdAt - a.createdAt || b.index - a.index);

@@ -28,7 +28,10 @@ export class SessionRefresher {
     this.#inFlight = singleFlight<string, FreshSession>({
       waitMs: 4 * config.providerTimeoutMs,
       // A waiter that gives up keeps the session: the provider (or the run it waited on) is what failed.
-      timeoutError: () => new AppError('provider_unreachable', 'The session could not be refreshed in time. Please try again shortly.', { reason: 'refresh_stalled' }),
+      timeoutError: () =>
+        new AppError('provider_unreachable', 'The session could not be refreshed in time. Please try again shortly.', {
+          reason: 'refresh_stalled',
+        }),
     });
   }
 
@@ -43,9 +46,13 @@ export class SessionRefresher {
     const tokens = await readSessionTokens(config, session);
     if (!tokens) {
       await deleteSession(config, this.#env.SESSIONS, session);
-      throw new AppError('session_ended', 'The session could not be read; please sign in again.', { reason: 'tokens_unreadable' });
+      throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
+        reason: 'tokens_unreadable',
+      });
     }
     if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
-    return this.#inFlight(session.keyHash, () => this.#refresh(config, this.#env, session, options.force === true, tokens));
+    return this.#inFlight(session.keyHash, () =>
+      this.#refresh(config, this.#env, session, options.force === true, tokens),
+    );
   }
 }

@@ -26,6 +26,11 @@ export function sessionRefresher(config: KenniEdgeConfig, env: Env): SessionRefr
  * Returns the session's tokens, refreshed first when due (see
  * {@link SessionRefresher.ensureFresh}).
  */
-export function ensureFreshTokens(config: KenniEdgeConfig, env: Env, session: ActiveSession, options: { force?: boolean } = {}): Promise<FreshSession> {
+export function ensureFreshTokens(
+  config: KenniEdgeConfig,
+  env: Env,
+  session: ActiveSession,
+  options: { force?: boolean } = {},
+): Promise<FreshSession> {
   return sessionRefresher(config, env).ensureFresh(session, options);
 }

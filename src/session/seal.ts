@@ -20,7 +20,12 @@ export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<Cry
     key = (async () => {
       const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
       return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('kenni-edge'), info: encoder.encode(`kenni-edge ${purpose} v1`) },
+        {
+          name: 'HKDF',
+          hash: 'SHA-256',
+          salt: encoder.encode('kenni-edge'),
+          info: encoder.encode(`kenni-edge ${purpose} v1`),
+        },
         material,
         { name: 'AES-GCM', length: 256 },
         false,
@@ -47,7 +52,12 @@ export function deriveMacKey(secret: string, purpose: MacPurpose): Promise<Crypt
     key = (async () => {
       const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
       return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('kenni-edge'), info: encoder.encode(`kenni-edge ${purpose} hmac-sha256 v1`) },
+        {
+          name: 'HKDF',
+          hash: 'SHA-256',
+          salt: encoder.encode('kenni-edge'),
+          info: encoder.encode(`kenni-edge ${purpose} hmac-sha256 v1`),
+        },
         material,
         { name: 'HMAC', hash: 'SHA-256', length: 256 },
         false,
@@ -66,7 +76,11 @@ export function deriveMacKey(secret: string, purpose: MacPurpose): Promise<Crypt
 export async function seal(key: CryptoKey, value: unknown, context: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(context) }, key, encoder.encode(JSON.stringify(value))),
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: encoder.encode(context) },
+      key,
+      encoder.encode(JSON.stringify(value)),
+    ),
   );
   const out = new Uint8Array(iv.length + ciphertext.length);
   out.set(iv);

@@ -20,7 +20,23 @@ import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 export type { ActiveSession, SessionRecord } from './session-types.ts';
 
 /** Protocol claims that say nothing about the user; they are not kept in the session. */
-const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti', 'sid', 'auth_time', 'acr', 'amr']);
+const PROTOCOL_CLAIMS = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'azp',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'jti',
+  'sid',
+  'auth_time',
+  'acr',
+  'amr',
+]);
 
 /** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
 export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
@@ -67,7 +83,11 @@ export async function createSession(
  * Loads the session for a cookie value: from the isolate cache, else one KV read.
  * Ended sessions (absolute or idle limit) are deleted and yield `undefined`.
  */
-export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: string | undefined): Promise<ActiveSession | undefined> {
+export async function loadSession(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  id: string | undefined,
+): Promise<ActiveSession | undefined> {
   if (!id || id.length < 43 || id.length > 128 || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
   const now = nowSeconds();
   const isolate = sessionIsolateState(config);
@@ -87,7 +107,10 @@ export async function loadSession(config: KenniEdgeConfig, kv: KVNamespace, id: 
 }
 
 /** The session's tokens, decrypted once per isolate cache entry. */
-export async function readSessionTokens(config: KenniEdgeConfig, session: ActiveSession): Promise<ProviderTokens | undefined> {
+export async function readSessionTokens(
+  config: KenniEdgeConfig,
+  session: ActiveSession,
+): Promise<ProviderTokens | undefined> {
   const cached = sessionIsolateState(config).sessions.get(session.id);
   if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
   const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
@@ -101,7 +124,13 @@ export async function readSessionTokens(config: KenniEdgeConfig, session: Active
  * before they are used. Throws `session_ended` (401) instead of writing when the
  * session ended meanwhile (here or in another isolate): logout wins.
  */
-export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession, tokens: ProviderTokens, claims?: Record<string, unknown>): Promise<ActiveSession> {
+export async function saveSessionTokens(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  session: ActiveSession,
+  tokens: ProviderTokens,
+  claims?: Record<string, unknown>,
+): Promise<ActiveSession> {
   const now = nowSeconds();
   const record: SessionRecord = {
     ...session.record,
@@ -113,7 +142,10 @@ export async function saveSessionTokens(config: KenniEdgeConfig, kv: KVNamespace
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   if (!(await saveSessionRecord(config, kv, updated))) {
-    throw new AppError('session_ended', 'The session has ended; please sign in again.', { reason: 'logged_out', retryHref: '/auth/login' });
+    throw new AppError('session_ended', 'The session has ended; please sign in again.', {
+      reason: 'logged_out',
+      retryHref: '/auth/login',
+    });
   }
   sessionIsolateState(config).remember(updated, tokens);
   return updated;
@@ -127,7 +159,11 @@ export function adoptSession(config: KenniEdgeConfig, session: ActiveSession): A
 }
 
 /** Re-reads the record from KV, bypassing the isolate cache (used when another isolate may have refreshed). */
-export async function reloadSession(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<ActiveSession | undefined> {
+export async function reloadSession(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  session: ActiveSession,
+): Promise<ActiveSession | undefined> {
   const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
   if (!isLiveRecord(record)) return undefined;
   const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
@@ -158,10 +194,14 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
     const latest = current?.session ?? session;
     const written = await writeIfLive(config, kv, latest, (stored) => {
       // Another isolate may have rotated the tokens since this copy was read: never write older tokens back.
-      const base = (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at) ? stored : latest.record;
+      const base =
+        (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at)
+          ? stored
+          : latest.record;
       return { ...latest, record: { ...base, last_seen_at: nowSeconds() } };
     });
-    if (written) isolate.remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
+    if (written)
+      isolate.remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
   });
 }
 
@@ -170,7 +210,11 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
  * cache. Every later write of the session, in any isolate, re-reads KV first and
  * refuses a record that is gone (see `writeIfLive`), so a delete is final.
  */
-export function deleteSession(config: KenniEdgeConfig, kv: KVNamespace, session: Pick<ActiveSession, 'id' | 'keyHash'>): Promise<void> {
+export function deleteSession(
+  config: KenniEdgeConfig,
+  kv: KVNamespace,
+  session: Pick<ActiveSession, 'id' | 'keyHash'>,
+): Promise<void> {
   const isolate = sessionIsolateState(config);
   isolate.forget(session);
   return isolate.inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
@@ -188,7 +232,11 @@ function isLiveRecord(value: SessionRecord | null | undefined): value is Session
 
 /** Writes a session record after any write of the same session already under way in this isolate; false when the session ended. */
 async function saveSessionRecord(config: KenniEdgeConfig, kv: KVNamespace, session: ActiveSession): Promise<boolean> {
-  return (await sessionIsolateState(config).inWriteOrder(session.keyHash, () => writeIfLive(config, kv, session, () => session))) !== undefined;
+  return (
+    (await sessionIsolateState(config).inWriteOrder(session.keyHash, () =>
+      writeIfLive(config, kv, session, () => session),
+    )) !== undefined
+  );
 }
 
 /**
@@ -202,7 +250,9 @@ async function writeIfLive(
   session: Pick<ActiveSession, 'id' | 'keyHash'>,
   build: (stored: SessionRecord) => ActiveSession,
 ): Promise<ActiveSession | undefined> {
-  const stored = sessionIsolateState(config).ended.has(session.keyHash) ? null : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
+  const stored = sessionIsolateState(config).ended.has(session.keyHash)
+    ? null
+    : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
   if (!isLiveRecord(stored)) {
     forgetSession(config, session);
     return undefined;

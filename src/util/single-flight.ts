@@ -50,7 +50,9 @@ interface Flight<V> {
  * const [a, b] = await Promise.all([flight(url, (signal) => fetch(url, { signal })), flight(url, (signal) => fetch(url, { signal }))]);
  * // one fetch, a === b
  */
-export function singleFlight<K, V>(options: SingleFlightOptions = {}): (key: K, run: (signal: AbortSignal) => Promise<V>) => Promise<V> {
+export function singleFlight<K, V>(
+  options: SingleFlightOptions = {},
+): (key: K, run: (signal: AbortSignal) => Promise<V>) => Promise<V> {
   const flights = new Map<K, Flight<V>>();
   const waitMs = options.waitMs ?? 15_000;
   const timeoutError = options.timeoutError ?? (() => new SingleFlightTimeoutError());

@@ -8,7 +8,12 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Env } from '../../src/config.ts';
-import { claimLoginState, LOGIN_TRANSACTION_TTL, MAX_USED_STATES_IN_ISOLATE, usedLoginStates } from '../../src/session/login-transaction.ts';
+import {
+  claimLoginState,
+  LOGIN_TRANSACTION_TTL,
+  MAX_USED_STATES_IN_ISOLATE,
+  usedLoginStates,
+} from '../../src/session/login-transaction.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { tokenError, type ScriptedProvider } from '../support/scripted-provider.ts';
@@ -41,7 +46,10 @@ async function startLogin(edge: TestEdge): Promise<{ state: string; nonce: strin
   const response = await edge.fetch('/auth/login', { jar: false });
   expect(response.status).toBe(302);
   const authorize = new URL(response.headers.get('location')!);
-  const cookie = response.headers.getSetCookie().find((line) => line.startsWith('__Host-kenni-login-'))!.split(';')[0]!;
+  const cookie = response.headers
+    .getSetCookie()
+    .find((line) => line.startsWith('__Host-kenni-login-'))!
+    .split(';')[0]!;
   return { state: authorize.searchParams.get('state')!, nonce: authorize.searchParams.get('nonce')!, cookie };
 }
 
@@ -59,7 +67,10 @@ describe('bogus callbacks', () => {
     // One real login (outside the count) whose callback is replayed below.
     const honest = createTestEdge({ KENNI_ISSUER: provider.issuer });
     const completed = await startLogin(honest);
-    await serveLoginTokens(provider, await fileSigningKey(), { nonce: completed.nonce, clientId: String(honest.env.KENNI_CLIENT_ID) });
+    await serveLoginTokens(provider, await fileSigningKey(), {
+      nonce: completed.nonce,
+      clientId: String(honest.env.KENNI_CLIENT_ID),
+    });
     const completedQuery = { code: 'real-code', state: completed.state, iss: provider.issuer };
     expect((await callback(honest, completedQuery, completed.cookie)).status).toBe(302);
     await provider.serveToken(tokenError('invalid_grant', 'unknown code'));
@@ -68,11 +79,47 @@ describe('bogus callbacks', () => {
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, SESSIONS: counter.kv });
     const kinds: Array<[string, (login: { state: string; cookie: string }) => Promise<Response>, number, string]> = [
       ['state only', (login) => callback(edge, { state: login.state }, login.cookie), 400, 'login_state_invalid'],
-      ['a wrong state', (login) => callback(edge, { code: 'c', state: `${'Q'.repeat(22)}${login.state.slice(22)}`, iss: provider.issuer }, login.cookie), 400, 'login_state_missing'],
-      ['no code', (login) => callback(edge, { state: login.state, iss: provider.issuer }, login.cookie), 400, 'login_state_invalid'],
-      ['a wrong iss', (login) => callback(edge, { code: 'c', state: login.state, iss: 'https://evil.example/dev-team.is' }, login.cookie), 400, 'login_state_invalid'],
-      ['a code the provider refuses', (login) => callback(edge, { code: `forged-${login.state.slice(0, 8)}`, state: login.state, iss: provider.issuer }, login.cookie), 400, 'invalid_grant'],
-      ['a replay of a completed callback', () => callback(edge, completedQuery, completed.cookie), 400, 'login_replayed'],
+      [
+        'a wrong state',
+        (login) =>
+          callback(
+            edge,
+            { code: 'c', state: `${'Q'.repeat(22)}${login.state.slice(22)}`, iss: provider.issuer },
+            login.cookie,
+          ),
+        400,
+        'login_state_missing',
+      ],
+      [
+        'no code',
+        (login) => callback(edge, { state: login.state, iss: provider.issuer }, login.cookie),
+        400,
+        'login_state_invalid',
+      ],
+      [
+        'a wrong iss',
+        (login) =>
+          callback(edge, { code: 'c', state: login.state, iss: 'https://evil.example/dev-team.is' }, login.cookie),
+        400,
+        'login_state_invalid',
+      ],
+      [
+        'a code the provider refuses',
+        (login) =>
+          callback(
+            edge,
+            { code: `forged-${login.state.slice(0, 8)}`, state: login.state, iss: provider.issuer },
+            login.cookie,
+          ),
+        400,
+        'invalid_grant',
+      ],
+      [
+        'a replay of a completed callback',
+        () => callback(edge, completedQuery, completed.cookie),
+        400,
+        'login_replayed',
+      ],
     ];
 
     let sent = 0;
@@ -83,7 +130,10 @@ describe('bogus callbacks', () => {
         sent++;
         expect(response.status, label).toBe(status);
         expect(await response.text(), label).toContain(`<code>${code}</code>`);
-        expect(response.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`)), label).toBe(false);
+        expect(
+          response.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`)),
+          label,
+        ).toBe(false);
       }
     }
 
@@ -95,13 +145,23 @@ describe('bogus callbacks', () => {
     const counter = countingKv(bindings.SESSIONS);
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, SESSIONS: counter.kv });
     const login = await startLogin(edge);
-    await serveLoginTokens(provider, await fileSigningKey(), { nonce: login.nonce, clientId: String(edge.env.KENNI_CLIENT_ID) });
+    await serveLoginTokens(provider, await fileSigningKey(), {
+      nonce: login.nonce,
+      clientId: String(edge.env.KENNI_CLIENT_ID),
+    });
 
     const response = await callback(edge, { code: 'c', state: login.state, iss: provider.issuer }, login.cookie);
 
     expect(response.status).toBe(302);
-    const sessionId = response.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!.slice(SESSION_COOKIE.length + 1);
-    expect(counter.writes).toEqual([`put login-state:${await sha256Hex(login.state)}`, `put session:${await sha256Hex(sessionId)}`]);
+    const sessionId = response.headers
+      .getSetCookie()
+      .find((line) => line.startsWith(`${SESSION_COOKIE}=`))!
+      .split(';')[0]!
+      .slice(SESSION_COOKIE.length + 1);
+    expect(counter.writes).toEqual([
+      `put login-state:${await sha256Hex(login.state)}`,
+      `put session:${await sha256Hex(sessionId)}`,
+    ]);
     // The marker refuses the same callback again, in this isolate and in any other.
     const replay = await callback(edge, { code: 'c', state: login.state, iss: provider.issuer }, login.cookie);
     expect(replay.status).toBe(400);
@@ -120,12 +180,15 @@ describe('the used states one isolate remembers', () => {
     const config = loadConfig({ ...bindings });
     const used = usedLoginStates(config);
     const before = used.size;
-    for (let index = 0; index < MAX_USED_STATES_IN_ISOLATE + 50; index++) await claimLoginState(config, noMarkers, `bounded-state-${index}`);
+    for (let index = 0; index < MAX_USED_STATES_IN_ISOLATE + 50; index++)
+      await claimLoginState(config, noMarkers, `bounded-state-${index}`);
     expect(used.size).toBe(MAX_USED_STATES_IN_ISOLATE);
     expect(before).toBeLessThanOrEqual(MAX_USED_STATES_IN_ISOLATE);
 
     // The newest are still refused; the oldest were let go (the KV marker refuses them once a login completed).
-    await expect(claimLoginState(config, noMarkers, `bounded-state-${MAX_USED_STATES_IN_ISOLATE + 49}`)).rejects.toMatchObject({ code: 'login_replayed' });
+    await expect(
+      claimLoginState(config, noMarkers, `bounded-state-${MAX_USED_STATES_IN_ISOLATE + 49}`),
+    ).rejects.toMatchObject({ code: 'login_replayed' });
     await claimLoginState(config, noMarkers, 'bounded-state-0');
 
     vi.setSystemTime(start + (LOGIN_TRANSACTION_TTL + 1) * 1000);

@@ -67,28 +67,160 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'SESSIONS binding missing', overrides: { SESSIONS: undefined }, variable: 'SESSIONS', problem: /KV namespace binding is missing/, fix: /wrangler kv namespace create SESSIONS/ },
-  { name: 'KENNI_ISSUER missing', overrides: { KENNI_ISSUER: undefined }, variable: 'KENNI_ISSUER', problem: /required/, fix: /https:\/\/idp\.kenni\.is\// },
-  { name: 'KENNI_ISSUER empty', overrides: { KENNI_ISSUER: '   ' }, variable: 'KENNI_ISSUER', problem: /required/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER not a URL', overrides: { KENNI_ISSUER: 'idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /not a URL/, fix: /https:\/\// },
-  { name: 'KENNI_ISSUER plain http on a public host', overrides: { KENNI_ISSUER: 'http://idp.example.is/x' }, variable: 'KENNI_ISSUER', problem: /https/, fix: /https:\/\// },
-  { name: 'KENNI_ISSUER http on a host that only starts like localhost', overrides: { KENNI_ISSUER: 'http://localhost.evil.is/x' }, variable: 'KENNI_ISSUER', problem: /https/, fix: /https:\/\// },
-  { name: 'KENNI_ISSUER with a query', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is?x=1' }, variable: 'KENNI_ISSUER', problem: /query/, fix: /issuer/ },
-  { name: 'KENNI_CLIENT_ID missing', overrides: { KENNI_CLIENT_ID: undefined }, variable: 'KENNI_CLIENT_ID', problem: /required/, fix: /@your-team\.is\/web/ },
-  { name: 'SESSION_SECRET missing', overrides: { SESSION_SECRET: undefined }, variable: 'SESSION_SECRET', problem: /required/, fix: /wrangler secret put SESSION_SECRET/ },
-  { name: 'SESSION_SECRET shorter than 32 characters', overrides: { SESSION_SECRET: 'x'.repeat(31) }, variable: 'SESSION_SECRET', problem: /too short.*31.*32/, fix: /wrangler secret put SESSION_SECRET/ },
-  { name: 'ORIGIN_URL malformed', overrides: { ORIGIN_URL: 'not a url' }, variable: 'ORIGIN_URL', problem: /not an absolute http\(s\) URL/, fix: /https:\/\/origin\.example\.is/ },
-  { name: 'ORIGIN_URL with another scheme', overrides: { ORIGIN_URL: 'ftp://origin.example.is' }, variable: 'ORIGIN_URL', problem: /not an absolute http\(s\) URL/, fix: /https:\/\// },
-  { name: 'ORIGIN_URL relative', overrides: { ORIGIN_URL: '/origin' }, variable: 'ORIGIN_URL', problem: /not an absolute/, fix: /https:\/\// },
-  { name: 'ORIGIN_TIMEOUT not a number', overrides: { ORIGIN_TIMEOUT: 'thirty' }, variable: 'ORIGIN_TIMEOUT', problem: /whole number of seconds/, fix: /ORIGIN_TIMEOUT.*30/ },
-  { name: 'ORIGIN_TIMEOUT with a unit', overrides: { ORIGIN_TIMEOUT: '30s' }, variable: 'ORIGIN_TIMEOUT', problem: /whole number of seconds/, fix: /30/ },
-  { name: 'ORIGIN_TIMEOUT zero', overrides: { ORIGIN_TIMEOUT: '0' }, variable: 'ORIGIN_TIMEOUT', problem: /between/, fix: /30/ },
-  { name: 'ORIGIN_TIMEOUT negative', overrides: { ORIGIN_TIMEOUT: '-5' }, variable: 'ORIGIN_TIMEOUT', problem: /whole number/, fix: /30/ },
-  { name: 'SESSION_TTL not a number', overrides: { SESSION_TTL: '30d' }, variable: 'SESSION_TTL', problem: /whole number of seconds/, fix: /2592000/ },
-  { name: 'SESSION_TTL fractional', overrides: { SESSION_TTL: '1.5' }, variable: 'SESSION_TTL', problem: /whole number/, fix: /2592000/ },
-  { name: 'SESSION_TTL below KV minimum', overrides: { SESSION_TTL: '10' }, variable: 'SESSION_TTL', problem: /between 60/, fix: /2592000/ },
-  { name: 'SESSION_IDLE_TTL not a number', overrides: { SESSION_IDLE_TTL: 'a day' }, variable: 'SESSION_IDLE_TTL', problem: /whole number/, fix: /86400/ },
-  { name: 'EDGE_SIGNING_KEY not JSON', overrides: { EDGE_SIGNING_KEY: 'not-json' }, variable: 'EDGE_SIGNING_KEY', problem: /not JSON/, fix: /wrangler secret put EDGE_SIGNING_KEY/ },
+  {
+    name: 'SESSIONS binding missing',
+    overrides: { SESSIONS: undefined },
+    variable: 'SESSIONS',
+    problem: /KV namespace binding is missing/,
+    fix: /wrangler kv namespace create SESSIONS/,
+  },
+  {
+    name: 'KENNI_ISSUER missing',
+    overrides: { KENNI_ISSUER: undefined },
+    variable: 'KENNI_ISSUER',
+    problem: /required/,
+    fix: /https:\/\/idp\.kenni\.is\//,
+  },
+  {
+    name: 'KENNI_ISSUER empty',
+    overrides: { KENNI_ISSUER: '   ' },
+    variable: 'KENNI_ISSUER',
+    problem: /required/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER not a URL',
+    overrides: { KENNI_ISSUER: 'idp.kenni.is/team.is' },
+    variable: 'KENNI_ISSUER',
+    problem: /not a URL/,
+    fix: /https:\/\//,
+  },
+  {
+    name: 'KENNI_ISSUER plain http on a public host',
+    overrides: { KENNI_ISSUER: 'http://idp.example.is/x' },
+    variable: 'KENNI_ISSUER',
+    problem: /https/,
+    fix: /https:\/\//,
+  },
+  {
+    name: 'KENNI_ISSUER http on a host that only starts like localhost',
+    overrides: { KENNI_ISSUER: 'http://localhost.evil.is/x' },
+    variable: 'KENNI_ISSUER',
+    problem: /https/,
+    fix: /https:\/\//,
+  },
+  {
+    name: 'KENNI_ISSUER with a query',
+    overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is?x=1' },
+    variable: 'KENNI_ISSUER',
+    problem: /query/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_CLIENT_ID missing',
+    overrides: { KENNI_CLIENT_ID: undefined },
+    variable: 'KENNI_CLIENT_ID',
+    problem: /required/,
+    fix: /@your-team\.is\/web/,
+  },
+  {
+    name: 'SESSION_SECRET missing',
+    overrides: { SESSION_SECRET: undefined },
+    variable: 'SESSION_SECRET',
+    problem: /required/,
+    fix: /wrangler secret put SESSION_SECRET/,
+  },
+  {
+    name: 'SESSION_SECRET shorter than 32 characters',
+    overrides: { SESSION_SECRET: 'x'.repeat(31) },
+    variable: 'SESSION_SECRET',
+    problem: /too short.*31.*32/,
+    fix: /wrangler secret put SESSION_SECRET/,
+  },
+  {
+    name: 'ORIGIN_URL malformed',
+    overrides: { ORIGIN_URL: 'not a url' },
+    variable: 'ORIGIN_URL',
+    problem: /not an absolute http\(s\) URL/,
+    fix: /https:\/\/origin\.example\.is/,
+  },
+  {
+    name: 'ORIGIN_URL with another scheme',
+    overrides: { ORIGIN_URL: 'ftp://origin.example.is' },
+    variable: 'ORIGIN_URL',
+    problem: /not an absolute http\(s\) URL/,
+    fix: /https:\/\//,
+  },
+  {
+    name: 'ORIGIN_URL relative',
+    overrides: { ORIGIN_URL: '/origin' },
+    variable: 'ORIGIN_URL',
+    problem: /not an absolute/,
+    fix: /https:\/\//,
+  },
+  {
+    name: 'ORIGIN_TIMEOUT not a number',
+    overrides: { ORIGIN_TIMEOUT: 'thirty' },
+    variable: 'ORIGIN_TIMEOUT',
+    problem: /whole number of seconds/,
+    fix: /ORIGIN_TIMEOUT.*30/,
+  },
+  {
+    name: 'ORIGIN_TIMEOUT with a unit',
+    overrides: { ORIGIN_TIMEOUT: '30s' },
+    variable: 'ORIGIN_TIMEOUT',
+    problem: /whole number of seconds/,
+    fix: /30/,
+  },
+  {
+    name: 'ORIGIN_TIMEOUT zero',
+    overrides: { ORIGIN_TIMEOUT: '0' },
+    variable: 'ORIGIN_TIMEOUT',
+    problem: /between/,
+    fix: /30/,
+  },
+  {
+    name: 'ORIGIN_TIMEOUT negative',
+    overrides: { ORIGIN_TIMEOUT: '-5' },
+    variable: 'ORIGIN_TIMEOUT',
+    problem: /whole number/,
+    fix: /30/,
+  },
+  {
+    name: 'SESSION_TTL not a number',
+    overrides: { SESSION_TTL: '30d' },
+    variable: 'SESSION_TTL',
+    problem: /whole number of seconds/,
+    fix: /2592000/,
+  },
+  {
+    name: 'SESSION_TTL fractional',
+    overrides: { SESSION_TTL: '1.5' },
+    variable: 'SESSION_TTL',
+    problem: /whole number/,
+    fix: /2592000/,
+  },
+  {
+    name: 'SESSION_TTL below KV minimum',
+    overrides: { SESSION_TTL: '10' },
+    variable: 'SESSION_TTL',
+    problem: /between 60/,
+    fix: /2592000/,
+  },
+  {
+    name: 'SESSION_IDLE_TTL not a number',
+    overrides: { SESSION_IDLE_TTL: 'a day' },
+    variable: 'SESSION_IDLE_TTL',
+    problem: /whole number/,
+    fix: /86400/,
+  },
+  {
+    name: 'EDGE_SIGNING_KEY not JSON',
+    overrides: { EDGE_SIGNING_KEY: 'not-json' },
+    variable: 'EDGE_SIGNING_KEY',
+    problem: /not JSON/,
+    fix: /wrangler secret put EDGE_SIGNING_KEY/,
+  },
   {
     name: 'EDGE_SIGNING_KEY an RSA key',
     overrides: { EDGE_SIGNING_KEY: JSON.stringify({ kty: 'RSA', n: 'AQAB', e: 'AQAB', d: 'AQAB' }) },
@@ -110,24 +242,132 @@ const CASES: Case[] = [
     problem: /private/,
     fix: /EDGE_SIGNING_KEY/,
   },
-  { name: 'KENNI_M2M_CLIENT_ID without its secret', overrides: { KENNI_M2M_CLIENT_ID: '@team.is/m2m', KENNI_M2M_CLIENT_SECRET: undefined }, variable: 'KENNI_M2M_CLIENT_SECRET', problem: /missing/, fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/ },
-  { name: 'KENNI_M2M_CLIENT_SECRET without its id', overrides: { KENNI_M2M_CLIENT_ID: undefined, KENNI_M2M_CLIENT_SECRET: 'x' }, variable: 'KENNI_M2M_CLIENT_ID', problem: /missing/, fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/ },
-  { name: 'KENNI_SCOPE without openid', overrides: { KENNI_SCOPE: 'profile national_id' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
-  { name: 'KENNI_SCOPE with openid only inside another word', overrides: { KENNI_SCOPE: 'openidx profile' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
-  { name: 'KENNI_SCOPE with openid only as a prefix of another scope', overrides: { KENNI_SCOPE: 'profile openid:extra' }, variable: 'KENNI_SCOPE', problem: /openid/, fix: /openid profile/ },
-  { name: 'CLOCK_TOLERANCE one second over the bound', overrides: { CLOCK_TOLERANCE: '61' }, variable: 'CLOCK_TOLERANCE', problem: /between 0 and 60/, fix: /CLOCK_TOLERANCE.*30/ },
-  { name: 'CLOCK_TOLERANCE negative', overrides: { CLOCK_TOLERANCE: '-1' }, variable: 'CLOCK_TOLERANCE', problem: /whole number/, fix: /30/ },
-  { name: 'CLOCK_TOLERANCE fractional', overrides: { CLOCK_TOLERANCE: '0.5' }, variable: 'CLOCK_TOLERANCE', problem: /whole number/, fix: /30/ },
-  { name: 'KENNI_ISSUER with a fragment', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#x' }, variable: 'KENNI_ISSUER', problem: /fragment/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER with an empty fragment', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#' }, variable: 'KENNI_ISSUER', problem: /fragment/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER with an empty query', overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is?' }, variable: 'KENNI_ISSUER', problem: /query/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER with empty userinfo', overrides: { KENNI_ISSUER: 'https://@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER with a username', overrides: { KENNI_ISSUER: 'https://team@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER with a username and password', overrides: { KENNI_ISSUER: 'https://team:secret@idp.kenni.is/team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
-  { name: 'KENNI_ISSUER loopback http with a username', overrides: { KENNI_ISSUER: 'http://dev@localhost:9400/dev-team.is' }, variable: 'KENNI_ISSUER', problem: /credentials/, fix: /issuer/ },
-  { name: 'ORIGIN_URL with a query', overrides: { ORIGIN_URL: 'https://origin.team.is/app?tenant=1' }, variable: 'ORIGIN_URL', problem: /query/, fix: /https:\/\/origin\.example\.is/ },
-  { name: 'ORIGIN_URL with an empty query', overrides: { ORIGIN_URL: 'https://origin.team.is/app?' }, variable: 'ORIGIN_URL', problem: /query/, fix: /https:\/\/origin\.example\.is/ },
-  { name: 'ORIGIN_URL with a fragment', overrides: { ORIGIN_URL: 'https://origin.team.is/app#x' }, variable: 'ORIGIN_URL', problem: /fragment/, fix: /https:\/\/origin\.example\.is/ },
+  {
+    name: 'KENNI_M2M_CLIENT_ID without its secret',
+    overrides: { KENNI_M2M_CLIENT_ID: '@team.is/m2m', KENNI_M2M_CLIENT_SECRET: undefined },
+    variable: 'KENNI_M2M_CLIENT_SECRET',
+    problem: /missing/,
+    fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/,
+  },
+  {
+    name: 'KENNI_M2M_CLIENT_SECRET without its id',
+    overrides: { KENNI_M2M_CLIENT_ID: undefined, KENNI_M2M_CLIENT_SECRET: 'x' },
+    variable: 'KENNI_M2M_CLIENT_ID',
+    problem: /missing/,
+    fix: /KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET/,
+  },
+  {
+    name: 'KENNI_SCOPE without openid',
+    overrides: { KENNI_SCOPE: 'profile national_id' },
+    variable: 'KENNI_SCOPE',
+    problem: /openid/,
+    fix: /openid profile/,
+  },
+  {
+    name: 'KENNI_SCOPE with openid only inside another word',
+    overrides: { KENNI_SCOPE: 'openidx profile' },
+    variable: 'KENNI_SCOPE',
+    problem: /openid/,
+    fix: /openid profile/,
+  },
+  {
+    name: 'KENNI_SCOPE with openid only as a prefix of another scope',
+    overrides: { KENNI_SCOPE: 'profile openid:extra' },
+    variable: 'KENNI_SCOPE',
+    problem: /openid/,
+    fix: /openid profile/,
+  },
+  {
+    name: 'CLOCK_TOLERANCE one second over the bound',
+    overrides: { CLOCK_TOLERANCE: '61' },
+    variable: 'CLOCK_TOLERANCE',
+    problem: /between 0 and 60/,
+    fix: /CLOCK_TOLERANCE.*30/,
+  },
+  {
+    name: 'CLOCK_TOLERANCE negative',
+    overrides: { CLOCK_TOLERANCE: '-1' },
+    variable: 'CLOCK_TOLERANCE',
+    problem: /whole number/,
+    fix: /30/,
+  },
+  {
+    name: 'CLOCK_TOLERANCE fractional',
+    overrides: { CLOCK_TOLERANCE: '0.5' },
+    variable: 'CLOCK_TOLERANCE',
+    problem: /whole number/,
+    fix: /30/,
+  },
+  {
+    name: 'KENNI_ISSUER with a fragment',
+    overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#x' },
+    variable: 'KENNI_ISSUER',
+    problem: /fragment/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER with an empty fragment',
+    overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is#' },
+    variable: 'KENNI_ISSUER',
+    problem: /fragment/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER with an empty query',
+    overrides: { KENNI_ISSUER: 'https://idp.kenni.is/team.is?' },
+    variable: 'KENNI_ISSUER',
+    problem: /query/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER with empty userinfo',
+    overrides: { KENNI_ISSUER: 'https://@idp.kenni.is/team.is' },
+    variable: 'KENNI_ISSUER',
+    problem: /credentials/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER with a username',
+    overrides: { KENNI_ISSUER: 'https://team@idp.kenni.is/team.is' },
+    variable: 'KENNI_ISSUER',
+    problem: /credentials/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER with a username and password',
+    overrides: { KENNI_ISSUER: 'https://team:secret@idp.kenni.is/team.is' },
+    variable: 'KENNI_ISSUER',
+    problem: /credentials/,
+    fix: /issuer/,
+  },
+  {
+    name: 'KENNI_ISSUER loopback http with a username',
+    overrides: { KENNI_ISSUER: 'http://dev@localhost:9400/dev-team.is' },
+    variable: 'KENNI_ISSUER',
+    problem: /credentials/,
+    fix: /issuer/,
+  },
+  {
+    name: 'ORIGIN_URL with a query',
+    overrides: { ORIGIN_URL: 'https://origin.team.is/app?tenant=1' },
+    variable: 'ORIGIN_URL',
+    problem: /query/,
+    fix: /https:\/\/origin\.example\.is/,
+  },
+  {
+    name: 'ORIGIN_URL with an empty query',
+    overrides: { ORIGIN_URL: 'https://origin.team.is/app?' },
+    variable: 'ORIGIN_URL',
+    problem: /query/,
+    fix: /https:\/\/origin\.example\.is/,
+  },
+  {
+    name: 'ORIGIN_URL with a fragment',
+    overrides: { ORIGIN_URL: 'https://origin.team.is/app#x' },
+    variable: 'ORIGIN_URL',
+    problem: /fragment/,
+    fix: /https:\/\/origin\.example\.is/,
+  },
   ...(['PUBLIC_PATHS', 'API_PATHS'] as const).flatMap((variable) =>
     [
       ['a dot-dot segment', '/public/../admin/'],
@@ -162,15 +402,17 @@ describe('parseConfig', () => {
     expect(problems[0]!.fix).toMatch(fix);
   });
 
-  it.each(['http://localhost', 'http://localhost:9400/dev-team.is', 'http://127.0.0.1:9400/dev-team.is', 'http://[::1]:9400/dev-team.is'])(
-    'accepts the loopback http issuer %s for local development',
-    (issuer) => {
-      const config = parseConfig(validEnv({ KENNI_ISSUER: issuer }));
+  it.each([
+    'http://localhost',
+    'http://localhost:9400/dev-team.is',
+    'http://127.0.0.1:9400/dev-team.is',
+    'http://[::1]:9400/dev-team.is',
+  ])('accepts the loopback http issuer %s for local development', (issuer) => {
+    const config = parseConfig(validEnv({ KENNI_ISSUER: issuer }));
 
-      expect(config.issuer).toBe(issuer);
-      expect(config.issuerIsLoopbackHttp).toBe(true);
-    },
-  );
+    expect(config.issuer).toBe(issuer);
+    expect(config.issuerIsLoopbackHttp).toBe(true);
+  });
 
   it('keeps an https issuer exactly as configured and does not treat it as loopback', () => {
     const config = parseConfig(validEnv({ KENNI_ISSUER: 'https://idp.kenni.is/team.is' }));
@@ -180,9 +422,21 @@ describe('parseConfig', () => {
   });
 
   it('lists several problems at once', () => {
-    const problems = problemsOf({ KENNI_ISSUER: undefined, KENNI_CLIENT_ID: undefined, SESSION_SECRET: 'short', ORIGIN_TIMEOUT: 'x', EDGE_SIGNING_KEY: '{' });
+    const problems = problemsOf({
+      KENNI_ISSUER: undefined,
+      KENNI_CLIENT_ID: undefined,
+      SESSION_SECRET: 'short',
+      ORIGIN_TIMEOUT: 'x',
+      EDGE_SIGNING_KEY: '{',
+    });
 
-    expect(problems.map((problem) => problem.variable).sort()).toEqual(['EDGE_SIGNING_KEY', 'KENNI_CLIENT_ID', 'KENNI_ISSUER', 'ORIGIN_TIMEOUT', 'SESSION_SECRET']);
+    expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'EDGE_SIGNING_KEY',
+      'KENNI_CLIENT_ID',
+      'KENNI_ISSUER',
+      'ORIGIN_TIMEOUT',
+      'SESSION_SECRET',
+    ]);
     for (const problem of problems) expect(problem.fix.length).toBeGreaterThan(10);
   });
 
@@ -190,15 +444,48 @@ describe('parseConfig', () => {
   it.each([
     ['CLOCK_TOLERANCE at its bound', { CLOCK_TOLERANCE: '60' }, (config: KenniEdgeConfig) => config.clockTolerance, 60],
     ['CLOCK_TOLERANCE zero', { CLOCK_TOLERANCE: '0' }, (config: KenniEdgeConfig) => config.clockTolerance, 0],
-    ['KENNI_SCOPE with openid as a word', { KENNI_SCOPE: 'openid profile' }, (config: KenniEdgeConfig) => config.scope, 'openid profile'],
-    ['KENNI_SCOPE with openid among tabs and spaces', { KENNI_SCOPE: 'profile  national_id\topenid' }, (config: KenniEdgeConfig) => config.scope, 'profile  national_id\topenid'],
-    ['KENNI_ISSUER with a path and a port', { KENNI_ISSUER: 'https://idp.kenni.is:8443/team.is/x' }, (config: KenniEdgeConfig) => config.issuer, 'https://idp.kenni.is:8443/team.is/x'],
-    ['ORIGIN_URL with a path', { ORIGIN_URL: 'https://origin.team.is/app/' }, (config: KenniEdgeConfig) => config.originUrl?.href, 'https://origin.team.is/app/'],
-    ['PUBLIC_PATHS with dots inside names', { PUBLIC_PATHS: '/favicon.ico, /.well-known/, /files/v1.2/' }, (config: KenniEdgeConfig) => config.publicPaths, ['/favicon.ico', '/.well-known/', '/files/v1.2/']],
-    ['API_PATHS without a trailing slash', { API_PATHS: '/api,/v2/rpc' }, (config: KenniEdgeConfig) => config.apiPaths, ['/api', '/v2/rpc']],
-  ] as Array<[string, Partial<Record<keyof Env, unknown>>, (config: KenniEdgeConfig) => unknown, unknown]>)('accepts %s', (_label, overrides, read, expected) => {
-    expect(read(parseConfig(validEnv(overrides)))).toEqual(expected);
-  });
+    [
+      'KENNI_SCOPE with openid as a word',
+      { KENNI_SCOPE: 'openid profile' },
+      (config: KenniEdgeConfig) => config.scope,
+      'openid profile',
+    ],
+    [
+      'KENNI_SCOPE with openid among tabs and spaces',
+      { KENNI_SCOPE: 'profile  national_id\topenid' },
+      (config: KenniEdgeConfig) => config.scope,
+      'profile  national_id\topenid',
+    ],
+    [
+      'KENNI_ISSUER with a path and a port',
+      { KENNI_ISSUER: 'https://idp.kenni.is:8443/team.is/x' },
+      (config: KenniEdgeConfig) => config.issuer,
+      'https://idp.kenni.is:8443/team.is/x',
+    ],
+    [
+      'ORIGIN_URL with a path',
+      { ORIGIN_URL: 'https://origin.team.is/app/' },
+      (config: KenniEdgeConfig) => config.originUrl?.href,
+      'https://origin.team.is/app/',
+    ],
+    [
+      'PUBLIC_PATHS with dots inside names',
+      { PUBLIC_PATHS: '/favicon.ico, /.well-known/, /files/v1.2/' },
+      (config: KenniEdgeConfig) => config.publicPaths,
+      ['/favicon.ico', '/.well-known/', '/files/v1.2/'],
+    ],
+    [
+      'API_PATHS without a trailing slash',
+      { API_PATHS: '/api,/v2/rpc' },
+      (config: KenniEdgeConfig) => config.apiPaths,
+      ['/api', '/v2/rpc'],
+    ],
+  ] as Array<[string, Partial<Record<keyof Env, unknown>>, (config: KenniEdgeConfig) => unknown, unknown]>)(
+    'accepts %s',
+    (_label, overrides, read, expected) => {
+      expect(read(parseConfig(validEnv(overrides)))).toEqual(expected);
+    },
+  );
 
   it('applies the contract defaults', () => {
     const config = parseConfig(validEnv());
@@ -255,9 +542,15 @@ describe('parseConfig', () => {
   });
 
   it('freezes its lists too, so no request can change them for the next', () => {
-    const config = parseConfig(validEnv({ KENNI_API_SCOPE: '@team.is/api.read', EDGE_SIGNING_KEY: JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' }) }));
+    const config = parseConfig(
+      validEnv({
+        KENNI_API_SCOPE: '@team.is/api.read',
+        EDGE_SIGNING_KEY: JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' }),
+      }),
+    );
 
-    for (const list of [config.apiScopes, config.apiPaths, config.publicPaths, config.edgeSigningKeys]) expect(Object.isFrozen(list)).toBe(true);
+    for (const list of [config.apiScopes, config.apiPaths, config.publicPaths, config.edgeSigningKeys])
+      expect(Object.isFrozen(list)).toBe(true);
     expect(Object.isFrozen(config.edgeSigningKeys[0])).toBe(true);
     expect(() => (config.apiPaths as string[]).push('/admin/')).toThrow(TypeError);
     expect(() => (config.apiScopes as string[]).splice(0)).toThrow(TypeError);
@@ -267,40 +560,51 @@ describe('parseConfig', () => {
 });
 
 describe('an invalid configuration at the edge', () => {
-  it.each(CASES)('answers 500 JSON naming the variable and the fix, without a stack trace: $name', async ({ overrides, variable, fix }) => {
-    const edge = createTestEdge(overrides);
+  it.each(CASES)(
+    'answers 500 JSON naming the variable and the fix, without a stack trace: $name',
+    async ({ overrides, variable, fix }) => {
+      const edge = createTestEdge(overrides);
 
-    const response = await edge.fetch('/auth/login', { headers: { accept: 'application/json' } });
+      const response = await edge.fetch('/auth/login', { headers: { accept: 'application/json' } });
 
-    expect(response.status).toBe(500);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('location')).toBeNull();
-    const text = await response.text();
-    expectNoStackTrace(text);
-    const body = JSON.parse(text) as { error: string; code: string; error_description: string; problems: Array<{ variable: string; problem: string; fix: string }> };
-    expect(body.error).toBe('config_invalid');
-    expect(body.code).toBe('config_invalid');
-    expect(body.error_description).toContain(variable);
-    const problem = body.problems.find((entry) => entry.variable === variable);
-    expect(problem?.variable).toBe(variable);
-    expect(problem!.fix).toMatch(fix);
-  });
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('location')).toBeNull();
+      const text = await response.text();
+      expectNoStackTrace(text);
+      const body = JSON.parse(text) as {
+        error: string;
+        code: string;
+        error_description: string;
+        problems: Array<{ variable: string; problem: string; fix: string }>;
+      };
+      expect(body.error).toBe('config_invalid');
+      expect(body.code).toBe('config_invalid');
+      expect(body.error_description).toContain(variable);
+      const problem = body.problems.find((entry) => entry.variable === variable);
+      expect(problem?.variable).toBe(variable);
+      expect(problem!.fix).toMatch(fix);
+    },
+  );
 
-  it.each(CASES)('answers 500 with a page naming the variable and the fix, without a stack trace: $name', async ({ overrides, variable }) => {
-    const edge = createTestEdge(overrides);
+  it.each(CASES)(
+    'answers 500 with a page naming the variable and the fix, without a stack trace: $name',
+    async ({ overrides, variable }) => {
+      const edge = createTestEdge(overrides);
 
-    const response = await edge.fetch('/auth/login', { headers: { accept: 'text/html,application/xhtml+xml' } });
+      const response = await edge.fetch('/auth/login', { headers: { accept: 'text/html,application/xhtml+xml' } });
 
-    expect(response.status).toBe(500);
-    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    const html = await response.text();
-    expectNoStackTrace(html);
-    expect(html).toContain(`<code>${variable}</code>`);
-    expect(html).toContain('Fix:');
-    expect(html).toContain('<code>config_invalid</code>');
-  });
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const html = await response.text();
+      expectNoStackTrace(html);
+      expect(html).toContain(`<code>${variable}</code>`);
+      expect(html).toContain('Fix:');
+      expect(html).toContain('<code>config_invalid</code>');
+    },
+  );
 
   it('answers 500 on every route, the gateway included, and never starts a login', async () => {
     const edge = createTestEdge({ KENNI_ISSUER: undefined });
@@ -315,7 +619,13 @@ describe('an invalid configuration at the edge', () => {
   });
 
   it('lists all problems at once on the page and in JSON', async () => {
-    const edge = createTestEdge({ KENNI_ISSUER: 'http://idp.example.is/x', KENNI_CLIENT_ID: undefined, SESSION_SECRET: 'short', ORIGIN_URL: 'nope', SESSION_TTL: 'forever' });
+    const edge = createTestEdge({
+      KENNI_ISSUER: 'http://idp.example.is/x',
+      KENNI_CLIENT_ID: undefined,
+      SESSION_SECRET: 'short',
+      ORIGIN_URL: 'nope',
+      SESSION_TTL: 'forever',
+    });
     const expected = ['KENNI_CLIENT_ID', 'KENNI_ISSUER', 'ORIGIN_URL', 'SESSION_SECRET', 'SESSION_TTL'];
 
     const json = await edge.fetch('/auth/me');

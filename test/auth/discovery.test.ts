@@ -16,7 +16,9 @@ afterEach(() => {
 });
 
 /** A scripted provider serving discovery, an edge in front of it, and one login done (discovery read once). */
-async function setUpWarm(options: { fakeTime?: boolean } = {}): Promise<{ provider: ScriptedProvider; edge: TestEdge; start: number; login(): Promise<number> }> {
+async function setUpWarm(
+  options: { fakeTime?: boolean } = {},
+): Promise<{ provider: ScriptedProvider; edge: TestEdge; start: number; login(): Promise<number> }> {
   if (options.fakeTime) vi.useFakeTimers({ toFake: ['Date'] });
   const start = Date.now();
   const provider = await createScriptedProvider();
@@ -83,7 +85,9 @@ describe('the issuer of an https provider', () => {
    * the edge's requests to that origin reach the tenant on 127.0.0.1 (standing
    * in for DNS and TLS), and its document names `documentIssuer` as issuer.
    */
-  async function setUpHttpsProvider(documentIssuer: (issuer: string) => string): Promise<{ provider: ScriptedProvider; edge: TestEdge }> {
+  async function setUpHttpsProvider(
+    documentIssuer: (issuer: string) => string,
+  ): Promise<{ provider: ScriptedProvider; edge: TestEdge }> {
     const provider = await createScriptedProvider();
     const issuer = `${HTTPS_ORIGIN}/${provider.tenant}`;
     await provider.serveDiscovery({ issuer: documentIssuer(issuer) });
@@ -92,7 +96,9 @@ describe('the issuer of an https provider', () => {
     vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
       const request = new Request(input, init);
       const url = new URL(request.url);
-      return network(url.origin === HTTPS_ORIGIN ? new Request(`${server}${url.pathname}${url.search}`, request) : request);
+      return network(
+        url.origin === HTTPS_ORIGIN ? new Request(`${server}${url.pathname}${url.search}`, request) : request,
+      );
     });
     return { provider, edge: createTestEdge({ KENNI_ISSUER: issuer }) };
   }
@@ -110,14 +116,17 @@ describe('the issuer of an https provider', () => {
     ['the host in upper case', (issuer: string) => issuer.replace('idp.kenni.test', 'IDP.KENNI.TEST')],
     ['the host in mixed case', (issuer: string) => issuer.replace('idp.kenni.test', 'Idp.Kenni.test')],
     ['an explicit default port :443', (issuer: string) => issuer.replace('idp.kenni.test', 'idp.kenni.test:443')],
-  ])('is provider_misconfigured when the document names it with %s (the same URL, not the same string)', async (_name, variant) => {
-    const { provider, edge } = await setUpHttpsProvider(variant);
-    const response = await edge.fetch('/auth/login');
-    expect(response.status).toBe(502);
-    expect(response.headers.get('location')).toBeNull();
-    expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
-    expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
-  });
+  ])(
+    'is provider_misconfigured when the document names it with %s (the same URL, not the same string)',
+    async (_name, variant) => {
+      const { provider, edge } = await setUpHttpsProvider(variant);
+      const response = await edge.fetch('/auth/login');
+      expect(response.status).toBe(502);
+      expect(response.headers.get('location')).toBeNull();
+      expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
+      expect(await provider.requests({ path: DISCOVERY_PATH })).toHaveLength(1);
+    },
+  );
 });
 
 describe('discovery while the provider is down', () => {

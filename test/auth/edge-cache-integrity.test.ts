@@ -14,7 +14,13 @@ import { sha256Hex } from '../../src/session/seal.ts';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type TestKey } from '../support/token-factory.ts';
+import {
+  generateTestKey,
+  makeAccessTokenClaims,
+  signJwt,
+  type Claims,
+  type TestKey,
+} from '../support/token-factory.ts';
 
 const CLIENT_ID = '@t.is/web';
 const AUDIENCE = '@t.is/web-api';
@@ -30,7 +36,10 @@ function edgeCacheUrl(name: string): string {
 
 /** Writes `body` at the edge's cache key `name`, as another worker sharing the cache would. */
 async function plant(name: string, body: string): Promise<void> {
-  await caches.default.put(edgeCacheUrl(name), new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'max-age=86400' } }));
+  await caches.default.put(
+    edgeCacheUrl(name),
+    new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'max-age=86400' } }),
+  );
 }
 
 /** The edge's entry `name` as stored, as text (the entry must exist: proves the test plants where the edge reads). */
@@ -65,7 +74,11 @@ async function setUp(): Promise<Setup> {
     coldIsolate: () => {
       setup.edge = coldIsolate(setup.edge);
     },
-    token: (signer = key, overrides = {}) => signJwt(signer, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides })),
+    token: (signer = key, overrides = {}) =>
+      signJwt(
+        signer,
+        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }),
+      ),
     verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
     jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
     discoveryFetches: async () => (await provider.requests({ path: DISCOVERY_PATH })).length,
@@ -75,7 +88,10 @@ async function setUp(): Promise<Setup> {
 
 /** A JWKS entry in the layout the edge used to write (`{ value, storedAt }`), fresh for ten minutes. */
 function plantedKeySet(keys: TestKey[], at = Date.now()): string {
-  return JSON.stringify({ value: { keys: keys.map((key) => key.publicJwk), fetchedAt: at, expiresAt: at + 600_000 }, storedAt: at });
+  return JSON.stringify({
+    value: { keys: keys.map((key) => key.publicJwk), fetchedAt: at, expiresAt: at + 600_000 },
+    storedAt: at,
+  });
 }
 
 beforeEach(() => {
@@ -100,7 +116,11 @@ async function expectAccepted(response: Response): Promise<void> {
 
 async function expectUnknownKey(response: Response): Promise<void> {
   expect(response.status).toBe(401);
-  expect(await response.json()).toEqual({ error: 'invalid_token', error_description: UNKNOWN_KEY, code: 'bearer_invalid' });
+  expect(await response.json()).toEqual({
+    error: 'invalid_token',
+    error_description: UNKNOWN_KEY,
+    code: 'bearer_invalid',
+  });
 }
 
 /** Asserts one `cache_entry_rejected` line for `kind` with `reason`, carrying no secret and no cache key. */
@@ -159,7 +179,11 @@ describe('a discovery document planted in the Cache API', () => {
     const attacker = await createScriptedProvider();
     await attacker.serveToken(tokenResponse({ access_token: 'ATTACKER-TOKEN', expires_in: 3600 }));
     await setup.provider.serveToken(tokenResponse({ access_token: 'REAL-TOKEN', expires_in: 3600 }));
-    const document = { ...setup.provider.endpoints, issuer: setup.provider.issuer, token_endpoint: attacker.url('/oidc/token') };
+    const document = {
+      ...setup.provider.endpoints,
+      issuer: setup.provider.issuer,
+      token_endpoint: attacker.url('/oidc/token'),
+    };
     await plant(`discovery ${setup.provider.issuer}`, JSON.stringify({ value: document, storedAt: Date.now() }));
 
     const token = await getClientCredentialsToken(setup.edge.env);
@@ -171,7 +195,7 @@ describe('a discovery document planted in the Cache API', () => {
     expectOneRejection('discovery', 'malformed');
   });
 
-  it('with one byte of the edge\'s own entry changed is ignored: the login goes to the real authorization endpoint', async () => {
+  it("with one byte of the edge's own entry changed is ignored: the login goes to the real authorization endpoint", async () => {
     const setup = await setUp();
     expect((await setup.edge.fetch('/auth/login')).status).toBe(302);
     const name = `discovery ${setup.provider.issuer}`;
@@ -215,7 +239,7 @@ describe("the edge's own JWKS entry", () => {
     expectOneRejection('jwks', 'bad_mac');
   });
 
-  it('moved to the name of another provider\'s JWKS is ignored: that provider\'s issuer cannot be forged with the first provider\'s key', async () => {
+  it("moved to the name of another provider's JWKS is ignored: that provider's issuer cannot be forged with the first provider's key", async () => {
     const first = await setUp();
     const second = await setUp();
     await expectAccepted(await first.verify(await first.token()));
@@ -225,7 +249,10 @@ describe("the edge's own JWKS entry", () => {
 
     second.coldIsolate(); // a new isolate
     // Signed with the first provider's key, claiming the second provider as issuer.
-    const forged = await signJwt(first.key, makeAccessTokenClaims({ issuer: second.provider.issuer, audience: AUDIENCE, scope: API_SCOPE }));
+    const forged = await signJwt(
+      first.key,
+      makeAccessTokenClaims({ issuer: second.provider.issuer, audience: AUDIENCE, scope: API_SCOPE }),
+    );
     await expectUnknownKey(await second.verify(forged));
     expect(await second.jwksFetches()).toBe(2);
     await expectAccepted(await second.verify(await second.token(second.key, { jti: 'after' })));
@@ -236,9 +263,13 @@ describe("the edge's own JWKS entry", () => {
 describe('an M2M token entry in the Cache API', () => {
   it('moved to the name of another scope is not handed out: the provider is asked for that scope', async () => {
     const setup = await setUp();
-    await setup.provider.serveToken([tokenResponse({ access_token: 'READ-TOKEN', expires_in: 3600 }), tokenResponse({ access_token: 'WRITE-TOKEN', expires_in: 3600 })]);
+    await setup.provider.serveToken([
+      tokenResponse({ access_token: 'READ-TOKEN', expires_in: 3600 }),
+      tokenResponse({ access_token: 'WRITE-TOKEN', expires_in: 3600 }),
+    ]);
     const config = loadConfig(setup.edge.env);
-    const nameFor = async (scope: string) => `m2m ${await sha256Hex([config.issuer, config.m2mClientId, config.m2mClientSecret, scope].join('\u0000'))}`;
+    const nameFor = async (scope: string) =>
+      `m2m ${await sha256Hex([config.issuer, config.m2mClientId, config.m2mClientSecret, scope].join('\u0000'))}`;
     expect((await getClientCredentialsToken(setup.edge.env, { scope: 'api.read' })).access_token).toBe('READ-TOKEN');
     await plant(await nameFor('api.write'), await storedText(await nameFor('api.read')));
 

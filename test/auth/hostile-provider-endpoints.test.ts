@@ -36,14 +36,23 @@ describe('authorization response from a hostile provider', () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
     const callback = callbackPath(setup, login);
-    await setup.provider.serveToken(tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }));
+    await setup.provider.serveToken(
+      tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }),
+    );
     await expectLoginSucceeded(setup, await setup.edge.fetch(callback));
 
     // An attacker who captured the callback URL and the transaction cookie replays both.
     const attacker = createTestEdge({ KENNI_ISSUER: setup.provider.issuer });
     const replay = await attacker.fetch(callback, { headers: { cookie: login.transactionCookie } });
 
-    await expectLoginRefused(setup, replay, { status: 400, code: 'login_replayed', login, logs, browser: attacker, existingSessions: 1 });
+    await expectLoginRefused(setup, replay, {
+      status: 400,
+      code: 'login_replayed',
+      login,
+      logs,
+      browser: attacker,
+      existingSessions: 1,
+    });
     expect(attacker.jar.get(SESSION_COOKIE)).toBeUndefined();
     expect(await setup.provider.requests({ path: '/oidc/token' })).toHaveLength(1);
   });
@@ -61,7 +70,14 @@ describe('authorization response from a hostile provider', () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
     const description = '<script>alert("pwned")</script> Call +354 555 0000 to restore your account';
-    const response = await setup.edge.fetch(callbackPath(setup, login, { code: undefined, error: 'access_denied', error_description: description, error_uri: 'https://evil.example/phish' }));
+    const response = await setup.edge.fetch(
+      callbackPath(setup, login, {
+        code: undefined,
+        error: 'access_denied',
+        error_description: description,
+        error_uri: 'https://evil.example/phish',
+      }),
+    );
 
     const page = await expectLoginRefused(setup, response, { status: 403, code: 'access_denied', login, logs });
     expect(page).not.toContain('<script>');
@@ -74,7 +90,9 @@ describe('authorization response from a hostile provider', () => {
   it('shows a 400 page for an unknown provider error code', async () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
-    const response = await setup.edge.fetch(callbackPath(setup, login, { code: undefined, error: 'totally_unheard_of' }));
+    const response = await setup.edge.fetch(
+      callbackPath(setup, login, { code: undefined, error: 'totally_unheard_of' }),
+    );
     const page = await expectLoginRefused(setup, response, { status: 400, code: 'provider_error', login, logs });
     expect(page).toContain('totally_unheard_of');
   });
@@ -82,7 +100,9 @@ describe('authorization response from a hostile provider', () => {
   it('does not reflect a provider error code that is markup', async () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
-    const response = await setup.edge.fetch(callbackPath(setup, login, { code: undefined, error: '<img src=x onerror=alert(1)>' }));
+    const response = await setup.edge.fetch(
+      callbackPath(setup, login, { code: undefined, error: '<img src=x onerror=alert(1)>' }),
+    );
     const page = await expectLoginRefused(setup, response, { status: 400, code: 'provider_error', login, logs });
     expect(page).not.toContain('<img');
     expect(page).not.toContain('onerror');
@@ -105,9 +125,13 @@ describe('authorization response from a hostile provider', () => {
   });
 
   it('accepts a callback without iss when the provider does not advertise the parameter', async () => {
-    const setup = await setUpHostileProvider({ discovery: { authorization_response_iss_parameter_supported: undefined } });
+    const setup = await setUpHostileProvider({
+      discovery: { authorization_response_iss_parameter_supported: undefined },
+    });
     const login = await startLogin(setup.edge);
-    await setup.provider.serveToken(tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }));
+    await setup.provider.serveToken(
+      tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }),
+    );
     await expectLoginSucceeded(setup, await setup.edge.fetch(callbackPath(setup, login, { iss: undefined })));
   });
 });
@@ -124,7 +148,9 @@ describe('token endpoint of a hostile provider', () => {
   }
 
   it('shows a 400 invalid_grant page when the provider rejects the code', async () => {
-    const { setup, login, response } = await callbackWithTokenReply(tokenError('invalid_grant', 'authorization code is invalid'));
+    const { setup, login, response } = await callbackWithTokenReply(
+      tokenError('invalid_grant', 'authorization code is invalid'),
+    );
     const page = await expectLoginRefused(setup, response, { status: 400, code: 'invalid_grant', login, logs });
     expect(page).not.toContain('authorization code is invalid');
     expect(await setup.provider.requests({ path: '/oidc/token' })).toHaveLength(1);
@@ -136,7 +162,10 @@ describe('token endpoint of a hostile provider', () => {
   });
 
   it('answers 502 within the provider timeout when the token endpoint hangs', async () => {
-    const { setup, login, response, elapsedMs } = await callbackWithTokenReply({ hang: true }, { PROVIDER_TIMEOUT: '1' });
+    const { setup, login, response, elapsedMs } = await callbackWithTokenReply(
+      { hang: true },
+      { PROVIDER_TIMEOUT: '1' },
+    );
     await expectLoginRefused(setup, response, { status: 502, code: 'provider_unreachable', login, logs });
     expect(elapsedMs).toBeLessThan(5_000);
     expect(await setup.provider.requests({ path: '/oidc/token' })).toHaveLength(1);
@@ -148,31 +177,58 @@ describe('token endpoint of a hostile provider', () => {
   });
 
   it('answers 502 provider_misconfigured when the token endpoint refuses the client (invalid_client)', async () => {
-    const { setup, login, response } = await callbackWithTokenReply(tokenError('invalid_client', 'client authentication failed', 401));
-    await expectLoginRefused(setup, response, { status: 502, code: 'provider_misconfigured', reason: 'token_endpoint_invalid_client', login, logs });
+    const { setup, login, response } = await callbackWithTokenReply(
+      tokenError('invalid_client', 'client authentication failed', 401),
+    );
+    await expectLoginRefused(setup, response, {
+      status: 502,
+      code: 'provider_misconfigured',
+      reason: 'token_endpoint_invalid_client',
+      login,
+      logs,
+    });
   });
 
   // A token response that is not JSON is the provider (or something in front of it) failing, not a bad
   // login: a gateway that gets an invalid answer from upstream says 502 (RFC 9110 §15.6.3), and a refresh
   // that meets one must keep the session instead of ending it.
   it('answers 502 token_response_invalid when the token response is HTML', async () => {
-    const { setup, login, response } = await callbackWithTokenReply({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html><body>Maintenance</body></html>' });
-    const page = await expectLoginRefused(setup, response, { status: 502, code: 'token_response_invalid', login, logs });
+    const { setup, login, response } = await callbackWithTokenReply({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html><body>Maintenance</body></html>',
+    });
+    const page = await expectLoginRefused(setup, response, {
+      status: 502,
+      code: 'token_response_invalid',
+      login,
+      logs,
+    });
     expect(page).not.toContain('Maintenance');
   });
 
   it('answers 502 token_response_invalid when the token response claims JSON but is not', async () => {
-    const { setup, login, response } = await callbackWithTokenReply({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"access_token": "abc", ' });
+    const { setup, login, response } = await callbackWithTokenReply({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: '{"access_token": "abc", ',
+    });
     await expectLoginRefused(setup, response, { status: 502, code: 'token_response_invalid', login, logs });
   });
 
   it('answers 502 token_response_invalid when an error status carries no OAuth error body', async () => {
-    const { setup, login, response } = await callbackWithTokenReply({ status: 403, headers: { 'content-type': 'text/html' }, body: '<h1>Forbidden by WAF</h1>' });
+    const { setup, login, response } = await callbackWithTokenReply({
+      status: 403,
+      headers: { 'content-type': 'text/html' },
+      body: '<h1>Forbidden by WAF</h1>',
+    });
     await expectLoginRefused(setup, response, { status: 502, code: 'token_response_invalid', login, logs });
   });
 
   it('shows a 400 page when the token response has no id_token', async () => {
-    const { setup, login, response } = await callbackWithTokenReply(tokenResponse({ expires_in: 300, refresh_token: 'refresh-token-1' }));
+    const { setup, login, response } = await callbackWithTokenReply(
+      tokenResponse({ expires_in: 300, refresh_token: 'refresh-token-1' }),
+    );
     await expectLoginRefused(setup, response, { status: 400, code: 'id_token_invalid', login, logs });
   });
 });

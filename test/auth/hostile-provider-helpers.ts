@@ -31,7 +31,10 @@ export interface HostileSetup {
 export async function setUpHostileProvider(
   options: { discovery?: Record<string, unknown>; edge?: Record<string, unknown>; serveDiscovery?: boolean } = {},
 ): Promise<HostileSetup> {
-  const { provider, key } = await createLoginProvider({ discovery: options.discovery, serveDiscovery: options.serveDiscovery });
+  const { provider, key } = await createLoginProvider({
+    discovery: options.discovery,
+    serveDiscovery: options.serveDiscovery,
+  });
   const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...options.edge });
   return { provider, key, edge, subject: `hostile-${crypto.randomUUID()}` };
 }
@@ -79,8 +82,17 @@ export async function startLogin(edge: TestEdge): Promise<StartedLogin> {
  * The callback URL the provider would send the browser to: `code`, `state`
  * and `iss` by default; `params` add or replace (`undefined` removes).
  */
-export function callbackPath(setup: HostileSetup, login: StartedLogin, params: Record<string, string | undefined> = {}): string {
-  const merged: Record<string, string | undefined> = { code: 'authorization-code-1', state: login.state, iss: setup.provider.issuer, ...params };
+export function callbackPath(
+  setup: HostileSetup,
+  login: StartedLogin,
+  params: Record<string, string | undefined> = {},
+): string {
+  const merged: Record<string, string | undefined> = {
+    code: 'authorization-code-1',
+    state: login.state,
+    iss: setup.provider.issuer,
+    ...params,
+  };
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(merged)) if (value !== undefined) query.set(name, value);
   return `/auth/callback?${query}`;
@@ -88,12 +100,24 @@ export function callbackPath(setup: HostileSetup, login: StartedLogin, params: R
 
 /** ID token claims for this login (issuer, client, nonce), with `overrides` (`undefined` removes a claim). */
 export function idTokenClaims(setup: HostileSetup, login: StartedLogin, overrides: Claims = {}): Claims {
-  return makeIdTokenClaims({ issuer: setup.provider.issuer, clientId: CLIENT_ID, nonce: login.nonce, sub: setup.subject, ...overrides });
+  return makeIdTokenClaims({
+    issuer: setup.provider.issuer,
+    clientId: CLIENT_ID,
+    nonce: login.nonce,
+    sub: setup.subject,
+    ...overrides,
+  });
 }
 
 /** Scripts the token endpoint to answer with `idToken`, then follows the callback. */
-export async function callbackWithIdToken(setup: HostileSetup, login: StartedLogin, idToken: string): Promise<Response> {
-  await setup.provider.serveToken(tokenResponse({ id_token: idToken, expires_in: 300, refresh_token: 'refresh-token-1' }));
+export async function callbackWithIdToken(
+  setup: HostileSetup,
+  login: StartedLogin,
+  idToken: string,
+): Promise<Response> {
+  await setup.provider.serveToken(
+    tokenResponse({ id_token: idToken, expires_in: 300, refresh_token: 'refresh-token-1' }),
+  );
   return setup.edge.fetch(callbackPath(setup, login));
 }
 
@@ -153,7 +177,11 @@ export interface RefusedLogin {
  * `session:` key, `/auth/me` 401 afterwards, the transaction cookie (if any)
  * cleared, and a `login_failed` log line. Returns the page's HTML.
  */
-export async function expectLoginRefused(setup: HostileSetup, response: Response, expected: RefusedLogin): Promise<string> {
+export async function expectLoginRefused(
+  setup: HostileSetup,
+  response: Response,
+  expected: RefusedLogin,
+): Promise<string> {
   const edge = expected.browser ?? setup.edge;
   const body = await response.text();
   expect(response.status, body).toBe(expected.status);
@@ -176,7 +204,9 @@ export async function expectLoginRefused(setup: HostileSetup, response: Response
 
   if (expected.logs) {
     const failed = expected.logs.events().filter((event) => event.event === 'login_failed');
-    expect(failed).toEqual([expect.objectContaining({ level: 'warn', reason: expected.reason ?? expected.code, status: expected.status })]);
+    expect(failed).toEqual([
+      expect.objectContaining({ level: 'warn', reason: expected.reason ?? expected.code, status: expected.status }),
+    ]);
   }
 
   const me = await edge.fetch('/auth/me');

@@ -36,9 +36,13 @@ afterEach(() => {
 const CODE = 'SplxlOBeZQQYbYS6WxSbIA-hostile-code';
 
 /** Completes a login with a good ID token and returns the one token request the provider received. */
-async function loginAndReadTokenRequest(setup: HostileSetup): Promise<{ login: StartedLogin; request: RecordedRequest }> {
+async function loginAndReadTokenRequest(
+  setup: HostileSetup,
+): Promise<{ login: StartedLogin; request: RecordedRequest }> {
   const login = await startLogin(setup.edge);
-  await setup.provider.serveToken(tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }));
+  await setup.provider.serveToken(
+    tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }),
+  );
   await expectLoginSucceeded(setup, await setup.edge.fetch(callbackPath(setup, login, { code: CODE })));
   const requests = await setup.provider.requests({ path: '/oidc/token' });
   expect(requests).toHaveLength(1);
@@ -110,7 +114,14 @@ describe('logs of a failed login', () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
     const idToken = await signJwt(setup.key, idTokenClaims(setup, login, { nonce: 'not-the-nonce-of-this-login' }));
-    await setup.provider.serveToken(tokenResponse({ id_token: idToken, access_token: 'hostile-access-token-0123456789', refresh_token: 'hostile-refresh-token-0123456789', expires_in: 300 }));
+    await setup.provider.serveToken(
+      tokenResponse({
+        id_token: idToken,
+        access_token: 'hostile-access-token-0123456789',
+        refresh_token: 'hostile-refresh-token-0123456789',
+        expires_in: 300,
+      }),
+    );
     const transactionCookieValue = login.transactionCookie.slice(login.transactionCookieName.length + 1);
 
     const response = await setup.edge.fetch(callbackPath(setup, login, { code: CODE }));
@@ -121,7 +132,18 @@ describe('logs of a failed login', () => {
     expect(failed[0]).toMatchObject({ level: 'warn', reason: 'id_token_invalid', status: 400 });
     const everything = logs.raw().join('\n');
     const [header = '', payload = '', signature = ''] = idToken.split('.');
-    for (const secret of [CODE, idToken, payload, signature, TEST_NATIONAL_ID, TEST_NAME, transactionCookieValue, login.nonce, 'hostile-access-token-0123456789', 'hostile-refresh-token-0123456789']) {
+    for (const secret of [
+      CODE,
+      idToken,
+      payload,
+      signature,
+      TEST_NATIONAL_ID,
+      TEST_NAME,
+      transactionCookieValue,
+      login.nonce,
+      'hostile-access-token-0123456789',
+      'hostile-refresh-token-0123456789',
+    ]) {
       expect(everything).not.toContain(secret);
     }
     expect(header).not.toBe('');
@@ -130,7 +152,9 @@ describe('logs of a failed login', () => {
   it('never write the session cookie value when a login succeeds', async () => {
     const setup = await setUpHostileProvider();
     const login = await startLogin(setup.edge);
-    await setup.provider.serveToken(tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }));
+    await setup.provider.serveToken(
+      tokenResponse({ id_token: await signJwt(setup.key, idTokenClaims(setup, login)), expires_in: 300 }),
+    );
     await expectLoginSucceeded(setup, await setup.edge.fetch(callbackPath(setup, login, { code: CODE })));
 
     const sessionId = setup.edge.jar.get(SESSION_COOKIE);

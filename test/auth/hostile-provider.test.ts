@@ -29,7 +29,13 @@ afterEach(() => {
 });
 
 /** Runs a login whose token endpoint returns `makeIdToken(...)` and asserts it was refused as `id_token_invalid`. */
-async function expectIdTokenRefused(makeIdToken: (setup: Awaited<ReturnType<typeof setUpHostileProvider>>, login: Awaited<ReturnType<typeof startLogin>>) => Promise<string> | string, discovery?: Record<string, unknown>) {
+async function expectIdTokenRefused(
+  makeIdToken: (
+    setup: Awaited<ReturnType<typeof setUpHostileProvider>>,
+    login: Awaited<ReturnType<typeof startLogin>>,
+  ) => Promise<string> | string,
+  discovery?: Record<string, unknown>,
+) {
   const setup = await setUpHostileProvider({ discovery });
   const login = await startLogin(setup.edge);
   const idToken = await makeIdToken(setup, login);
@@ -49,50 +55,73 @@ describe('ID token from a hostile provider', () => {
 
   describe('issuer and audience', () => {
     it('rejects an ID token whose iss names another issuer', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { iss: 'https://idp.kenni.is/other-team.is' })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { iss: 'https://idp.kenni.is/other-team.is' })),
+      );
     });
 
     it('rejects an ID token whose iss differs from the issuer only by a trailing slash', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { iss: `${setup.provider.issuer}/` })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { iss: `${setup.provider.issuer}/` })),
+      );
     });
 
     it('rejects an ID token whose aud is another client', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { aud: '@dev-team.is/other' })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { aud: '@dev-team.is/other' })),
+      );
     });
 
     it('rejects an ID token with several audiences and no azp', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { aud: [CLIENT_ID, '@evil.is/app'] })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { aud: [CLIENT_ID, '@evil.is/app'] })),
+      );
     });
 
     it('rejects an ID token with several audiences whose azp is another client', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { aud: [CLIENT_ID, '@evil.is/app'], azp: '@evil.is/app' })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { aud: [CLIENT_ID, '@evil.is/app'], azp: '@evil.is/app' })),
+      );
     });
 
     it('accepts an ID token with several audiences when azp names this client', async () => {
       const setup = await setUpHostileProvider();
       const login = await startLogin(setup.edge);
-      const idToken = await signJwt(setup.key, idTokenClaims(setup, login, { aud: [CLIENT_ID, `${CLIENT_ID}-api`], azp: CLIENT_ID }));
+      const idToken = await signJwt(
+        setup.key,
+        idTokenClaims(setup, login, { aud: [CLIENT_ID, `${CLIENT_ID}-api`], azp: CLIENT_ID }),
+      );
       await expectLoginSucceeded(setup, await callbackWithIdToken(setup, login, idToken));
     });
   });
 
   describe('nonce and subject', () => {
     it('rejects an ID token without a nonce', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { nonce: undefined })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { nonce: undefined })),
+      );
     });
 
     it('rejects an ID token whose nonce differs', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { nonce: `${login.nonce}x` })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { nonce: `${login.nonce}x` })),
+      );
     });
 
     it('rejects an ID token carrying the nonce of another login in the same browser', async () => {
       const setup = await setUpHostileProvider();
       const other = await startLogin(setup.edge);
       const login = await startLogin(setup.edge);
-      const response = await callbackWithIdToken(setup, login, await signJwt(setup.key, idTokenClaims(setup, login, { nonce: other.nonce })));
+      const response = await callbackWithIdToken(
+        setup,
+        login,
+        await signJwt(setup.key, idTokenClaims(setup, login, { nonce: other.nonce })),
+      );
       await expectLoginRefused(setup, response, { status: 400, code: 'id_token_invalid', login, logs });
       // The other login is still pending and keeps its own transaction cookie.
-      expect(`${other.transactionCookieName}=${setup.edge.jar.get(other.transactionCookieName)}`).toBe(other.transactionCookie);
+      expect(`${other.transactionCookieName}=${setup.edge.jar.get(other.transactionCookieName)}`).toBe(
+        other.transactionCookie,
+      );
     });
 
     it('rejects an ID token without sub', async () => {
@@ -104,7 +133,9 @@ describe('ID token from a hostile provider', () => {
     });
 
     it('rejects an ID token whose sub is not a string', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, { ...idTokenClaims(setup, login), sub: 1234 }));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, { ...idTokenClaims(setup, login), sub: 1234 }),
+      );
     });
   });
 
@@ -135,33 +166,41 @@ describe('ID token from a hostile provider', () => {
     });
 
     it('rejects an HS256 ID token whose secret is the public key (algorithm confusion)', async () => {
-      await expectIdTokenRefused(async (setup, login) => hs256WithPublicKey(setup.key.publicJwk, idTokenClaims(setup, login)));
+      await expectIdTokenRefused(async (setup, login) =>
+        hs256WithPublicKey(setup.key.publicJwk, idTokenClaims(setup, login)),
+      );
     });
 
     it('rejects an HS256 ID token keyed with the public key PEM even when discovery advertises HS256', async () => {
-      await expectIdTokenRefused(async (setup, login) => hs256WithPublicKey(setup.key.publicJwk, idTokenClaims(setup, login), { secret: 'pem' }), {
-        id_token_signing_alg_values_supported: ['HS256', 'RS256'],
-      });
+      await expectIdTokenRefused(
+        async (setup, login) => hs256WithPublicKey(setup.key.publicJwk, idTokenClaims(setup, login), { secret: 'pem' }),
+        {
+          id_token_signing_alg_values_supported: ['HS256', 'RS256'],
+        },
+      );
     });
 
     it.each([
       ['an embedded jwk', 'jwk'],
       ['a jku', 'jku'],
       ['both jwk and jku', 'both'],
-    ] as const)('rejects an ID token signed by a foreign key named in %s, without fetching it', async (_label, which) => {
-      let attackerJwksUrl = '';
-      const setup = await expectIdTokenRefused(async (setup, login) => {
-        const foreign = await generateTestKey('RS256');
-        attackerJwksUrl = setup.provider.url('/attacker/jwks.json');
-        await setup.provider.route('GET', '/attacker/jwks.json', { json: { keys: [foreign.publicJwk] } });
-        const header: Record<string, unknown> = {};
-        if (which !== 'jku') header.jwk = foreign.publicJwk;
-        if (which !== 'jwk') header.jku = attackerJwksUrl;
-        return signJwt(foreign, idTokenClaims(setup, login), header);
-      });
-      expect(await setup.provider.requests({ path: '/attacker/jwks.json' })).toEqual([]);
-      expect(attackerJwksUrl).not.toBe('');
-    });
+    ] as const)(
+      'rejects an ID token signed by a foreign key named in %s, without fetching it',
+      async (_label, which) => {
+        let attackerJwksUrl = '';
+        const setup = await expectIdTokenRefused(async (setup, login) => {
+          const foreign = await generateTestKey('RS256');
+          attackerJwksUrl = setup.provider.url('/attacker/jwks.json');
+          await setup.provider.route('GET', '/attacker/jwks.json', { json: { keys: [foreign.publicJwk] } });
+          const header: Record<string, unknown> = {};
+          if (which !== 'jku') header.jwk = foreign.publicJwk;
+          if (which !== 'jwk') header.jku = attackerJwksUrl;
+          return signJwt(foreign, idTokenClaims(setup, login), header);
+        });
+        expect(await setup.provider.requests({ path: '/attacker/jwks.json' })).toEqual([]);
+        expect(attackerJwksUrl).not.toBe('');
+      },
+    );
   });
 
   describe('time', () => {
@@ -173,22 +212,34 @@ describe('ID token from a hostile provider', () => {
     });
 
     it('rejects an ID token that expired beyond the 30 s clock tolerance', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds - 3631, auth_time: nowSeconds - 3631, exp: nowSeconds - 31 })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(
+          setup.key,
+          idTokenClaims(setup, login, { iat: nowSeconds - 3631, auth_time: nowSeconds - 3631, exp: nowSeconds - 31 }),
+        ),
+      );
     });
 
     it('accepts an ID token that expired within the 30 s clock tolerance', async () => {
       const setup = await setUpHostileProvider();
       const login = await startLogin(setup.edge);
-      const idToken = await signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds - 3629, auth_time: nowSeconds - 3629, exp: nowSeconds - 29 }));
+      const idToken = await signJwt(
+        setup.key,
+        idTokenClaims(setup, login, { iat: nowSeconds - 3629, auth_time: nowSeconds - 3629, exp: nowSeconds - 29 }),
+      );
       await expectLoginSucceeded(setup, await callbackWithIdToken(setup, login, idToken));
     });
 
     it('rejects an ID token issued far in the future', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds + 86_400, exp: nowSeconds + 90_000 })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds + 86_400, exp: nowSeconds + 90_000 })),
+      );
     });
 
     it('rejects an ID token issued just beyond the clock tolerance in the future', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds + 31 })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { iat: nowSeconds + 31 })),
+      );
     });
 
     it('accepts an ID token issued within the clock tolerance in the future', async () => {
@@ -199,7 +250,9 @@ describe('ID token from a hostile provider', () => {
     });
 
     it('rejects an ID token that is not valid yet (nbf beyond the tolerance)', async () => {
-      await expectIdTokenRefused(async (setup, login) => signJwt(setup.key, idTokenClaims(setup, login, { nbf: nowSeconds + 120 })));
+      await expectIdTokenRefused(async (setup, login) =>
+        signJwt(setup.key, idTokenClaims(setup, login, { nbf: nowSeconds + 120 })),
+      );
     });
   });
 });

@@ -55,7 +55,9 @@ async function startLogin(edge: TestEdge, query = ''): Promise<StartedLogin> {
   const response = await edge.fetch(`/auth/login${query}`);
   expect(response.status).toBe(302);
   const authorize = new URL(response.headers.get('location')!);
-  const setCookie = response.headers.getSetCookie().find((cookie) => cookie.startsWith(LOGIN_COOKIE_PREFIX) && !/Max-Age=0\b/.test(cookie));
+  const setCookie = response.headers
+    .getSetCookie()
+    .find((cookie) => cookie.startsWith(LOGIN_COOKIE_PREFIX) && !/Max-Age=0\b/.test(cookie));
   expect(setCookie).toMatch(/^__Host-kenni-login-[\w-]{22}=[^;]+;/);
   const pair = setCookie!.split(';')[0]!;
   const separator = pair.indexOf('=');
@@ -71,8 +73,17 @@ async function startLogin(edge: TestEdge, query = ''): Promise<StartedLogin> {
 }
 
 /** Scripts the token endpoint to answer the login with `nonce` (ID token claims overridden by `claims`); returns the ID token. */
-async function serveTokenFor(provider: ScriptedProvider, edge: TestEdge, nonce: string, claims: Record<string, unknown> = {}): Promise<string> {
-  const { idToken } = await serveLoginTokens(provider, await fileSigningKey(), { nonce, clientId: String(edge.env.KENNI_CLIENT_ID), claims });
+async function serveTokenFor(
+  provider: ScriptedProvider,
+  edge: TestEdge,
+  nonce: string,
+  claims: Record<string, unknown> = {},
+): Promise<string> {
+  const { idToken } = await serveLoginTokens(provider, await fileSigningKey(), {
+    nonce,
+    clientId: String(edge.env.KENNI_CLIENT_ID),
+    claims,
+  });
   return idToken;
 }
 
@@ -88,7 +99,10 @@ function sessionCookieOf(response: Response): string | undefined {
 
 async function sha256Base64Url(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...digest))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 function base64UrlToLatin1(value: string): string {
@@ -124,7 +138,16 @@ describe('GET /auth/login', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(`${authorize.origin}${authorize.pathname}`).toBe(provider.endpoints.authorization_endpoint);
     expect([...new Set(authorize.searchParams.keys())].sort()).toEqual(
-      ['client_id', 'code_challenge', 'code_challenge_method', 'nonce', 'redirect_uri', 'response_type', 'scope', 'state'].sort(),
+      [
+        'client_id',
+        'code_challenge',
+        'code_challenge_method',
+        'nonce',
+        'redirect_uri',
+        'response_type',
+        'scope',
+        'state',
+      ].sort(),
     );
     for (const name of authorize.searchParams.keys()) expect(authorize.searchParams.getAll(name)).toHaveLength(1);
     expect(authorize.searchParams.get('response_type')).toBe('code');
@@ -147,7 +170,9 @@ describe('GET /auth/login', () => {
 
     expect(second.state).not.toBe(first.state);
     expect(second.nonce).not.toBe(first.nonce);
-    expect(second.authorize.searchParams.get('code_challenge')).not.toBe(first.authorize.searchParams.get('code_challenge'));
+    expect(second.authorize.searchParams.get('code_challenge')).not.toBe(
+      first.authorize.searchParams.get('code_challenge'),
+    );
   });
 
   it('sends the PKCE verifier whose S256 is the code_challenge, with the same redirect_uri', async () => {
@@ -183,10 +208,18 @@ describe('GET /auth/login', () => {
   it('requests KENNI_SCOPE plus every KENNI_API_SCOPE, and the default scope without API scopes', async () => {
     const provider = await createProvider();
 
-    const custom = await startLogin(createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_SCOPE: 'openid national_id', KENNI_API_SCOPE: '@team.is/orders.read @team.is/orders.write' }));
+    const custom = await startLogin(
+      createTestEdge({
+        KENNI_ISSUER: provider.issuer,
+        KENNI_SCOPE: 'openid national_id',
+        KENNI_API_SCOPE: '@team.is/orders.read @team.is/orders.write',
+      }),
+    );
     const plain = await startLogin(createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_API_SCOPE: undefined }));
 
-    expect(custom.authorize.searchParams.get('scope')).toBe('openid national_id @team.is/orders.read @team.is/orders.write');
+    expect(custom.authorize.searchParams.get('scope')).toBe(
+      'openid national_id @team.is/orders.read @team.is/orders.write',
+    );
     expect(plain.authorize.searchParams.get('scope')).toBe(DEFAULT_SCOPE);
   });
 
@@ -214,7 +247,10 @@ describe('GET /auth/login', () => {
     const provider = await createProvider();
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
 
-    const { response, authorize } = await startLogin(edge, `?prompt=${encodeURIComponent('login consent '.repeat(10_000))}`);
+    const { response, authorize } = await startLogin(
+      edge,
+      `?prompt=${encodeURIComponent('login consent '.repeat(10_000))}`,
+    );
 
     expect(authorize.searchParams.get('prompt')).toBe('login consent');
     expect(response.headers.get('location')!.length).toBeLessThan(1024);
@@ -259,7 +295,10 @@ describe('the login transaction cookie', () => {
     expect(sessionCookieOf(response)).toBeUndefined();
     expect(cookieName.startsWith(LOGIN_COOKIE_PREFIX)).toBe(true);
     expect(cookieName.length).toBeGreaterThan(LOGIN_COOKIE_PREFIX.length);
-    const attributes = setCookie.split(';').slice(1).map((part) => part.trim());
+    const attributes = setCookie
+      .split(';')
+      .slice(1)
+      .map((part) => part.trim());
     expect(attributes).toContain('HttpOnly');
     expect(attributes).toContain('Secure');
     expect(attributes).toContain('SameSite=Lax');
@@ -312,7 +351,10 @@ describe('the login transaction cookie', () => {
     const logins: StartedLogin[] = [];
     for (let index = 0; index < 10; index++) logins.push(await startLogin(edge));
 
-    const pending = edge.jar.names().filter((name) => name.startsWith(LOGIN_COOKIE_PREFIX)).sort();
+    const pending = edge.jar
+      .names()
+      .filter((name) => name.startsWith(LOGIN_COOKIE_PREFIX))
+      .sort();
     expect(pending).toEqual([logins[7]!.cookieName, logins[8]!.cookieName, logins[9]!.cookieName].sort());
 
     await serveTokenFor(provider, edge, logins[8]!.nonce);
@@ -360,7 +402,9 @@ describe('GET /auth/callback', () => {
     const at = Math.floor(cookieValue.length / 2);
     const tampered = `${cookieValue.slice(0, at)}${cookieValue[at] === 'A' ? 'B' : 'A'}${cookieValue.slice(at + 1)}`;
 
-    const callback = await edge.fetch(callbackPath(provider, state), { headers: { cookie: `${cookieName}=${tampered}` } });
+    const callback = await edge.fetch(callbackPath(provider, state), {
+      headers: { cookie: `${cookieName}=${tampered}` },
+    });
 
     await expectErrorPage(callback, 400, 'login_state_invalid');
     expect(clearsCookie(callback, cookieName)).toBe(true);
@@ -374,7 +418,9 @@ describe('GET /auth/callback', () => {
     const first = await startLogin(edge);
     const second = await startLogin(edge);
 
-    const callback = await edge.fetch(callbackPath(provider, first.state), { headers: { cookie: `${first.cookieName}=${second.cookieValue}` } });
+    const callback = await edge.fetch(callbackPath(provider, first.state), {
+      headers: { cookie: `${first.cookieName}=${second.cookieValue}` },
+    });
 
     await expectErrorPage(callback, 400, 'login_state_invalid');
     expect(clearsCookie(callback, first.cookieName)).toBe(true);
@@ -412,7 +458,11 @@ describe('GET /auth/callback', () => {
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
     await startLogin(edge);
 
-    for (const path of [callbackPath(provider, undefined), `${callbackPath(provider, undefined)}&state=`, callbackPath(provider, 'not a state!')]) {
+    for (const path of [
+      callbackPath(provider, undefined),
+      `${callbackPath(provider, undefined)}&state=`,
+      callbackPath(provider, 'not a state!'),
+    ]) {
       await expectErrorPage(await edge.fetch(path), 400, 'login_state_invalid');
     }
     expect(await provider.requests({ method: 'POST', path: '/oidc/token' })).toEqual([]);
@@ -433,7 +483,9 @@ describe('GET /auth/callback', () => {
 
     vi.setSystemTime(start + 601_000);
     await serveTokenFor(provider, edge, old.nonce);
-    const callback = await edge.fetch(callbackPath(provider, old.state), { headers: { cookie: `${old.cookieName}=${old.cookieValue}` } });
+    const callback = await edge.fetch(callbackPath(provider, old.state), {
+      headers: { cookie: `${old.cookieName}=${old.cookieValue}` },
+    });
 
     await expectErrorPage(callback, 400, 'login_expired');
     expect(clearsCookie(callback, old.cookieName)).toBe(true);
@@ -457,7 +509,10 @@ describe('GET /auth/callback', () => {
     await expectErrorPage(replay, 400, 'login_replayed');
     expect(clearsCookie(replay, cookieName)).toBe(true);
 
-    const replayInBrowser = await edge.fetch(path, { headers: { cookie: `${SESSION_COOKIE}=${sessionId}; ${cookieName}=${cookieValue}` }, jar: false });
+    const replayInBrowser = await edge.fetch(path, {
+      headers: { cookie: `${SESSION_COOKIE}=${sessionId}; ${cookieName}=${cookieValue}` },
+      jar: false,
+    });
     await expectErrorPage(replayInBrowser, 400, 'login_replayed');
 
     expect(counter.sessionPuts()).toHaveLength(1);
@@ -500,7 +555,9 @@ describe('GET /auth/callback', () => {
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
     const { state, cookieName } = await startLogin(edge);
 
-    const callback = await edge.fetch(`/auth/callback?${new URLSearchParams({ error: 'access_denied', state, iss: provider.issuer })}`);
+    const callback = await edge.fetch(
+      `/auth/callback?${new URLSearchParams({ error: 'access_denied', state, iss: provider.issuer })}`,
+    );
 
     await expectErrorPage(callback, 403, 'access_denied');
     expect(clearsCookie(callback, cookieName)).toBe(true);

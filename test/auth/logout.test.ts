@@ -9,7 +9,14 @@ import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { NAVIGATION, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import type { Reply, ScriptedProvider } from '../support/scripted-provider.ts';
-import { createLoginProvider, expectSessionCookieCleared, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
+import {
+  createLoginProvider,
+  expectSessionCookieCleared,
+  fileSigningKey,
+  logInAt,
+  SESSION_COOKIE,
+  type ScriptedLogin,
+} from '../support/scripted-login.ts';
 
 const bindings = env as unknown as Env;
 
@@ -32,7 +39,11 @@ function meWith(edge: TestEdge, sessionId: string): Promise<Response> {
 }
 
 const SAME_ORIGIN_GET: RequestInit = { headers: NAVIGATION };
-const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, 'content-type': 'application/x-www-form-urlencoded' }, body: '' };
+const SAME_ORIGIN_POST: RequestInit = {
+  method: 'POST',
+  headers: { ...SAME_ORIGIN_POST_HEADERS, 'content-type': 'application/x-www-form-urlencoded' },
+  body: '',
+};
 
 describe.each([
   ['GET', SAME_ORIGIN_GET],
@@ -49,7 +60,11 @@ describe.each([
     expect(response.headers.get('cache-control')).toBe('no-store');
     const location = new URL(response.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(provider.endpoints.end_session_endpoint);
-    expect([...location.searchParams.keys()].sort()).toEqual(['client_id', 'id_token_hint', 'post_logout_redirect_uri']);
+    expect([...location.searchParams.keys()].sort()).toEqual([
+      'client_id',
+      'id_token_hint',
+      'post_logout_redirect_uri',
+    ]);
     expect(location.searchParams.get('id_token_hint')).toBe(idToken);
     expect(location.searchParams.get('post_logout_redirect_uri')).toBe('https://edge.test/');
     expect(location.searchParams.get('client_id')).toBe('@dev-team.is/web');
@@ -66,7 +81,10 @@ describe.each([
 
   it('sends KENNI_POST_LOGOUT_REDIRECT_URI as post_logout_redirect_uri when it is set', async () => {
     const provider = await createProvider();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_POST_LOGOUT_REDIRECT_URI: 'https://app.example.is/signed-out' });
+    const edge = createTestEdge({
+      KENNI_ISSUER: provider.issuer,
+      KENNI_POST_LOGOUT_REDIRECT_URI: 'https://app.example.is/signed-out',
+    });
     await logIn(edge, provider);
 
     const response = await edge.fetch('/auth/logout', init);
@@ -126,12 +144,35 @@ describe.each([
 
 describe('/auth/logout from another site', () => {
   it.each([
-    ['GET with Sec-Fetch-Site: cross-site', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', accept: 'text/html' } }],
-    ['POST with Sec-Fetch-Site: cross-site', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
-    ['POST with the Origin of another site', { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
-    ['POST with a null Origin', { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: '' }],
+    [
+      'GET with Sec-Fetch-Site: cross-site',
+      { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', accept: 'text/html' } },
+    ],
+    [
+      'POST with Sec-Fetch-Site: cross-site',
+      {
+        method: 'POST',
+        headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      },
+    ],
+    [
+      'POST with the Origin of another site',
+      {
+        method: 'POST',
+        headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      },
+    ],
+    [
+      'POST with a null Origin',
+      { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: '' },
+    ],
     ['GET with the Origin of another site', { headers: { origin: 'https://evil.example' } }],
-    ['GET with Sec-Fetch-Site: same-site (a sibling subdomain)', { headers: { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate' } }],
+    [
+      'GET with Sec-Fetch-Site: same-site (a sibling subdomain)',
+      { headers: { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate' } },
+    ],
     ['GET without Fetch Metadata and with a foreign Referer', { headers: { referer: 'https://evil.example/page' } }],
     ['GET without Fetch Metadata, Origin or Referer (cannot tell where it came from)', { headers: {} }],
   ] as Array<[string, RequestInit]>)('does not log out (%s): 403 and the session still works', async (_label, init) => {
@@ -181,23 +222,26 @@ describe('/auth/logout from a browser without Fetch Metadata', () => {
     ['our origin only in the query of another site', 'https://evil.example/?r=https://edge.test/'],
     ['a value that is not a URL', 'edge.test/account'],
     ['the opaque origin null', 'null'],
-  ])('does not log out a GET whose Referer is %s (%s): 403 confirmation page and the session survives', async (_label, referer) => {
-    const provider = await createProvider();
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    const { sessionId, kvKey } = await logIn(edge, provider);
+  ])(
+    'does not log out a GET whose Referer is %s (%s): 403 confirmation page and the session survives',
+    async (_label, referer) => {
+      const provider = await createProvider();
+      const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+      const { sessionId, kvKey } = await logIn(edge, provider);
 
-    const response = await edge.fetch('/auth/logout', { headers: { referer } });
+      const response = await edge.fetch('/auth/logout', { headers: { referer } });
 
-    expect(response.status).toBe(403);
-    expect(response.headers.get('location')).toBeNull();
-    expect(response.headers.getSetCookie()).toEqual([]);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.text()).toMatch(/<form method="post" action="\/auth\/logout">/);
-    expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
-    const me = await meWith(edge, sessionId);
-    expect(me.status).toBe(200);
-    expect(me.headers.getSetCookie()).toEqual([]);
-  });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('location')).toBeNull();
+      expect(response.headers.getSetCookie()).toEqual([]);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(await response.text()).toMatch(/<form method="post" action="\/auth\/logout">/);
+      expect(await bindings.SESSIONS.get(kvKey)).not.toBeNull();
+      const me = await meWith(edge, sessionId);
+      expect(me.status).toBe(200);
+      expect(me.headers.getSetCookie()).toEqual([]);
+    },
+  );
 
   it.each([
     ['the site root', 'https://edge.test/'],
@@ -219,7 +263,11 @@ describe('/auth/logout from a browser without Fetch Metadata', () => {
 });
 
 describe('POST /auth/logout from a browser without Fetch Metadata', () => {
-  const post = (origin: string): RequestInit => ({ method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+  const post = (origin: string): RequestInit => ({
+    method: 'POST',
+    headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+  });
 
   // The Origin must be exactly ours, as the Referer of a GET must.
   it.each([
@@ -256,14 +304,20 @@ describe('POST /auth/logout from a browser without Fetch Metadata', () => {
 describe('a session cookie that names no session', () => {
   it('is cleared by the 401 from /auth/me', async () => {
     const edge = createTestEdge();
-    const response = await edge.fetch('/auth/me', { headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` }, jar: false });
+    const response = await edge.fetch('/auth/me', {
+      headers: { cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` },
+      jar: false,
+    });
     expect(response.status).toBe(401);
     expectSessionCookieCleared(response);
   });
 
   it('is cleared by the login redirect of a protected page', async () => {
     const edge = createTestEdge();
-    const response = await edge.fetch('/account', { headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}` }, jar: false });
+    const response = await edge.fetch('/account', {
+      headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${'B'.repeat(43)}` },
+      jar: false,
+    });
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe('/auth/login?return_to=%2Faccount');
     expectSessionCookieCleared(response);
@@ -318,7 +372,9 @@ describe('/auth/logout revokes the refresh token at the provider (RFC 7009)', ()
     expect(response.status).toBe(302);
     expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
     const revocations = await provider.requests({ method: 'POST', path: REVOCATION_PATH });
-    expect(revocations.map((request) => request.form)).toEqual([{ token: 'refresh-1', token_type_hint: 'refresh_token' }]);
+    expect(revocations.map((request) => request.form)).toEqual([
+      { token: 'refresh-1', token_type_hint: 'refresh_token' },
+    ]);
     const [tokenRequest] = await provider.requests({ method: 'POST', path: '/oidc/token' });
     expect(revocations[0]!.headers.authorization).toMatch(/^Basic /);
     expect(revocations[0]!.headers.authorization).toBe(tokenRequest!.headers.authorization);
@@ -328,20 +384,25 @@ describe('/auth/logout revokes the refresh token at the provider (RFC 7009)', ()
     ['answers 503', { status: 503, body: 'down' }, {}],
     ['does not answer within PROVIDER_TIMEOUT', { hang: true }, { PROVIDER_TIMEOUT: '1' }],
     ['refuses the request', { status: 401, json: { error: 'invalid_client' } }, {}],
-  ] as Array<[string, Reply, Record<string, string>]>)('still logs out when the revocation endpoint %s', async (_label, reply, settings) => {
-    const provider = await createRevokingProvider(reply);
-    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...settings });
-    const { sessionId, kvKey } = await logIn(edge, provider);
+  ] as Array<[string, Reply, Record<string, string>]>)(
+    'still logs out when the revocation endpoint %s',
+    async (_label, reply, settings) => {
+      const provider = await createRevokingProvider(reply);
+      const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, ...settings });
+      const { sessionId, kvKey } = await logIn(edge, provider);
 
-    const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
+      const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
 
-    expect(response.status).toBe(302);
-    expect(new URL(response.headers.get('location')!).pathname).toBe(new URL(provider.endpoints.end_session_endpoint).pathname);
-    expectSessionCookieCleared(response);
-    expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
-    expect((await meWith(edge, sessionId)).status).toBe(401);
-    expect(await provider.requests({ method: 'POST', path: REVOCATION_PATH })).toHaveLength(1);
-  });
+      expect(response.status).toBe(302);
+      expect(new URL(response.headers.get('location')!).pathname).toBe(
+        new URL(provider.endpoints.end_session_endpoint).pathname,
+      );
+      expectSessionCookieCleared(response);
+      expect(await bindings.SESSIONS.get(kvKey)).toBeNull();
+      expect((await meWith(edge, sessionId)).status).toBe(401);
+      expect(await provider.requests({ method: 'POST', path: REVOCATION_PATH })).toHaveLength(1);
+    },
+  );
 
   it('sends nothing when the provider advertises no revocation_endpoint', async () => {
     const provider = await createProvider();

@@ -167,7 +167,11 @@ describe('return_to size, bounded after normalisation', () => {
     expect(sanitizeReturnTo(`/${'é'.repeat(342)}`)).toBe('/');
   });
 
-  it.each([...GROWS_PAST_THE_LIMIT, ['the longest accepted path', `/${'a'.repeat(2047)}`], ['the longest accepted non-ASCII path', `/${'é'.repeat(341)}`]])(
+  it.each([
+    ...GROWS_PAST_THE_LIMIT,
+    ['the longest accepted path', `/${'a'.repeat(2047)}`],
+    ['the longest accepted non-ASCII path', `/${'é'.repeat(341)}`],
+  ])(
     'keeps every login Set-Cookie under 4096 bytes for %s, and lands on / or the encoded path',
     async (_label, value) => {
       const { provider, key } = await createLoginProvider({ key: await fileSigningKey() });

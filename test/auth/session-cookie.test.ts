@@ -10,7 +10,13 @@ import type { Env } from '../../src/config.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { NAVIGATION } from '../support/presets.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
-import { createLoginProvider, fileSigningKey, logInAt, SESSION_COOKIE, type ScriptedLogin } from '../support/scripted-login.ts';
+import {
+  createLoginProvider,
+  fileSigningKey,
+  logInAt,
+  SESSION_COOKIE,
+  type ScriptedLogin,
+} from '../support/scripted-login.ts';
 import { TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT } from '../support/token-factory.ts';
 import { sha256Hex } from '../support/hash.ts';
 
@@ -27,7 +33,12 @@ interface KvCall {
 }
 
 /** Wraps the real KV binding and records every call (the binding is not our module). */
-function countingKv(kv: KVNamespace): { kv: KVNamespace; calls: KvCall[]; sessionWrites: () => KvCall[]; sessionReads: () => KvCall[] } {
+function countingKv(kv: KVNamespace): {
+  kv: KVNamespace;
+  calls: KvCall[];
+  sessionWrites: () => KvCall[];
+  sessionReads: () => KvCall[];
+} {
   const calls: KvCall[] = [];
   const proxy = new Proxy(kv, {
     get(target, property) {
@@ -39,8 +50,14 @@ function countingKv(kv: KVNamespace): { kv: KVNamespace; calls: KvCall[]; sessio
       };
     },
   });
-  const onSessions = (ops: string[]) => () => calls.filter((call) => ops.includes(call.op) && call.key.startsWith('session:'));
-  return { kv: proxy, calls, sessionWrites: onSessions(['put', 'delete']), sessionReads: onSessions(['get', 'getWithMetadata']) };
+  const onSessions = (ops: string[]) => () =>
+    calls.filter((call) => ops.includes(call.op) && call.key.startsWith('session:'));
+  return {
+    kv: proxy,
+    calls,
+    sessionWrites: onSessions(['put', 'delete']),
+    sessionReads: onSessions(['get', 'getWithMetadata']),
+  };
 }
 
 function randomText(prefix: string): string {
@@ -68,7 +85,10 @@ async function logIn(edge: TestEdge, provider: ScriptedProvider): Promise<Logged
 }
 
 function me(edge: TestEdge, sessionId?: string): Promise<Response> {
-  return edge.fetch('/auth/me', sessionId === undefined ? {} : { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } });
+  return edge.fetch(
+    '/auth/me',
+    sessionId === undefined ? {} : { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } },
+  );
 }
 
 async function readRecord(sessionId: string): Promise<Record<string, unknown> | null> {
@@ -223,7 +243,12 @@ describe('GET /auth/me', () => {
   it('answers 401 JSON without a session', async () => {
     const edge = createTestEdge();
 
-    for (const cookie of [undefined, `${SESSION_COOKIE}=${'A'.repeat(43)}`, `${SESSION_COOKIE}=not-a-session`, `${SESSION_COOKIE}=`]) {
+    for (const cookie of [
+      undefined,
+      `${SESSION_COOKIE}=${'A'.repeat(43)}`,
+      `${SESSION_COOKIE}=not-a-session`,
+      `${SESSION_COOKIE}=`,
+    ]) {
       const response = await edge.fetch('/auth/me', cookie ? { headers: { cookie } } : {});
       expect(response.status).toBe(401);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -13,7 +13,14 @@ import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, signJwt, type Claims, type HeaderOverrides, type TestKey } from '../support/token-factory.ts';
+import {
+  generateTestKey,
+  makeAccessTokenClaims,
+  signJwt,
+  type Claims,
+  type HeaderOverrides,
+  type TestKey,
+} from '../support/token-factory.ts';
 
 const CLIENT_ID = '@t.is/web';
 const AUDIENCE = '@t.is/web-api';
@@ -41,7 +48,9 @@ interface Setup {
   jwksFetches(): Promise<number>;
 }
 
-async function setUp(options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?: Record<string, unknown> } = {}): Promise<Setup> {
+async function setUp(
+  options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?: Record<string, unknown> } = {},
+): Promise<Setup> {
   const provider = await createScriptedProvider();
   await provider.serveDiscovery();
   const key = await generateTestKey('RS256');
@@ -49,12 +58,21 @@ async function setUp(options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?:
   const setup: Setup = {
     provider,
     key,
-    edge: createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE, ...options.edge }),
+    edge: createTestEdge({
+      KENNI_ISSUER: provider.issuer,
+      KENNI_CLIENT_ID: CLIENT_ID,
+      KENNI_API_SCOPE: API_SCOPE,
+      ...options.edge,
+    }),
     coldIsolate: () => {
       setup.edge = coldIsolate(setup.edge);
     },
     token: (signer = key, overrides = {}, header = {}) =>
-      signJwt(signer, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }), header),
+      signJwt(
+        signer,
+        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }),
+        header,
+      ),
     verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
     jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
   };
@@ -91,9 +109,15 @@ async function expectAccepted(response: Response, sub?: string): Promise<void> {
 
 async function expectUnknownKey(response: Response): Promise<void> {
   expect(response.status).toBe(401);
-  expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="kenni-edge", error="invalid_token", error_description="${UNKNOWN_KEY}"`);
+  expect(response.headers.get('www-authenticate')).toBe(
+    `Bearer realm="kenni-edge", error="invalid_token", error_description="${UNKNOWN_KEY}"`,
+  );
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(await response.json()).toEqual({ error: 'invalid_token', error_description: UNKNOWN_KEY, code: 'bearer_invalid' });
+  expect(await response.json()).toEqual({
+    error: 'invalid_token',
+    error_description: UNKNOWN_KEY,
+    code: 'bearer_invalid',
+  });
 }
 
 /** A token signed by a key the provider never published, under a random kid. */
@@ -106,11 +130,15 @@ describe('JWKS cache in steady state', () => {
     const setup = await setUp();
     await expectAccepted(await setup.verify(await setup.token()));
     expect(await setup.jwksFetches()).toBe(1);
-    const tokens = await Promise.all(Array.from({ length: 10 }, (_, index) => setup.token(setup.key, { sub: `user-${index}` })));
+    const tokens = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => setup.token(setup.key, { sub: `user-${index}` })),
+    );
 
     const statuses: number[] = [];
     for (let batch = 0; batch < 10; batch++) {
-      const responses = await Promise.all(Array.from({ length: 100 }, (_, index) => setup.verify(tokens[index % tokens.length]!)));
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, (_, index) => setup.verify(tokens[index % tokens.length]!)),
+      );
       statuses.push(...responses.map((response) => response.status));
       await Promise.all(responses.map((response) => response.body?.cancel()));
     }
@@ -147,7 +175,9 @@ describe('unknown kid', () => {
 
     // Within the cooldown of the warm-up fetch: no fetch at all.
     at(10_000);
-    const early = await Promise.all(Array.from({ length: 100 }, async () => setup.verify(await unknownKidToken(setup, stranger))));
+    const early = await Promise.all(
+      Array.from({ length: 100 }, async () => setup.verify(await unknownKidToken(setup, stranger))),
+    );
     for (const response of early) await expectUnknownKey(response);
     expect(await setup.jwksFetches()).toBe(1);
 
@@ -161,7 +191,8 @@ describe('unknown kid', () => {
 
     // Still within the cooldown of that fetch: none, and valid tokens are unaffected.
     at(COOLDOWN_MS + 1000 + COOLDOWN_MS - 2000);
-    for (let index = 0; index < 20; index++) await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
+    for (let index = 0; index < 20; index++)
+      await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
     await expectAccepted(await setup.verify(valid));
     expect(await setup.jwksFetches()).toBe(2);
 
@@ -186,8 +217,14 @@ describe('unknown kid', () => {
     // The provider publishes the next key and starts signing with it.
     at(5 * 60_000);
     await setup.provider.serveJwks([oldKey, newKey]);
-    await expectAccepted(await setup.verify(await setup.token(newKey, { sub: 'signed-with-new-key' })), 'signed-with-new-key');
-    await expectAccepted(await setup.verify(await setup.token(oldKey, { sub: 'signed-with-old-key' })), 'signed-with-old-key');
+    await expectAccepted(
+      await setup.verify(await setup.token(newKey, { sub: 'signed-with-new-key' })),
+      'signed-with-new-key',
+    );
+    await expectAccepted(
+      await setup.verify(await setup.token(oldKey, { sub: 'signed-with-old-key' })),
+      'signed-with-old-key',
+    );
     expect(await setup.jwksFetches()).toBe(2);
 
     // Later it retires the old key: once the cached set expires, old-key tokens stop working.
@@ -225,30 +262,37 @@ describe('provider JWKS down after warm-up', () => {
     ['answering 404 HTML', { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Not found</h1>' }],
   ];
 
-  it.each(failures)('keeps accepting tokens of known keys and refuses unknown kids with 401 while %s', async (_name, failure) => {
-    const setup = await setUp({ edge: { PROVIDER_TIMEOUT: '1' } });
-    const stranger = await generateTestKey('RS256');
-    const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 7200 });
-    await expectAccepted(await setup.verify(token));
-    await setup.provider.route('GET', '/oidc/jwks', failure);
+  it.each(failures)(
+    'keeps accepting tokens of known keys and refuses unknown kids with 401 while %s',
+    async (_name, failure) => {
+      const setup = await setUp({ edge: { PROVIDER_TIMEOUT: '1' } });
+      const stranger = await generateTestKey('RS256');
+      const token = await setup.token(setup.key, { exp: Math.floor(NOW / 1000) + 7200 });
+      await expectAccepted(await setup.verify(token));
+      await setup.provider.route('GET', '/oidc/jwks', failure);
 
-    // The cached set has expired: one failed refetch, then the known keys keep working.
-    at(DEFAULT_TTL_MS + 1000);
-    await expectAccepted(await setup.verify(token));
-    await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
-    await expectAccepted(await setup.verify(token));
-    expect(await setup.jwksFetches()).toBe(2);
+      // The cached set has expired: one failed refetch, then the known keys keep working.
+      at(DEFAULT_TTL_MS + 1000);
+      await expectAccepted(await setup.verify(token));
+      await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
+      await expectAccepted(await setup.verify(token));
+      expect(await setup.jwksFetches()).toBe(2);
 
-    // After the cooldown an unknown kid may try once more; it fails the same way, still 401.
-    at(DEFAULT_TTL_MS + 1000 + COOLDOWN_MS + 1000);
-    await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
-    await expectAccepted(await setup.verify(token));
-    expect(await setup.jwksFetches()).toBe(3);
+      // After the cooldown an unknown kid may try once more; it fails the same way, still 401.
+      at(DEFAULT_TTL_MS + 1000 + COOLDOWN_MS + 1000);
+      await expectUnknownKey(await setup.verify(await unknownKidToken(setup, stranger)));
+      await expectAccepted(await setup.verify(token));
+      expect(await setup.jwksFetches()).toBe(3);
 
-    // An hour later the provider is still down: the known keys still work.
-    at(DEFAULT_TTL_MS + 3600_000);
-    await expectAccepted(await setup.verify(await setup.token(setup.key, { exp: Math.floor((NOW + DEFAULT_TTL_MS + 3600_000) / 1000) + 600 })));
-  });
+      // An hour later the provider is still down: the known keys still work.
+      at(DEFAULT_TTL_MS + 3600_000);
+      await expectAccepted(
+        await setup.verify(
+          await setup.token(setup.key, { exp: Math.floor((NOW + DEFAULT_TTL_MS + 3600_000) / 1000) + 600 }),
+        ),
+      );
+    },
+  );
 });
 
 describe('provider JWKS down for longer than a day', () => {
@@ -287,7 +331,6 @@ describe('Cache API behind the isolate', () => {
     expect(await setup.jwksFetches()).toBe(2);
     expect(await setup.provider.requests({ path: '/.well-known/openid-configuration' })).toHaveLength(1);
   });
-
 
   it('lets a cold isolate verify with no JWKS fetch while the Cache API entry is warm', async () => {
     const setup = await setUp();
@@ -376,7 +419,12 @@ describe('JWKS contents', () => {
     const encryptionKey = await generateTestKey('RS256', 'enc-1');
     const sameKidEncryptionKey = await generateTestKey('RS256', setup.key.kid);
     const privateKey = await generateTestKey('ES256', 'private-1');
-    const privateJwk = { ...(await crypto.subtle.exportKey('jwk', privateKey.privateKey)), kid: 'private-1', alg: 'ES256', use: 'sig' } as JWK;
+    const privateJwk = {
+      ...(await crypto.subtle.exportKey('jwk', privateKey.privateKey)),
+      kid: 'private-1',
+      alg: 'ES256',
+      use: 'sig',
+    } as JWK;
     await setup.provider.route('GET', '/oidc/jwks', {
       headers: { 'content-type': 'application/jwk-set+json' },
       json: {
@@ -406,33 +454,56 @@ describe('JWKS contents', () => {
 
 describe('JWKS never loadable', () => {
   const failures: Array<[string, Reply, string]> = [
-    ['answers 500', { status: 500 }, 'The sign-in provider answered with an error (HTTP 500). Please try again shortly.'],
+    [
+      'answers 500',
+      { status: 500 },
+      'The sign-in provider answered with an error (HTTP 500). Please try again shortly.',
+    ],
     ['hangs', { hang: true }, 'The sign-in provider could not be reached. Please try again shortly.'],
-    ['resets the connection', { destroy: true }, 'The sign-in provider could not be reached. Please try again shortly.'],
+    [
+      'resets the connection',
+      { destroy: true },
+      'The sign-in provider could not be reached. Please try again shortly.',
+    ],
     ['answers 404', { status: 404, body: 'no' }, "The provider's key set (JWKS) could not be read (HTTP 404)."],
-    ['answers JSON without keys', { json: { keys: 'none' } }, "The provider's key set (JWKS) could not be read (HTTP 200)."],
-    ['answers invalid JSON', { headers: { 'content-type': 'application/json' }, body: '{"keys": [' }, "The provider's key set (JWKS) could not be read (HTTP 200)."],
+    [
+      'answers JSON without keys',
+      { json: { keys: 'none' } },
+      "The provider's key set (JWKS) could not be read (HTTP 200).",
+    ],
+    [
+      'answers invalid JSON',
+      { headers: { 'content-type': 'application/json' }, body: '{"keys": [' },
+      "The provider's key set (JWKS) could not be read (HTTP 200).",
+    ],
   ];
 
-  it.each(failures)('answers 502 JSON when the provider JWKS %s from the start, and recovers when it is back', async (_name, failure, description) => {
-    const setup = await setUp({ edge: { PROVIDER_TIMEOUT: '1' } });
-    await setup.provider.route('GET', '/oidc/jwks', failure);
-    const token = await setup.token();
+  it.each(failures)(
+    'answers 502 JSON when the provider JWKS %s from the start, and recovers when it is back',
+    async (_name, failure, description) => {
+      const setup = await setUp({ edge: { PROVIDER_TIMEOUT: '1' } });
+      await setup.provider.route('GET', '/oidc/jwks', failure);
+      const token = await setup.token();
 
-    const response = await setup.verify(token);
+      const response = await setup.verify(token);
 
-    expect(response.status).toBe(502);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(await response.json()).toEqual({ error: 'provider_unreachable', error_description: description, code: 'provider_unreachable' });
-    const api = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } });
-    expect(api.status).toBe(502);
-    expect(await api.json()).toMatchObject({ error: 'provider_unreachable', code: 'provider_unreachable' });
+      expect(response.status).toBe(502);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(await response.json()).toEqual({
+        error: 'provider_unreachable',
+        error_description: description,
+        code: 'provider_unreachable',
+      });
+      const api = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } });
+      expect(api.status).toBe(502);
+      expect(await api.json()).toMatchObject({ error: 'provider_unreachable', code: 'provider_unreachable' });
 
-    await setup.provider.serveJwks([setup.key]);
-    await expectAccepted(await setup.verify(token));
-  });
+      await setup.provider.serveJwks([setup.key]);
+      await expectAccepted(await setup.verify(token));
+    },
+  );
 });
 
 describe('tokens the edge remembers having verified', () => {
@@ -452,7 +523,9 @@ describe('tokens the edge remembers having verified', () => {
     const setup = await setUp();
     const token = await setup.token();
     await expectAccepted(await setup.verify(token));
-    const response = await setup.edge.fetch('/auth/verify?scope=%40t.is%2Fapi.write', { headers: { authorization: `Bearer ${token}` } });
+    const response = await setup.edge.fetch('/auth/verify?scope=%40t.is%2Fapi.write', {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(403);
   });
 

@@ -13,7 +13,13 @@ import { parseConfig, type KenniEdgeConfig } from '../../src/config.ts';
 import { loadProvider, verifyAccessToken } from '../../src/provider/index.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, signJwt, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';
+import {
+  generateTestKey,
+  makeAccessTokenClaims,
+  signJwt,
+  TEST_SUBJECT,
+  type TestKey,
+} from '../support/token-factory.ts';
 
 const CLIENT_ID = '@t.is/web';
 const AUDIENCE = '@t.is/web-api';
@@ -21,18 +27,25 @@ const SCOPE = '@t.is/orders.read';
 const NOW = new Date('2026-06-17T12:00:00Z').getTime();
 
 /** A scripted provider with one RS256 key, and the configuration of an edge in front of it. */
-async function setUp(options: { discovery?: Record<string, unknown>; edge?: Record<string, unknown> } = {}): Promise<{ provider: ScriptedProvider; key: TestKey; config: KenniEdgeConfig }> {
+async function setUp(
+  options: { discovery?: Record<string, unknown>; edge?: Record<string, unknown> } = {},
+): Promise<{ provider: ScriptedProvider; key: TestKey; config: KenniEdgeConfig }> {
   const provider = await createScriptedProvider();
   await provider.serveDiscovery(options.discovery);
   const key = await generateTestKey('RS256');
   // A document pointing at another tenant's key set is served as it is.
   if (!options.discovery?.jwks_uri) await provider.serveJwks([key]);
-  const config = parseConfig(createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, ...options.edge }).env);
+  const config = parseConfig(
+    createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, ...options.edge }).env,
+  );
   return { provider, key, config };
 }
 
 function tokenFor(provider: ScriptedProvider, key: TestKey, overrides: Record<string, unknown> = {}): Promise<string> {
-  return signJwt(key, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: SCOPE, ...overrides }));
+  return signJwt(
+    key,
+    makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: SCOPE, ...overrides }),
+  );
 }
 
 beforeEach(() => {
@@ -52,9 +65,23 @@ describe('a token the edge remembers having verified', () => {
     const token = await tokenFor(provider, key);
     expect((await verifyAccessToken(config, server, token)).claims.aud).toBe(AUDIENCE);
 
-    await expect(verifyAccessToken(config, server, token, { audience: '@t.is/other-api' })).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'invalid_aud' });
-    const otherApi = parseConfig(createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_AUDIENCE: '@t.is/other-api' }).env);
-    await expect(verifyAccessToken(otherApi, server, token)).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'invalid_aud' });
+    await expect(verifyAccessToken(config, server, token, { audience: '@t.is/other-api' })).rejects.toMatchObject({
+      code: 'bearer_invalid',
+      status: 401,
+      reason: 'invalid_aud',
+    });
+    const otherApi = parseConfig(
+      createTestEdge({
+        KENNI_ISSUER: provider.issuer,
+        KENNI_CLIENT_ID: CLIENT_ID,
+        KENNI_API_AUDIENCE: '@t.is/other-api',
+      }).env,
+    );
+    await expect(verifyAccessToken(otherApi, server, token)).rejects.toMatchObject({
+      code: 'bearer_invalid',
+      status: 401,
+      reason: 'invalid_aud',
+    });
   });
 
   it('is not accepted from the cache for another issuer that publishes the same jwks_uri', async () => {
@@ -66,7 +93,11 @@ describe('a token the edge remembers having verified', () => {
     const token = await tokenFor(first.provider, first.key);
     expect((await verifyAccessToken(first.config, firstServer, token)).claims.iss).toBe(first.provider.issuer);
 
-    await expect(verifyAccessToken(second.config, secondServer, token)).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'invalid_iss' });
+    await expect(verifyAccessToken(second.config, secondServer, token)).rejects.toMatchObject({
+      code: 'bearer_invalid',
+      status: 401,
+      reason: 'invalid_iss',
+    });
   });
 
   it('is not accepted from the cache under another jwks_uri whose key set lacks its key', async () => {
@@ -77,7 +108,9 @@ describe('a token the edge remembers having verified', () => {
     // The provider moves its keys (discovery now names another key set, without this key).
     await provider.route('GET', '/oidc/jwks-next', { json: { keys: [(await generateTestKey('RS256')).publicJwk] } });
 
-    await expect(verifyAccessToken(config, { ...server, jwks_uri: provider.url('/oidc/jwks-next') }, token)).rejects.toMatchObject({
+    await expect(
+      verifyAccessToken(config, { ...server, jwks_uri: provider.url('/oidc/jwks-next') }, token),
+    ).rejects.toMatchObject({
       code: 'bearer_invalid',
       status: 401,
       reason: 'unknown_key',
@@ -96,17 +129,25 @@ describe('a token the edge remembers having verified', () => {
     // Past the refetch cooldown, a token of the new key makes the isolate load the new set: a new generation.
     vi.setSystemTime(NOW + 31_000);
     await verifyAccessToken(config, server, await tokenFor(provider, next));
-    await expect(verifyAccessToken(config, server, token)).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'unknown_key' });
+    await expect(verifyAccessToken(config, server, token)).rejects.toMatchObject({
+      code: 'bearer_invalid',
+      status: 401,
+      reason: 'unknown_key',
+    });
     expect(await provider.requests({ path: '/oidc/jwks' })).toHaveLength(2);
   });
 
   it('is not accepted from the cache once the provider stops advertising its algorithm', async () => {
-    const { provider, key, config } = await setUp({ discovery: { id_token_signing_alg_values_supported: ['RS256', 'ES256'] } });
+    const { provider, key, config } = await setUp({
+      discovery: { id_token_signing_alg_values_supported: ['RS256', 'ES256'] },
+    });
     const server = await loadProvider(config).discovery();
     const token = await tokenFor(provider, key);
     await verifyAccessToken(config, server, token);
 
-    await expect(verifyAccessToken(config, { ...server, id_token_signing_alg_values_supported: ['ES256'] }, token)).rejects.toMatchObject({
+    await expect(
+      verifyAccessToken(config, { ...server, id_token_signing_alg_values_supported: ['ES256'] }, token),
+    ).rejects.toMatchObject({
       code: 'bearer_invalid',
       status: 401,
       reason: 'algorithm_not_allowed',
@@ -119,7 +160,9 @@ describe('a token the edge remembers having verified', () => {
     const token = await tokenFor(provider, key);
     expect([...(await verifyAccessToken(config, server, token, { requiredScopes: [SCOPE] })).scopes]).toEqual([SCOPE]);
 
-    await expect(verifyAccessToken(config, server, token, { requiredScopes: [SCOPE, '@t.is/orders.write'] })).rejects.toMatchObject({
+    await expect(
+      verifyAccessToken(config, server, token, { requiredScopes: [SCOPE, '@t.is/orders.write'] }),
+    ).rejects.toMatchObject({
       code: 'insufficient_scope',
       status: 403,
       scope: `${SCOPE} @t.is/orders.write`,

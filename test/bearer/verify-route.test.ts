@@ -14,7 +14,14 @@ import { handleError, loadConfig, requireBearer, type AppEnv, type Env } from '.
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { testEvents, testLines } from '../support/log-capture.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, signJwt, TEST_SUBJECT, type Claims, type TestKey } from '../support/token-factory.ts';
+import {
+  generateTestKey,
+  makeAccessTokenClaims,
+  signJwt,
+  TEST_SUBJECT,
+  type Claims,
+  type TestKey,
+} from '../support/token-factory.ts';
 
 const CLIENT_ID = '@t.is/web';
 const AUDIENCE = '@t.is/web-api';
@@ -23,7 +30,8 @@ const WRITE = '@t.is/orders.write';
 const NOW = new Date('2026-06-17T12:00:00Z');
 
 const MALFORMED_DESCRIPTION = 'The Authorization header is not "Bearer <token>".';
-const MALFORMED_CHALLENGE = 'Bearer realm="kenni-edge", error="invalid_request", error_description="The Authorization header is not \\"Bearer <token>\\"."';
+const MALFORMED_CHALLENGE =
+  'Bearer realm="kenni-edge", error="invalid_request", error_description="The Authorization header is not \\"Bearer <token>\\"."';
 const BARE_CHALLENGE = 'Bearer realm="kenni-edge"';
 
 interface Setup {
@@ -41,7 +49,13 @@ async function setUp(vars: Record<string, unknown> = {}): Promise<Setup> {
   const key = await generateTestKey('ES256');
   await provider.serveJwks([key]);
   await provider.route('GET', '/origin/api/orders', { json: { orders: [] } });
-  const allVars = { KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: READ, ORIGIN_URL: provider.url('/origin'), ...vars };
+  const allVars = {
+    KENNI_ISSUER: provider.issuer,
+    KENNI_CLIENT_ID: CLIENT_ID,
+    KENNI_API_SCOPE: READ,
+    ORIGIN_URL: provider.url('/origin'),
+    ...vars,
+  };
   const edge = createTestEdge(allVars);
   return {
     provider,
@@ -49,7 +63,11 @@ async function setUp(vars: Record<string, unknown> = {}): Promise<Setup> {
     edge,
     vars: allVars,
     // `scope: undefined` leaves the claim out.
-    token: (scope, overrides = {}) => signJwt(key, makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, ...overrides, scope: scope as string })),
+    token: (scope, overrides = {}) =>
+      signJwt(
+        key,
+        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, ...overrides, scope: scope as string }),
+      ),
   };
 }
 
@@ -77,11 +95,18 @@ const INSUFFICIENT_DESCRIPTION = 'The token lacks a required scope (named in sco
 async function expectInsufficientScope(response: Response, required: string): Promise<void> {
   const description = INSUFFICIENT_DESCRIPTION;
   expect(response.status).toBe(403);
-  expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${required}"`);
+  expect(response.headers.get('www-authenticate')).toBe(
+    `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${required}"`,
+  );
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('cache-control')).toBe('no-store');
   expect(response.headers.get('x-kenni-sub')).toBeNull();
-  expect(await response.json()).toEqual({ error: 'insufficient_scope', error_description: description, code: 'insufficient_scope', scope: required });
+  expect(await response.json()).toEqual({
+    error: 'insufficient_scope',
+    error_description: description,
+    code: 'insufficient_scope',
+    scope: required,
+  });
 }
 
 async function expectAccepted(response: Response, scope?: string): Promise<void> {
@@ -99,7 +124,11 @@ async function expectMalformed(response: Response): Promise<void> {
   expect(response.headers.get('www-authenticate')).toBe(MALFORMED_CHALLENGE);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('cache-control')).toBe('no-store');
-  expect(await response.json()).toEqual({ error: 'invalid_request', error_description: MALFORMED_DESCRIPTION, code: 'bearer_malformed' });
+  expect(await response.json()).toEqual({
+    error: 'invalid_request',
+    error_description: MALFORMED_DESCRIPTION,
+    code: 'bearer_malformed',
+  });
 }
 
 async function expectNoCredentials(response: Response, code: string, description: string): Promise<void> {
@@ -130,15 +159,28 @@ describe('required scopes', () => {
   it('matches scopes exactly, so a longer scope with the same prefix does not count', async () => {
     const setup = await setUp();
 
-    await expectInsufficientScope(await verify(setup.edge, `Bearer ${await setup.token(`${READ}only ${READ.toUpperCase()}`)}`), READ);
+    await expectInsufficientScope(
+      await verify(setup.edge, `Bearer ${await setup.token(`${READ}only ${READ.toUpperCase()}`)}`),
+      READ,
+    );
   });
 
   it('requires the extra scopes named in ?scope= on top of KENNI_API_SCOPE', async () => {
     const setup = await setUp();
     const readOnly = await setup.token(`openid ${READ}`);
 
-    await expectInsufficientScope(await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(WRITE)}`), `${READ} ${WRITE}`);
-    await expectAccepted(await verify(setup.edge, `Bearer ${await setup.token(`${READ} ${WRITE}`)}`, `?scope=${encodeURIComponent(WRITE)}`), `${READ} ${WRITE}`);
+    await expectInsufficientScope(
+      await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(WRITE)}`),
+      `${READ} ${WRITE}`,
+    );
+    await expectAccepted(
+      await verify(
+        setup.edge,
+        `Bearer ${await setup.token(`${READ} ${WRITE}`)}`,
+        `?scope=${encodeURIComponent(WRITE)}`,
+      ),
+      `${READ} ${WRITE}`,
+    );
     await expectAccepted(await verify(setup.edge, `Bearer ${readOnly}`), `openid ${READ}`);
   });
 
@@ -147,10 +189,28 @@ describe('required scopes', () => {
     const readOnly = await setup.token(READ);
     const both = await setup.token(`${WRITE} ${READ}`);
 
-    await expectInsufficientScope(await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(`${READ} ${WRITE}`)}`), `${READ} ${WRITE}`);
-    await expectInsufficientScope(await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(READ)}&scope=${encodeURIComponent(WRITE)}`), `${READ} ${WRITE}`);
-    await expectAccepted(await verify(setup.edge, `Bearer ${both}`, `?scope=${encodeURIComponent(READ)}+${encodeURIComponent(WRITE)}`));
-    await expectAccepted(await verify(setup.edge, `Bearer ${both}`, `?scope=${encodeURIComponent(READ)}&scope=${encodeURIComponent(WRITE)}`));
+    await expectInsufficientScope(
+      await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(`${READ} ${WRITE}`)}`),
+      `${READ} ${WRITE}`,
+    );
+    await expectInsufficientScope(
+      await verify(
+        setup.edge,
+        `Bearer ${readOnly}`,
+        `?scope=${encodeURIComponent(READ)}&scope=${encodeURIComponent(WRITE)}`,
+      ),
+      `${READ} ${WRITE}`,
+    );
+    await expectAccepted(
+      await verify(setup.edge, `Bearer ${both}`, `?scope=${encodeURIComponent(READ)}+${encodeURIComponent(WRITE)}`),
+    );
+    await expectAccepted(
+      await verify(
+        setup.edge,
+        `Bearer ${both}`,
+        `?scope=${encodeURIComponent(READ)}&scope=${encodeURIComponent(WRITE)}`,
+      ),
+    );
   });
 
   it('reflects a 100 KB ?scope= once and cut short: whole scopes, at most 256 characters, in the challenge and the body', async () => {
@@ -168,10 +228,17 @@ describe('required scopes', () => {
       expect(reflected.startsWith(READ)).toBe(true);
       // Whole scope values only, each one that was required.
       for (const value of reflected.split(' ')) expect([READ, ...scope.split(' ')]).toContain(value);
-      expect(challenge).toBe(`Bearer realm="kenni-edge", error="insufficient_scope", error_description="${INSUFFICIENT_DESCRIPTION}", scope="${reflected}"`);
+      expect(challenge).toBe(
+        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${INSUFFICIENT_DESCRIPTION}", scope="${reflected}"`,
+      );
       const body = await response.text();
       expect(body.length).toBeLessThan(600);
-      expect(JSON.parse(body)).toEqual({ error: 'insufficient_scope', error_description: INSUFFICIENT_DESCRIPTION, code: 'insufficient_scope', scope: reflected });
+      expect(JSON.parse(body)).toEqual({
+        error: 'insufficient_scope',
+        error_description: INSUFFICIENT_DESCRIPTION,
+        code: 'insufficient_scope',
+        scope: reflected,
+      });
     }
     const first = await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(many)}`);
     const challenge = first.headers.get('www-authenticate')!;
@@ -188,13 +255,23 @@ describe('required scopes', () => {
   ])('answers ?scope= with %s with 400 invalid_request, reflecting nothing', async (_label, scope) => {
     const setup = await setUp();
 
-    const response = await verify(setup.edge, `Bearer ${await setup.token(READ)}`, `?scope=${encodeURIComponent(scope)}`);
+    const response = await verify(
+      setup.edge,
+      `Bearer ${await setup.token(READ)}`,
+      `?scope=${encodeURIComponent(scope)}`,
+    );
 
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toEqual({ error: 'invalid_request', error_description: 'The scope parameter holds a value that is not an OAuth scope.', code: 'scope_invalid' });
-    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="kenni-edge", error="invalid_request", error_description="The scope parameter holds a value that is not an OAuth scope."');
+    expect(body).toEqual({
+      error: 'invalid_request',
+      error_description: 'The scope parameter holds a value that is not an OAuth scope.',
+      code: 'scope_invalid',
+    });
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="kenni-edge", error="invalid_request", error_description="The scope parameter holds a value that is not an OAuth scope."',
+    );
   });
 
   it('accepts the scopes of an scp array', async () => {
@@ -206,7 +283,10 @@ describe('required scopes', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-kenni-sub')).toBe(TEST_SUBJECT);
     expect(((await response.json()) as { claims: Claims }).claims.scp).toEqual(['openid', READ, WRITE]);
-    await expectInsufficientScope(await verify(setup.edge, `Bearer ${await setup.token(undefined, { scp: ['openid'] })}`), READ);
+    await expectInsufficientScope(
+      await verify(setup.edge, `Bearer ${await setup.token(undefined, { scp: ['openid'] })}`),
+      READ,
+    );
   });
 
   it('requires no scope when neither KENNI_API_SCOPE nor ?scope= names one', async () => {
@@ -218,17 +298,23 @@ describe('required scopes', () => {
   it('refuses an API_PATHS request without KENNI_API_SCOPE with 403 and does not forward it', async () => {
     const setup = await setUp();
 
-    const response = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${await setup.token('openid')}` } });
+    const response = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${await setup.token('openid')}` },
+    });
 
     await expectInsufficientScope(response, READ);
     expect(await setup.provider.requests({ path: '/origin/api/orders' })).toEqual([]);
-    expect(loggedEvents('bearer_rejected')).toEqual([expect.objectContaining({ reason: 'insufficient_scope', status: 403, path: '/api/orders' })]);
+    expect(loggedEvents('bearer_rejected')).toEqual([
+      expect.objectContaining({ reason: 'insufficient_scope', status: 403, path: '/api/orders' }),
+    ]);
   });
 
   it('forwards an API_PATHS request with the scope to the origin, with the granted scopes', async () => {
     const setup = await setUp();
 
-    const response = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${await setup.token(`openid ${READ}`)}` } });
+    const response = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${await setup.token(`openid ${READ}`)}` },
+    });
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ orders: [] });
@@ -277,24 +363,36 @@ describe('the Authorization header', () => {
   it('answers 401 with a challenge without an error attribute when there is no Authorization header', async () => {
     const setup = await setUp();
 
-    await expectNoCredentials(await verify(setup.edge, undefined), 'bearer_missing', 'A bearer access token is required.');
+    await expectNoCredentials(
+      await verify(setup.edge, undefined),
+      'bearer_missing',
+      'A bearer access token is required.',
+    );
     expect(loggedEvents('bearer_rejected')).toEqual([]);
   });
 
-  it.each(['Basic dXNlcjpwYXNz', 'Digest username="u", realm="r"', 'DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln', 'Bearertoken'])(
-    'answers 401 with a challenge without an error attribute to another scheme: %j',
-    async (authorization) => {
-      const setup = await setUp();
+  it.each([
+    'Basic dXNlcjpwYXNz',
+    'Digest username="u", realm="r"',
+    'DPoP eyJhbGciOiJFUzI1NiJ9.e30.c2ln',
+    'Bearertoken',
+  ])('answers 401 with a challenge without an error attribute to another scheme: %j', async (authorization) => {
+    const setup = await setUp();
 
-      await expectNoCredentials(await verify(setup.edge, authorization), 'bearer_missing', 'A bearer access token is required.');
-      expect(await setup.provider.requests({ path: '/oidc/jwks' })).toEqual([]);
-    },
-  );
+    await expectNoCredentials(
+      await verify(setup.edge, authorization),
+      'bearer_missing',
+      'A bearer access token is required.',
+    );
+    expect(await setup.provider.requests({ path: '/oidc/jwks' })).toEqual([]);
+  });
 
   it('answers 401 with a bare challenge on an API_PATHS route without credentials, never a redirect', async () => {
     const setup = await setUp();
 
-    const response = await setup.edge.fetch('/api/orders', { headers: { authorization: 'Basic dXNlcjpwYXNz', accept: 'text/html', 'sec-fetch-mode': 'navigate' } });
+    const response = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: 'Basic dXNlcjpwYXNz', accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+    });
 
     await expectNoCredentials(response, 'session_required', 'A bearer access token or a session is required.');
     expect(response.headers.get('location')).toBeNull();
@@ -330,16 +428,48 @@ describe('the bearer_rejected log line', () => {
     expect((await verify(setup.edge, `Bearer ${expired}`)).status).toBe(401);
     expect((await verify(setup.edge, `Bearer ${wrongAudience}`)).status).toBe(401);
     expect((await verify(setup.edge, `Bearer ${tampered}`)).status).toBe(401);
-    expect((await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${expired}` } })).status).toBe(401);
+    expect((await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${expired}` } })).status).toBe(
+      401,
+    );
 
     const lines = loggedEvents('bearer_rejected');
     expect(lines).toEqual([
-      { level: 'warn', event: 'bearer_rejected', reason: 'expired', status: 401, path: '/auth/verify', time: NOW.toISOString() },
-      { level: 'warn', event: 'bearer_rejected', reason: 'invalid_aud', status: 401, path: '/auth/verify', time: NOW.toISOString() },
-      { level: 'warn', event: 'bearer_rejected', reason: 'bad_signature', status: 401, path: '/auth/verify', time: NOW.toISOString() },
-      { level: 'warn', event: 'bearer_rejected', reason: 'expired', status: 401, path: '/api/orders', time: NOW.toISOString() },
+      {
+        level: 'warn',
+        event: 'bearer_rejected',
+        reason: 'expired',
+        status: 401,
+        path: '/auth/verify',
+        time: NOW.toISOString(),
+      },
+      {
+        level: 'warn',
+        event: 'bearer_rejected',
+        reason: 'invalid_aud',
+        status: 401,
+        path: '/auth/verify',
+        time: NOW.toISOString(),
+      },
+      {
+        level: 'warn',
+        event: 'bearer_rejected',
+        reason: 'bad_signature',
+        status: 401,
+        path: '/auth/verify',
+        time: NOW.toISOString(),
+      },
+      {
+        level: 'warn',
+        event: 'bearer_rejected',
+        reason: 'expired',
+        status: 401,
+        path: '/api/orders',
+        time: NOW.toISOString(),
+      },
     ]);
-    const everything = testLines().map(({ text }) => text).join('\n');
+    const everything = testLines()
+      .map(({ text }) => text)
+      .join('\n');
     for (const token of [expired, wrongAudience, tampered]) {
       for (const part of token.split('.')) expect(everything).not.toContain(part);
     }
@@ -353,8 +483,12 @@ describe('the bearer_rejected log line', () => {
     expect((await verify(setup.edge, `Bearer ${garbage}`)).status).toBe(401);
 
     // {"alg":"RS256"} without kid, and the JWKS holds one ES256 key: no key fits.
-    expect(loggedEvents('bearer_rejected')).toEqual([expect.objectContaining({ reason: 'unknown_key', status: 401, path: '/auth/verify' })]);
-    const everything = testLines().map(({ text }) => text).join('\n');
+    expect(loggedEvents('bearer_rejected')).toEqual([
+      expect.objectContaining({ reason: 'unknown_key', status: 401, path: '/auth/verify' }),
+    ]);
+    const everything = testLines()
+      .map(({ text }) => text)
+      .join('\n');
     expect(everything).not.toContain('c2lnbmF0dXJl');
     expect(everything).not.toContain('eyJzdWIiOiJ4In0');
   });
@@ -377,7 +511,9 @@ describe('requireBearer() in an app of its own', () => {
 
   function request(app: Hono<AppEnv>, setup: Setup, authorization?: string): Promise<Response> {
     const bindings = { ...(env as unknown as Env), ...setup.vars } as Env;
-    return Promise.resolve(app.request('/x', authorization === undefined ? {} : { headers: { authorization } }, bindings));
+    return Promise.resolve(
+      app.request('/x', authorization === undefined ? {} : { headers: { authorization } }, bindings),
+    );
   }
 
   it('lets a token with the required scopes through to the handler, with the verified claims', async () => {
@@ -415,8 +551,14 @@ describe('requireBearer() in an app of its own', () => {
     const response = await request(app, setup, `Bearer ${await setup.token(READ, { aud: '@t.is/other-api' })}`);
 
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not meant for this API (audience)."');
-    expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'The token is not meant for this API (audience).', code: 'bearer_invalid' });
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not meant for this API (audience)."',
+    );
+    expect(await response.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'The token is not meant for this API (audience).',
+      code: 'bearer_invalid',
+    });
   });
 
   it('answers 401 with a bare challenge without a token, and 400 to a malformed header', async () => {
@@ -424,7 +566,11 @@ describe('requireBearer() in an app of its own', () => {
     const app = createApp({ scopes: [READ] });
 
     await expectNoCredentials(await request(app, setup), 'bearer_missing', 'A bearer access token is required.');
-    await expectNoCredentials(await request(app, setup, 'Basic dXNlcjpwYXNz'), 'bearer_missing', 'A bearer access token is required.');
+    await expectNoCredentials(
+      await request(app, setup, 'Basic dXNlcjpwYXNz'),
+      'bearer_missing',
+      'A bearer access token is required.',
+    );
     await expectMalformed(await request(app, setup, 'Bearer a b'));
   });
 });

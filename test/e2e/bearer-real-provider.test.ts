@@ -92,7 +92,9 @@ describe('bearer tokens from the real local provider', () => {
   it('lets the token through GET /api/whoami: the demo origin sees the client as X-Kenni-Sub', async () => {
     const token = await clientCredentialsToken(API_READ);
 
-    const response = await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${token}`, 'x-kenni-sub': 'spoofed' } });
+    const response = await edge.fetch('/api/whoami', {
+      headers: { authorization: `Bearer ${token}`, 'x-kenni-sub': 'spoofed' },
+    });
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -122,31 +124,50 @@ describe('bearer tokens from the real local provider', () => {
 
     for (const response of [verify, api]) {
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not a JWT."');
+      expect(response.headers.get('www-authenticate')).toBe(
+        'Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not a JWT."',
+      );
       expect(response.headers.get('x-kenni-sub')).toBeNull();
-      expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'The token is not a JWT.', code: 'bearer_invalid' });
+      expect(await response.json()).toEqual({
+        error: 'invalid_token',
+        error_description: 'The token is not a JWT.',
+        code: 'bearer_invalid',
+      });
     }
     expect(rejectionReasons()).toEqual(['malformed', 'malformed']);
-    expect(testLines().map(({ text }) => text).join('\n')).not.toContain(token);
+    expect(
+      testLines()
+        .map(({ text }) => text)
+        .join('\n'),
+    ).not.toContain(token);
   });
 
   it('answers 403 insufficient_scope to /auth/verify?scope=@dev-team.is/api.write with a read-only token', async () => {
     const token = await clientCredentialsToken(API_READ);
 
-    const response = await edge.fetch(`/auth/verify?scope=${encodeURIComponent(API_WRITE)}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await edge.fetch(`/auth/verify?scope=${encodeURIComponent(API_WRITE)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
 
     const description = 'The token lacks a required scope (named in scope).';
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBe(
       `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${API_READ} ${API_WRITE}"`,
     );
-    expect(await response.json()).toEqual({ error: 'insufficient_scope', error_description: description, code: 'insufficient_scope', scope: `${API_READ} ${API_WRITE}` });
+    expect(await response.json()).toEqual({
+      error: 'insufficient_scope',
+      error_description: description,
+      code: 'insufficient_scope',
+      scope: `${API_READ} ${API_WRITE}`,
+    });
   });
 
   it('passes /auth/verify?scope=@dev-team.is/api.write with a token granted both API scopes', async () => {
     const token = await clientCredentialsToken(`${API_READ} ${API_WRITE}`);
 
-    const response = await edge.fetch(`/auth/verify?scope=${encodeURIComponent(API_WRITE)}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await edge.fetch(`/auth/verify?scope=${encodeURIComponent(API_WRITE)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
 
     expect(response.status).toBe(200);
     expect(decodeURIComponent(response.headers.get('x-kenni-sub')!)).toBe(M2M_CLIENT_ID);

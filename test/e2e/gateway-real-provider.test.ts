@@ -78,13 +78,17 @@ async function clientCredentialsToken(scope?: string): Promise<string> {
 async function verifyAssertion(edge: TestEdge, assertion: string | undefined) {
   expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
   const jwks = (await (await edge.fetch('/auth/jwks.json', { jar: false })).json()) as JSONWebKeySet;
-  const { payload } = await jwtVerify(assertion!, createLocalJWKSet(jwks), { issuer: EDGE_ORIGIN, audience: DEMO_ORIGIN, algorithms: ['ES256'] });
+  const { payload } = await jwtVerify(assertion!, createLocalJWKSet(jwks), {
+    issuer: EDGE_ORIGIN,
+    audience: DEMO_ORIGIN,
+    algorithms: ['ES256'],
+  });
   expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
   return payload;
 }
 
 describe('the gateway with the real provider and the demo origin', () => {
-  it('signs a browser in from a protected page, then serves pages and the API with the session\'s identity', async () => {
+  it("signs a browser in from a protected page, then serves pages and the API with the session's identity", async () => {
     const edge = createTestEdge();
 
     // A protected page without a session: to login, and back to it afterwards.
@@ -110,21 +114,48 @@ describe('the gateway with the real provider and the demo origin', () => {
     expect(html).not.toContain('no X-Kenni-Assertion header');
 
     // The API with the session: the origin gets the session's access token as a bearer, and the identity.
-    const whoamiResponse = await edge.fetch('/api/whoami', { headers: { ...SAME_ORIGIN_FETCH, 'x-kenni-sub': 'spoofed', 'x-kenni-name': 'Spoofed' } });
+    const whoamiResponse = await edge.fetch('/api/whoami', {
+      headers: { ...SAME_ORIGIN_FETCH, 'x-kenni-sub': 'spoofed', 'x-kenni-name': 'Spoofed' },
+    });
     expect(whoamiResponse.status).toBe(200);
     const whoami = (await whoamiResponse.json()) as Whoami;
-    expect(whoami).toMatchObject({ bearer: true, sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name });
+    expect(whoami).toMatchObject({
+      bearer: true,
+      sub: THORDUR.sub,
+      national_id: THORDUR.national_id,
+      name: THORDUR.name,
+    });
     expect(whoami.identityHeaders['x-kenni-auth']).toBe('session');
     expect(decodeURIComponent(whoami.identityHeaders['x-kenni-name']!)).toBe(THORDUR.name);
     const payload = await verifyAssertion(edge, whoami.identityHeaders['x-kenni-assertion']);
-    expect(payload).toMatchObject({ sub: THORDUR.sub, name: THORDUR.name, national_id: THORDUR.national_id, auth: 'session' });
+    expect(payload).toMatchObject({
+      sub: THORDUR.sub,
+      name: THORDUR.name,
+      national_id: THORDUR.national_id,
+      auth: 'session',
+    });
 
     // A state-changing API call from the edge's own page: method, query and body arrive; the edge's cookie does not.
     const body = JSON.stringify({ order: 'kleinur', count: 12 });
-    const echoResponse = await edge.fetch('/api/echo?lang=is&x=1&x=2', { method: 'POST', headers: { ...SAME_ORIGIN_FETCH, origin: EDGE_ORIGIN, 'content-type': 'application/json', cookie: `theme=dark; ${SESSION_COOKIE}=${edge.jar.get(SESSION_COOKIE)!}`, 'cf-connecting-ip': '203.0.113.7' }, body });
+    const echoResponse = await edge.fetch('/api/echo?lang=is&x=1&x=2', {
+      method: 'POST',
+      headers: {
+        ...SAME_ORIGIN_FETCH,
+        origin: EDGE_ORIGIN,
+        'content-type': 'application/json',
+        cookie: `theme=dark; ${SESSION_COOKIE}=${edge.jar.get(SESSION_COOKIE)!}`,
+        'cf-connecting-ip': '203.0.113.7',
+      },
+      body,
+    });
     expect(echoResponse.status).toBe(200);
     const echo = (await echoResponse.json()) as Echo;
-    expect(echo).toMatchObject({ method: 'POST', path: '/api/echo', query: { lang: 'is', x: ['1', '2'] }, bodyLength: new TextEncoder().encode(body).byteLength });
+    expect(echo).toMatchObject({
+      method: 'POST',
+      path: '/api/echo',
+      query: { lang: 'is', x: ['1', '2'] },
+      bodyLength: new TextEncoder().encode(body).byteLength,
+    });
     expect(echo.headers.cookie).toBe('theme=dark');
     expect(echo.headers.authorization).toBe('Bearer [redacted]');
     expect(echo.headers['x-kenni-sub']).toBe(THORDUR.sub);
@@ -133,12 +164,18 @@ describe('the gateway with the real provider and the demo origin', () => {
     expect(echo.headers['x-forwarded-proto']).toBe('https');
 
     // The same call from another site, on the cookie alone: refused.
-    const forged = await edge.fetch('/api/echo', { method: 'POST', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, body });
+    const forged = await edge.fetch('/api/echo', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' },
+      body,
+    });
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ code: 'cross_site_request' });
 
     // A public page: no identity at all, even with the session cookie and spoofed headers.
-    const publicPage = await edge.fetch('/public/hello', { headers: { ...NAVIGATION, 'x-kenni-sub': 'spoofed', X_Kenni_Sub: 'spoofed' } });
+    const publicPage = await edge.fetch('/public/hello', {
+      headers: { ...NAVIGATION, 'x-kenni-sub': 'spoofed', X_Kenni_Sub: 'spoofed' },
+    });
     expect(publicPage.status).toBe(200);
     expect(await publicPage.text()).toContain('identity headers received: engir / none');
   });
@@ -148,7 +185,9 @@ describe('the gateway with the real provider and the demo origin', () => {
     const token = await clientCredentialsToken(API_READ);
     expect(decodeJwt(token)).toMatchObject({ iss: ISSUER, client_id: M2M_CLIENT_ID });
 
-    const response = await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'x-kenni-sub': 'dev-user-thordur' } });
+    const response = await edge.fetch('/api/whoami', {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'x-kenni-sub': 'dev-user-thordur' },
+    });
 
     expect(response.status).toBe(200);
     const whoami = (await response.json()) as Whoami;
@@ -169,7 +208,9 @@ describe('the gateway with the real provider and the demo origin', () => {
     const edge = createTestEdge();
     const token = await clientCredentialsToken();
 
-    const response = await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const response = await edge.fetch('/api/whoami', {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token"/);

@@ -57,20 +57,32 @@ describe('isValidKennitala', () => {
 
 describe('the dev provider’s test data', () => {
   it('gives every user and every represented party a valid kennitala', () => {
-    const all = [...DEV_USERS.map((user) => user.national_id), ...DEV_DELEGATIONS.map((delegation) => delegation.party.national_id)];
+    const all = [
+      ...DEV_USERS.map((user) => user.national_id),
+      ...DEV_DELEGATIONS.map((delegation) => delegation.party.national_id),
+    ];
     expect(all.length).toBeGreaterThanOrEqual(5);
-    for (const nationalId of all) expect({ nationalId, valid: isValidKennitala(nationalId) }).toEqual({ nationalId, valid: true });
+    for (const nationalId of all)
+      expect({ nationalId, valid: isValidKennitala(nationalId) }).toEqual({ nationalId, valid: true });
     expect(new Set(all).size).toBe(all.length);
   });
 
   it('has a company party (day digits 41–71, c:procurator) and a person party (@dev-team.is:care), both Þórður’s', () => {
     const company = DEV_DELEGATIONS.find((delegation) => delegation.key === 'company')!;
     const person = DEV_DELEGATIONS.find((delegation) => delegation.key === 'person')!;
-    expect(company).toMatchObject({ actorSub: 'dev-user-thordur', delegation_type: 'c:procurator', party: { name: 'Ævarsson ehf.', kind: 'company' } });
+    expect(company).toMatchObject({
+      actorSub: 'dev-user-thordur',
+      delegation_type: 'c:procurator',
+      party: { name: 'Ævarsson ehf.', kind: 'company' },
+    });
     expect(Number(company.party.national_id.slice(0, 2))).toBeGreaterThanOrEqual(41);
     expect(Number(company.party.national_id.slice(0, 2))).toBeLessThanOrEqual(71);
     expect(parseKennitala(company.party.national_id)?.kind).toBe('company');
-    expect(person).toMatchObject({ actorSub: 'dev-user-thordur', delegation_type: '@dev-team.is:care', party: { kind: 'person' } });
+    expect(person).toMatchObject({
+      actorSub: 'dev-user-thordur',
+      delegation_type: '@dev-team.is:care',
+      party: { kind: 'person' },
+    });
     expect(parseKennitala(person.party.national_id)?.kind).toBe('person');
     for (const delegation of DEV_DELEGATIONS) {
       expect(DEV_USERS.map((user) => user.sub)).not.toContain(delegation.party.sub);

@@ -44,7 +44,11 @@ describe('ID tokens', () => {
     expect(idToken.amr).toEqual(['hwk']);
 
     // No max_age, no prompt=login: Kenni still sends auth_time, and it is the first sign-in's.
-    const second = await signInForTokens(discovery, {}, { login: THORDUR.national_id, providerCookies: first.signIn.providerCookies });
+    const second = await signInForTokens(
+      discovery,
+      {},
+      { login: THORDUR.national_id, providerCookies: first.signIn.providerCookies },
+    );
     expect(second.signIn.pages).toEqual([]);
     const again = await verifyProviderJwt(discovery, second.tokens.id_token, { audience: WEB_CLIENT.client_id });
     expect(again.auth_time).toBe(idToken.auth_time);
@@ -56,7 +60,9 @@ describe('ID tokens', () => {
     expect(discovery.revocation_endpoint).toBe(`${ISSUER}/oidc/token/revocation`);
     expect(discovery.backchannel_logout_supported).toBe(true);
     expect(discovery.backchannel_logout_session_supported).toBe(true);
-    expect(discovery.claims_supported).toEqual(expect.arrayContaining(['auth_time', 'sid', 'actor', 'delegation_type']));
+    expect(discovery.claims_supported).toEqual(
+      expect.arrayContaining(['auth_time', 'sid', 'actor', 'delegation_type']),
+    );
   });
 });
 
@@ -68,11 +74,23 @@ describe('refresh of a delegated sign-in', () => {
       { login: THORDUR.national_id, delegation: 'person' },
     );
     expect(tokens.refresh_token).toBeTypeOf('string');
-    const refreshed = await postAsWebClient(discovery.token_endpoint, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    const refreshed = await postAsWebClient(discovery.token_endpoint, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+    });
     expect(refreshed.status).toBe(200);
-    const delegated = { sub: 'dev-party-asta', national_id: '2208353169', delegation_type: '@dev-team.is:care', actor: { sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name } };
-    expect(await verifyProviderJwt(discovery, String(refreshed.body.id_token), { audience: WEB_CLIENT.client_id })).toMatchObject(delegated);
-    expect(await verifyProviderJwt(discovery, String(refreshed.body.access_token), { audience: API_AUDIENCE })).toMatchObject(delegated);
+    const delegated = {
+      sub: 'dev-party-asta',
+      national_id: '2208353169',
+      delegation_type: '@dev-team.is:care',
+      actor: { sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name },
+    };
+    expect(
+      await verifyProviderJwt(discovery, String(refreshed.body.id_token), { audience: WEB_CLIENT.client_id }),
+    ).toMatchObject(delegated);
+    expect(
+      await verifyProviderJwt(discovery, String(refreshed.body.access_token), { audience: API_AUDIENCE }),
+    ).toMatchObject(delegated);
   });
 });
 
@@ -100,12 +118,24 @@ describe('token introspection (web client, client_secret_basic)', () => {
   });
 
   it('answers for a JWT access token with its claims, and active: false once it is revoked', async () => {
-    const { tokens } = await signInForTokens(discovery, { scope: `openid profile national_id ${API_SCOPE}` }, { login: THORDUR.national_id });
+    const { tokens } = await signInForTokens(
+      discovery,
+      { scope: `openid profile national_id ${API_SCOPE}` },
+      { login: THORDUR.national_id },
+    );
     const jwt = await verifyProviderJwt(discovery, tokens.access_token, { audience: API_AUDIENCE, typ: 'at+jwt' });
 
     const live = await introspect(tokens.access_token);
     expect(live.status).toBe(200);
-    expect(live.body).toMatchObject({ active: true, sub: THORDUR.sub, aud: API_AUDIENCE, client_id: WEB_CLIENT.client_id, iss: ISSUER, exp: jwt.exp, iat: jwt.iat });
+    expect(live.body).toMatchObject({
+      active: true,
+      sub: THORDUR.sub,
+      aud: API_AUDIENCE,
+      client_id: WEB_CLIENT.client_id,
+      iss: ISSUER,
+      exp: jwt.exp,
+      iat: jwt.iat,
+    });
     expect(String(live.body.scope).split(' ')).toContain(API_SCOPE);
 
     expect((await revoke(tokens.access_token)).status).toBe(200);
@@ -130,7 +160,11 @@ describe('token introspection (web client, client_secret_basic)', () => {
   });
 
   it('names the represented party and the actor for a delegated opaque token', async () => {
-    const { tokens } = await signInForTokens(discovery, { prompt: 'delegation' }, { login: THORDUR.national_id, delegation: 'company' });
+    const { tokens } = await signInForTokens(
+      discovery,
+      { prompt: 'delegation' },
+      { login: THORDUR.national_id, delegation: 'company' },
+    );
     const { body } = await introspect(tokens.access_token);
     expect(body).toMatchObject({
       active: true,
@@ -146,7 +180,11 @@ describe('token introspection (web client, client_secret_basic)', () => {
     expect(await introspect('not-a-token')).toEqual({ status: 200, body: { active: false } });
     expect(await introspect('a.b.c')).toEqual({ status: 200, body: { active: false } });
 
-    const { tokens } = await signInForTokens(discovery, { scope: `openid ${API_SCOPE}` }, { login: THORDUR.national_id });
+    const { tokens } = await signInForTokens(
+      discovery,
+      { scope: `openid ${API_SCOPE}` },
+      { login: THORDUR.national_id },
+    );
     const genuine = decodeJwt(tokens.access_token);
     expect((await introspect(tokens.access_token)).body.active).toBe(true);
     const { privateKey } = await generateKeyPair('RS256');

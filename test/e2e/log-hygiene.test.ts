@@ -11,7 +11,14 @@ import type { Env } from '../../src/config.ts';
 import { logEvent } from '../../src/log.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { expectEveryLineFollowsLogRule, testLines } from '../support/log-capture.ts';
-import { CROSS_SITE_FETCH, CROSS_SITE_NAVIGATION, EDGE_ORIGIN, NAVIGATION, SAME_ORIGIN_FETCH, THORDUR } from '../support/presets.ts';
+import {
+  CROSS_SITE_FETCH,
+  CROSS_SITE_NAVIGATION,
+  EDGE_ORIGIN,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  THORDUR,
+} from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 import { SESSION_COOKIE } from '../support/scripted-login.ts';
 
@@ -33,7 +40,9 @@ function writtenLines(): string[] {
 /** A client-credentials token from the real provider (RFC 6749 §2.3.1 Basic). */
 async function machineToken(scope: string): Promise<string> {
   const form = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  const credentials = btoa(`${form(String(bindings.KENNI_M2M_CLIENT_ID))}:${form(String(bindings.KENNI_M2M_CLIENT_SECRET))}`);
+  const credentials = btoa(
+    `${form(String(bindings.KENNI_M2M_CLIENT_ID))}:${form(String(bindings.KENNI_M2M_CLIENT_SECRET))}`,
+  );
   const response = await fetch(`${ISSUER}/oidc/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${credentials}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -42,10 +51,15 @@ async function machineToken(scope: string): Promise<string> {
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-describe('the edge\'s log lines over a whole session', () => {
+describe("the edge's log lines over a whole session", () => {
   it('are JSON auth events with reasons, and never carry a token, code, secret, national id or the session cookie', async () => {
     const edge = createTestEdge({ SESSION_LOCKS: undefined });
-    const secrets: string[] = [String(bindings.SESSION_SECRET), String(bindings.KENNI_CLIENT_SECRET), String(bindings.KENNI_M2M_CLIENT_SECRET), NATIONAL_ID];
+    const secrets: string[] = [
+      String(bindings.SESSION_SECRET),
+      String(bindings.KENNI_CLIENT_SECRET),
+      String(bindings.KENNI_M2M_CLIENT_SECRET),
+      NATIONAL_ID,
+    ];
 
     const login = await edge.fetch('/auth/login?return_to=/account', { headers: NAVIGATION });
     const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: NATIONAL_ID });
@@ -63,18 +77,36 @@ describe('the edge\'s log lines over a whole session', () => {
     const narrow = await machineToken('openid');
     secrets.push(good, narrow, good.split('.')[2]!);
     expect((await edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
-    expect((await edge.fetch('/auth/verify?scope=%40dev-team.is%2Fapi.write', { headers: { authorization: `Bearer ${good}` } })).status).toBe(403);
+    expect(
+      (
+        await edge.fetch('/auth/verify?scope=%40dev-team.is%2Fapi.write', {
+          headers: { authorization: `Bearer ${good}` },
+        })
+      ).status,
+    ).toBe(403);
     expect((await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${narrow}` } })).status).toBe(401);
-    expect((await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${good.slice(0, -4)}AAAA` } })).status).toBe(401);
+    expect(
+      (await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${good.slice(0, -4)}AAAA` } })).status,
+    ).toBe(401);
 
     expect((await edge.fetch('/auth/logout', { headers: NAVIGATION })).status).toBe(302);
 
     const lines = writtenLines();
-    const events = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; reason?: string });
+    const events = lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event: string; reason?: string });
     expect(events.map((entry) => entry.event)).toEqual(
-      expect.arrayContaining(['login_started', 'login_succeeded', 'refreshed', 'request_refused', 'bearer_rejected', 'logged_out']),
+      expect.arrayContaining([
+        'login_started',
+        'login_succeeded',
+        'refreshed',
+        'request_refused',
+        'bearer_rejected',
+        'logged_out',
+      ]),
     );
-    for (const entry of events.filter((item) => /_(failed|rejected|refused)$/.test(item.event))) expect(entry.reason).toMatch(/^[a-z_:]+$/);
+    for (const entry of events.filter((item) => /_(failed|rejected|refused)$/.test(item.event)))
+      expect(entry.reason).toMatch(/^[a-z_:]+$/);
     // The shared rule (also applied to the error paths in test/gateway/log-rule.test.ts).
     expectEveryLineFollowsLogRule(lines, secrets);
     const text = lines.join('\n');
@@ -86,32 +118,59 @@ describe('the edge\'s log lines over a whole session', () => {
 
 describe('a national id in a request path', () => {
   /** Every run of six or more digits in the written lines. */
-  const digitRuns = () => writtenLines().join('\n').match(/\d{6,}/g) ?? [];
+  const digitRuns = () =>
+    writtenLines()
+      .join('\n')
+      .match(/\d{6,}/g) ?? [];
 
   it('is masked in the path of every event the edge writes for it', async () => {
     const edge = createTestEdge({ SESSION_LOCKS: undefined });
     const forged = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA';
 
-    for (const path of [`/api/people/${NATIONAL_ID}`, `/api/people/${NATIONAL_ID}/orders`, '/api/people/%30%31%30%31%33%30%32%39%38%39', `/api/people/x${NATIONAL_ID}y`]) {
+    for (const path of [
+      `/api/people/${NATIONAL_ID}`,
+      `/api/people/${NATIONAL_ID}/orders`,
+      '/api/people/%30%31%30%31%33%30%32%39%38%39',
+      `/api/people/x${NATIONAL_ID}y`,
+    ]) {
       expect((await edge.fetch(path, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
-      expect((await edge.fetch(path, { method: 'POST', headers: { ...CROSS_SITE_FETCH, authorization: 'Bearer !' } })).status).toBe(400);
+      expect(
+        (await edge.fetch(path, { method: 'POST', headers: { ...CROSS_SITE_FETCH, authorization: 'Bearer !' } }))
+          .status,
+      ).toBe(400);
     }
 
-    const events = writtenLines().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; path?: string });
+    const events = writtenLines()
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event: string; path?: string });
     expect(events.filter((entry) => entry.event === 'bearer_rejected').map((entry) => entry.path)).toEqual([
-      '/api/people/******', '/api/people/******',
-      '/api/people/******/orders', '/api/people/******/orders',
-      '/api/people/******', '/api/people/******',
-      '/api/people/x******y', '/api/people/x******y',
+      '/api/people/******',
+      '/api/people/******',
+      '/api/people/******/orders',
+      '/api/people/******/orders',
+      '/api/people/******',
+      '/api/people/******',
+      '/api/people/x******y',
+      '/api/people/x******y',
     ]);
     expect(digitRuns()).toEqual([]);
   });
 
   it('is masked centrally in every string field that can carry request data (path, detail, reason), shorter runs kept', () => {
-    logEvent('internal_error', { path: `/a/${NATIONAL_ID}/b/12345/c/010130-2989`, detail: `kennitala ${NATIONAL_ID}`, reason: `token_endpoint_${NATIONAL_ID}`, session: 'abcdef01a345' });
+    logEvent('internal_error', {
+      path: `/a/${NATIONAL_ID}/b/12345/c/010130-2989`,
+      detail: `kennitala ${NATIONAL_ID}`,
+      reason: `token_endpoint_${NATIONAL_ID}`,
+      session: 'abcdef01a345',
+    });
 
     const [line] = writtenLines();
-    expect(JSON.parse(line!)).toMatchObject({ path: '/a/******/b/12345/c/******-2989', detail: 'kennitala ******', reason: 'token_endpoint_******', session: 'abcdef01a345' });
+    expect(JSON.parse(line!)).toMatchObject({
+      path: '/a/******/b/12345/c/******-2989',
+      detail: 'kennitala ******',
+      reason: 'token_endpoint_******',
+      session: 'abcdef01a345',
+    });
     expect(digitRuns()).toEqual([]);
   });
 });

@@ -15,7 +15,14 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
-import { CROSS_SITE_NAVIGATION, GUDRUN, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE, THORDUR } from '../support/presets.ts';
+import {
+  CROSS_SITE_NAVIGATION,
+  GUDRUN,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  SESSION_COOKIE,
+  THORDUR,
+} from '../support/presets.ts';
 import { CookieJar, endSessionAtProvider, signInAtProvider } from '../support/provider-login.ts';
 
 const bindings = env as unknown as Env;
@@ -143,7 +150,9 @@ describe('login against the real local provider', () => {
     expect(params.get('response_type')).toBe('code');
     expect(params.get('client_id')).toBe('@dev-team.is/web');
     expect(params.get('redirect_uri')).toBe(`${EDGE_ORIGIN}/auth/callback`);
-    expect(params.get('scope')!.split(' ')).toEqual(expect.arrayContaining(['openid', 'profile', 'national_id', 'offline_access', '@dev-team.is/api.read']));
+    expect(params.get('scope')!.split(' ')).toEqual(
+      expect.arrayContaining(['openid', 'profile', 'national_id', 'offline_access', '@dev-team.is/api.read']),
+    );
     expect(params.get('state')).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(params.get('nonce')).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(params.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -152,7 +161,9 @@ describe('login against the real local provider', () => {
     expect(login.headers.getSetCookie().some((cookie) => cookie.startsWith('__Host-kenni-login-'))).toBe(true);
 
     // 2. The provider's login and consent pages, as a browser without JavaScript would.
-    const { callbackUrl, providerCookies } = await signInAtProvider(authorizationUrl.href, { login: THORDUR.national_id });
+    const { callbackUrl, providerCookies } = await signInAtProvider(authorizationUrl.href, {
+      login: THORDUR.national_id,
+    });
     const callbackTarget = new URL(callbackUrl);
     expect(`${callbackTarget.origin}${callbackTarget.pathname}`).toBe(`${EDGE_ORIGIN}/auth/callback`);
     expect(callbackTarget.searchParams.get('state')).toBe(params.get('state'));
@@ -205,8 +216,17 @@ describe('login against the real local provider', () => {
     expect(whoami).toMatchObject({ sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name });
     expect(whoami.identityHeaders['x-kenni-auth']).toBe('session');
     const assertion = whoami.identityHeaders['x-kenni-assertion']!;
-    const { payload } = await jwtVerify(assertion, await edgeKeys(edge), { issuer: EDGE_ORIGIN, audience: DEMO_ORIGIN, algorithms: ['ES256'] });
-    expect(payload).toMatchObject({ sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name, auth: 'session' });
+    const { payload } = await jwtVerify(assertion, await edgeKeys(edge), {
+      issuer: EDGE_ORIGIN,
+      audience: DEMO_ORIGIN,
+      algorithms: ['ES256'],
+    });
+    expect(payload).toMatchObject({
+      sub: THORDUR.sub,
+      national_id: THORDUR.national_id,
+      name: THORDUR.name,
+      auth: 'session',
+    });
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
 
     // 7. Logout: the session ends here and the browser goes to the provider's end_session_endpoint.
@@ -219,7 +239,12 @@ describe('login against the real local provider', () => {
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${EDGE_ORIGIN}/`);
     expect(endSession.searchParams.get('client_id')).toBe('@dev-team.is/web');
     const idTokenHint = endSession.searchParams.get('id_token_hint')!;
-    expect(decodeJwt(idTokenHint)).toMatchObject({ iss: ISSUER, sub: THORDUR.sub, aud: '@dev-team.is/web', nonce: params.get('nonce') });
+    expect(decodeJwt(idTokenHint)).toMatchObject({
+      iss: ISSUER,
+      sub: THORDUR.sub,
+      aud: '@dev-team.is/web',
+      nonce: params.get('nonce'),
+    });
     // The ID token was never shown to the browser before logout.
     expect(meText).not.toContain(idTokenHint);
     expect(html).not.toContain(idTokenHint);
@@ -255,7 +280,10 @@ describe('login against the real local provider', () => {
 
     const meFirst = await (await first.fetch('/auth/me', { headers: SAME_ORIGIN_FETCH })).json();
     const meSecond = await (await second.fetch('/auth/me', { headers: SAME_ORIGIN_FETCH })).json();
-    expect(meFirst).toMatchObject({ sub: THORDUR.sub, claims: { name: THORDUR.name, national_id: THORDUR.national_id } });
+    expect(meFirst).toMatchObject({
+      sub: THORDUR.sub,
+      claims: { name: THORDUR.name, national_id: THORDUR.national_id },
+    });
     expect(meSecond).toMatchObject({ sub: GUDRUN.sub, claims: { name: GUDRUN.name, national_id: GUDRUN.national_id } });
 
     const html = await (await second.fetch('/', { headers: NAVIGATION })).text();
@@ -265,7 +293,10 @@ describe('login against the real local provider', () => {
 
     const whoami = (await (await second.fetch('/api/whoami', { headers: SAME_ORIGIN_FETCH })).json()) as Whoami;
     expect(whoami).toMatchObject({ bearer: true, sub: GUDRUN.sub, national_id: GUDRUN.national_id, name: GUDRUN.name });
-    const { payload } = await jwtVerify(whoami.identityHeaders['x-kenni-assertion']!, await edgeKeys(second), { issuer: EDGE_ORIGIN, audience: DEMO_ORIGIN });
+    const { payload } = await jwtVerify(whoami.identityHeaders['x-kenni-assertion']!, await edgeKeys(second), {
+      issuer: EDGE_ORIGIN,
+      audience: DEMO_ORIGIN,
+    });
     expect(payload).toMatchObject({ sub: GUDRUN.sub, name: GUDRUN.name });
   });
 
@@ -296,7 +327,10 @@ describe('login against the real local provider', () => {
   it('ends on an error page with access_denied and no session when consent is denied', async () => {
     const edge = createTestEdge();
     const { authorizationUrl } = await startLogin(edge, '?return_to=/account');
-    const { callbackUrl } = await signInAtProvider(authorizationUrl.href, { login: THORDUR.national_id, consent: false });
+    const { callbackUrl } = await signInAtProvider(authorizationUrl.href, {
+      login: THORDUR.national_id,
+      consent: false,
+    });
     const callbackTarget = new URL(callbackUrl);
     expect(callbackTarget.searchParams.get('error')).toBe('access_denied');
     expect(callbackTarget.searchParams.has('code')).toBe(false);
@@ -348,7 +382,9 @@ describe('login against the real local provider', () => {
     const { authorizationUrl } = await startLogin(edge, '?return_to=/account');
     expect(authorizationUrl.searchParams.get('client_id')).toBe('@dev-team.is/spa');
     expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
-    const { callbackUrl, providerCookies } = await signInAtProvider(authorizationUrl.href, { login: THORDUR.national_id });
+    const { callbackUrl, providerCookies } = await signInAtProvider(authorizationUrl.href, {
+      login: THORDUR.national_id,
+    });
     const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
     expect(callback.status, await bodyOf(callback)).toBe(302);
     expect(callback.headers.get('location')).toBe('/account');
@@ -357,7 +393,10 @@ describe('login against the real local provider', () => {
     const me = await edge.fetch('/auth/me', { headers: SAME_ORIGIN_FETCH });
     expect(me.status).toBe(200);
     const meText = await me.text();
-    expect(JSON.parse(meText)).toMatchObject({ sub: THORDUR.sub, claims: { name: THORDUR.name, national_id: THORDUR.national_id } });
+    expect(JSON.parse(meText)).toMatchObject({
+      sub: THORDUR.sub,
+      claims: { name: THORDUR.name, national_id: THORDUR.national_id },
+    });
     expectNoToken(meText, sessionId);
 
     const whoami = (await (await edge.fetch('/api/whoami', { headers: SAME_ORIGIN_FETCH })).json()) as Whoami;

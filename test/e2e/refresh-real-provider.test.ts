@@ -21,10 +21,15 @@ const ISSUER = String(bindings.KENNI_ISSUER);
 
 const REFRESH: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_FETCH, origin: EDGE_ORIGIN } };
 
-async function loginAs(edge: TestEdge, user: { national_id: string }): Promise<{ sessionId: string; kvKey: string; keyHash: string; providerCookies: CookieJar }> {
+async function loginAs(
+  edge: TestEdge,
+  user: { national_id: string },
+): Promise<{ sessionId: string; kvKey: string; keyHash: string; providerCookies: CookieJar }> {
   const login = await edge.fetch('/auth/login', { headers: NAVIGATION });
   expect(login.status).toBe(302);
-  const { callbackUrl, providerCookies } = await signInAtProvider(login.headers.get('location')!, { login: user.national_id });
+  const { callbackUrl, providerCookies } = await signInAtProvider(login.headers.get('location')!, {
+    login: user.national_id,
+  });
   const callback = await edge.fetch(callbackUrl, { headers: CROSS_SITE_NAVIGATION });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionId = edge.jar.get(SESSION_COOKIE)!;
@@ -35,11 +40,15 @@ async function loginAs(edge: TestEdge, user: { national_id: string }): Promise<{
 async function tokensInKv(logged: { kvKey: string; keyHash: string }): Promise<ProviderTokens | undefined> {
   const record = await bindings.SESSIONS.get<SessionRecord>(logged.kvKey, 'json');
   if (!record) return undefined;
-  return unseal<ProviderTokens>(await deriveSealKey(String(bindings.SESSION_SECRET), 'session-tokens'), record.tokens, `session:${logged.keyHash}`);
+  return unseal<ProviderTokens>(
+    await deriveSealKey(String(bindings.SESSION_SECRET), 'session-tokens'),
+    record.tokens,
+    `session:${logged.keyHash}`,
+  );
 }
 
 describe('refresh against the real local provider', () => {
-  it('refreshes a confidential client\'s session through SESSION_LOCKS; the new access token verifies at the edge and reaches the origin', async () => {
+  it("refreshes a confidential client's session through SESSION_LOCKS; the new access token verifies at the edge and reaches the origin", async () => {
     const edge = createTestEdge();
     const logged = await loginAs(edge, GUDRUN);
     const before = (await tokensInKv(logged))!;
@@ -55,7 +64,10 @@ describe('refresh against the real local provider', () => {
     expect(after.refresh_token).not.toBe(before.refresh_token);
     expect(decodeJwt(after.access_token)).toMatchObject({ iss: ISSUER, sub: GUDRUN.sub, aud: '@dev-team.is/web-api' });
 
-    const verified = await edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${after.access_token}` }, jar: false });
+    const verified = await edge.fetch('/auth/verify', {
+      headers: { authorization: `Bearer ${after.access_token}` },
+      jar: false,
+    });
     expect(verified.status).toBe(200);
     const whoami = await edge.fetch('/api/whoami', { headers: SAME_ORIGIN_FETCH });
     expect(whoami.status).toBe(200);
@@ -68,7 +80,11 @@ describe('refresh against the real local provider', () => {
 
   it('signs in as the public client, refreshes without client authentication, and logs out with client_id', async () => {
     // SESSION_LOCKS removed: the Durable Object refreshes with its own bindings, whose client is @dev-team.is/web.
-    const edge = createTestEdge({ KENNI_CLIENT_ID: '@dev-team.is/spa', KENNI_CLIENT_SECRET: undefined, SESSION_LOCKS: undefined });
+    const edge = createTestEdge({
+      KENNI_CLIENT_ID: '@dev-team.is/spa',
+      KENNI_CLIENT_SECRET: undefined,
+      SESSION_LOCKS: undefined,
+    });
     const logged = await loginAs(edge, GUDRUN);
     const before = (await tokensInKv(logged))!;
     expect(before.refresh_token).toMatch(/^[\w-]{20,}$/);
@@ -92,7 +108,10 @@ describe('refresh against the real local provider', () => {
     expect(logout.status).toBe(302);
     const endSession = new URL(logout.headers.get('location')!);
     expect(endSession.searchParams.get('client_id')).toBe('@dev-team.is/spa');
-    expect(decodeJwt(endSession.searchParams.get('id_token_hint')!)).toMatchObject({ sub: GUDRUN.sub, aud: '@dev-team.is/spa' });
+    expect(decodeJwt(endSession.searchParams.get('id_token_hint')!)).toMatchObject({
+      sub: GUDRUN.sub,
+      aud: '@dev-team.is/spa',
+    });
     expect(await endSessionAtProvider(endSession.href, logged.providerCookies)).toBe(`${EDGE_ORIGIN}/`);
     expect(await bindings.SESSIONS.get(logged.kvKey)).toBeNull();
   });

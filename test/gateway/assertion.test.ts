@@ -5,7 +5,19 @@
  * Rotation publishes every key and signs with the first; without a key there
  * is no assertion and an empty key set.
  */
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { accessToken, NAVIGATION, SAME_ORIGIN_FETCH, setUpGateway, signIn, type GatewaySetup } from './helpers.ts';
@@ -32,7 +44,10 @@ async function edgeJwks(edge: TestEdge): Promise<JSONWebKeySet> {
 }
 
 /** Signs in and sends one page request; returns the assertion the origin received. */
-async function assertionForPage(setup: GatewaySetup, claims: Record<string, unknown> = THORDUR): Promise<{ assertion: string | undefined; sub: string }> {
+async function assertionForPage(
+  setup: GatewaySetup,
+  claims: Record<string, unknown> = THORDUR,
+): Promise<{ assertion: string | undefined; sub: string }> {
   const { sub } = await signIn(setup, { claims });
   await setup.routeOrigin('GET', '/account', { status: 200 });
   const response = await setup.edge.fetch('/account', { headers: NAVIGATION });
@@ -45,20 +60,34 @@ async function assertionForPage(setup: GatewaySetup, claims: Record<string, unkn
 async function newEdgeKey(kid?: string): Promise<{ privateJwk: JWK; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const extra = kid ? { kid } : {};
-  return { privateJwk: { ...(await exportJWK(privateKey)), ...extra }, publicJwk: { ...(await exportJWK(publicKey)), ...extra } };
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), ...extra },
+    publicJwk: { ...(await exportJWK(publicKey)), ...extra },
+  };
 }
 
 describe('X-Kenni-Assertion', () => {
-  it('verifies against /auth/jwks.json: ES256, iss the edge, aud the origin, the user\'s sub, name and national_id, at most 60 s long', async () => {
+  it("verifies against /auth/jwks.json: ES256, iss the edge, aud the origin, the user's sub, name and national_id, at most 60 s long", async () => {
     const setup = await setUpGateway();
     const { assertion, sub } = await assertionForPage(setup);
     expect(assertion).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
     const originAudience = new URL(setup.originUrl).origin;
 
-    const { payload, protectedHeader } = await jwtVerify(assertion!, createLocalJWKSet(await edgeJwks(setup.edge)), { algorithms: ['ES256'], issuer: EDGE_ORIGIN, audience: originAudience });
+    const { payload, protectedHeader } = await jwtVerify(assertion!, createLocalJWKSet(await edgeJwks(setup.edge)), {
+      algorithms: ['ES256'],
+      issuer: EDGE_ORIGIN,
+      audience: originAudience,
+    });
 
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: 'edge-test-1' });
-    expect(payload).toMatchObject({ iss: EDGE_ORIGIN, aud: originAudience, sub, name: 'Þórður Ævarsson', national_id: '0101302989', auth: 'session' });
+    expect(payload).toMatchObject({
+      iss: EDGE_ORIGIN,
+      aud: originAudience,
+      sub,
+      name: 'Þórður Ævarsson',
+      national_id: '0101302989',
+      auth: 'session',
+    });
     expect(payload.exp! - payload.iat!).toBeGreaterThan(0);
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
     expect(payload.iat!).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
@@ -73,15 +102,25 @@ describe('X-Kenni-Assertion', () => {
     const tampered = `${header}.${payload.slice(0, at)}${payload[at] === 'A' ? 'B' : 'A'}${payload.slice(at + 1)}.${signature}`;
     expect(tampered).not.toBe(assertion);
 
-    await expect(jwtVerify(tampered, keys, { algorithms: ['ES256'] })).rejects.toThrow(errors.JWSSignatureVerificationFailed);
-    await expect(jwtVerify(assertion!, keys, { algorithms: ['ES256'], issuer: EDGE_ORIGIN, audience: 'https://another-origin.example' })).rejects.toThrow(errors.JWTClaimValidationFailed);
+    await expect(jwtVerify(tampered, keys, { algorithms: ['ES256'] })).rejects.toThrow(
+      errors.JWSSignatureVerificationFailed,
+    );
+    await expect(
+      jwtVerify(assertion!, keys, {
+        algorithms: ['ES256'],
+        issuer: EDGE_ORIGIN,
+        audience: 'https://another-origin.example',
+      }),
+    ).rejects.toThrow(errors.JWTClaimValidationFailed);
   });
 
-  it('names the session\'s user without national_id or name when the session has none', async () => {
+  it("names the session's user without national_id or name when the session has none", async () => {
     const setup = await setUpGateway();
     const { assertion, sub } = await assertionForPage(setup, { national_id: undefined, name: undefined });
 
-    const { payload } = await jwtVerify(assertion!, createLocalJWKSet(await edgeJwks(setup.edge)), { issuer: EDGE_ORIGIN });
+    const { payload } = await jwtVerify(assertion!, createLocalJWKSet(await edgeJwks(setup.edge)), {
+      issuer: EDGE_ORIGIN,
+    });
 
     expect(payload.sub).toBe(sub);
     expect(payload).not.toHaveProperty('national_id');
@@ -96,7 +135,11 @@ describe('X-Kenni-Assertion', () => {
     await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } });
 
     const [request] = await setup.originRequests();
-    const { payload } = await jwtVerify(request!.headers['x-kenni-assertion']!, createLocalJWKSet(await edgeJwks(setup.edge)), { issuer: EDGE_ORIGIN, audience: new URL(setup.originUrl).origin });
+    const { payload } = await jwtVerify(
+      request!.headers['x-kenni-assertion']!,
+      createLocalJWKSet(await edgeJwks(setup.edge)),
+      { issuer: EDGE_ORIGIN, audience: new URL(setup.originUrl).origin },
+    );
     expect(payload).toMatchObject({ sub: 'service-7', auth: 'bearer', scope: '@dev-team.is/api.read' });
   });
 
@@ -115,7 +158,9 @@ describe('X-Kenni-Assertion', () => {
       expect(response.status).toBe(200);
       const requests = await setup.originRequests();
       // jwtVerify checks exp against the (faked) current time.
-      const { payload } = await jwtVerify(requests.at(-1)!.headers['x-kenni-assertion']!, keys, { issuer: EDGE_ORIGIN });
+      const { payload } = await jwtVerify(requests.at(-1)!.headers['x-kenni-assertion']!, keys, {
+        issuer: EDGE_ORIGIN,
+      });
       seen.push({ at: Math.floor(Date.now() / 1000), iat: payload.iat!, exp: payload.exp! });
     }
     for (const { at, iat, exp } of seen) {
@@ -156,13 +201,18 @@ describe('GET /auth/jwks.json', () => {
     expect(text).not.toContain(configured.d!);
     expect(key!.x).toBe(configured.x);
     // It is a usable public key.
-    await expect(importJWK(key as JWK, 'ES256')).resolves.toMatchObject({ type: 'public', algorithm: { name: 'ECDSA', namedCurve: 'P-256' } });
+    await expect(importJWK(key as JWK, 'ES256')).resolves.toMatchObject({
+      type: 'public',
+      algorithm: { name: 'ECDSA', namedCurve: 'P-256' },
+    });
   });
 
   it('publishes every key of {"keys":[new private, old public]} while the new one signs', async () => {
     const fresh = await newEdgeKey('edge-2026-11');
     const old = await newEdgeKey('edge-2026-05');
-    const setup = await setUpGateway({ edge: { EDGE_SIGNING_KEY: JSON.stringify({ keys: [fresh.privateJwk, old.publicJwk] }) } });
+    const setup = await setUpGateway({
+      edge: { EDGE_SIGNING_KEY: JSON.stringify({ keys: [fresh.privateJwk, old.publicJwk] }) },
+    });
 
     const jwks = await edgeJwks(setup.edge);
     const { assertion } = await assertionForPage(setup);
@@ -173,9 +223,16 @@ describe('GET /auth/jwks.json', () => {
       expect(key).toMatchObject({ alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
     }
     expect(decodeProtectedHeader(assertion!).kid).toBe('edge-2026-11');
-    await expect(jwtVerify(assertion!, await importJWK(fresh.publicJwk, 'ES256'))).resolves.toMatchObject({ protectedHeader: { alg: 'ES256', kid: 'edge-2026-11' } });
-    await expect(jwtVerify(assertion!, await importJWK(old.publicJwk, 'ES256'))).rejects.toThrow(errors.JWSSignatureVerificationFailed);
-    await expect(jwtVerify(assertion!, createLocalJWKSet(jwks), { issuer: EDGE_ORIGIN })).resolves.toMatchObject({ payload: { iss: EDGE_ORIGIN }, protectedHeader: { kid: 'edge-2026-11' } });
+    await expect(jwtVerify(assertion!, await importJWK(fresh.publicJwk, 'ES256'))).resolves.toMatchObject({
+      protectedHeader: { alg: 'ES256', kid: 'edge-2026-11' },
+    });
+    await expect(jwtVerify(assertion!, await importJWK(old.publicJwk, 'ES256'))).rejects.toThrow(
+      errors.JWSSignatureVerificationFailed,
+    );
+    await expect(jwtVerify(assertion!, createLocalJWKSet(jwks), { issuer: EDGE_ORIGIN })).resolves.toMatchObject({
+      payload: { iss: EDGE_ORIGIN },
+      protectedHeader: { kid: 'edge-2026-11' },
+    });
   });
 
   it('names a key without its own kid by its RFC 7638 thumbprint, in the key set and in the assertion', async () => {
@@ -188,7 +245,10 @@ describe('GET /auth/jwks.json', () => {
 
     expect(jwks.keys.map((published) => published.kid)).toEqual([thumbprint]);
     expect(decodeProtectedHeader(assertion!).kid).toBe(thumbprint);
-    await expect(jwtVerify(assertion!, createLocalJWKSet(jwks))).resolves.toMatchObject({ payload: { iss: EDGE_ORIGIN }, protectedHeader: { alg: 'ES256', kid: thumbprint } });
+    await expect(jwtVerify(assertion!, createLocalJWKSet(jwks))).resolves.toMatchObject({
+      payload: { iss: EDGE_ORIGIN },
+      protectedHeader: { alg: 'ES256', kid: thumbprint },
+    });
   });
 
   it('without EDGE_SIGNING_KEY: an empty key set and no assertion, while the other identity headers still arrive', async () => {
@@ -221,7 +281,15 @@ describe('the demo origin', () => {
   async function signAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
     const key = JSON.parse(inject('edgeSigningKey')) as JWK;
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: EDGE_ORIGIN, aud: new URL(demoOrigin).origin, sub: 'dev-user-thordur', iat: now, exp: now + 60, auth: 'session', ...claims })
+    return new SignJWT({
+      iss: EDGE_ORIGIN,
+      aud: new URL(demoOrigin).origin,
+      sub: 'dev-user-thordur',
+      iat: now,
+      exp: now + 60,
+      auth: 'session',
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: key.kid, ...header })
       .sign(await importJWK(key, 'ES256'));
   }
@@ -231,11 +299,19 @@ describe('the demo origin', () => {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  it('accepts the edge\'s own assertion, and takes the identity from its claims', async () => {
-    const { status, body } = await whoami({ 'x-kenni-assertion': await signAssertion({ name: 'Þórður Ævarsson', national_id: '0101302989' }), 'x-kenni-sub': 'dev-user-thordur' });
+  it("accepts the edge's own assertion, and takes the identity from its claims", async () => {
+    const { status, body } = await whoami({
+      'x-kenni-assertion': await signAssertion({ name: 'Þórður Ævarsson', national_id: '0101302989' }),
+      'x-kenni-sub': 'dev-user-thordur',
+    });
 
     expect(status).toBe(200);
-    expect(body).toMatchObject({ sub: 'dev-user-thordur', name: 'Þórður Ævarsson', national_id: '0101302989', assertion: { present: true, verified: true } });
+    expect(body).toMatchObject({
+      sub: 'dev-user-thordur',
+      name: 'Þórður Ævarsson',
+      national_id: '0101302989',
+      assertion: { present: true, verified: true },
+    });
   });
 
   it('accepts an assertion the edge signed for a real request through the gateway', async () => {
@@ -245,7 +321,12 @@ describe('the demo origin', () => {
     const response = await setup.edge.fetch('/api/whoami', { headers: SAME_ORIGIN_FETCH });
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ sub, name: THORDUR.name, national_id: THORDUR.national_id, assertion: { present: true, verified: true } });
+    expect(await response.json()).toMatchObject({
+      sub,
+      name: THORDUR.name,
+      national_id: THORDUR.national_id,
+      assertion: { present: true, verified: true },
+    });
   });
 
   it.each([
@@ -259,7 +340,10 @@ describe('the demo origin', () => {
     ['no iat', { iat: undefined }],
     ['an expired one', { iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 }],
   ])('refuses an assertion with %s (401, no identity)', async (_label, claims) => {
-    const { status, body } = await whoami({ 'x-kenni-assertion': await signAssertion(claims), 'x-kenni-sub': 'dev-user-thordur' });
+    const { status, body } = await whoami({
+      'x-kenni-assertion': await signAssertion(claims),
+      'x-kenni-sub': 'dev-user-thordur',
+    });
 
     expect(status).toBe(401);
     expect(body).toMatchObject({ error: 'assertion_invalid', assertion: { present: true, verified: false } });

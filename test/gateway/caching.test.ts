@@ -37,7 +37,11 @@ describe.each(IDENTITY_CARRYING)('%s', (_label, path, authenticate) => {
   it.each([
     ['no Cache-Control', undefined, 'private'],
     ['public, max-age=600', 'public, max-age=600', 'private, max-age=600'],
-    ['public with s-maxage and proxy-revalidate', 'Public, max-age=60, s-maxage=3600, proxy-revalidate', 'private, max-age=60'],
+    [
+      'public with s-maxage and proxy-revalidate',
+      'Public, max-age=60, s-maxage=3600, proxy-revalidate',
+      'private, max-age=60',
+    ],
     ['s-maxage alone', 's-maxage=3600', 'private'],
     ['max-age alone (shared caches may store it)', 'max-age=60', 'max-age=60, private'],
     ['no-cache (shared caches may store and revalidate it)', 'no-cache', 'no-cache, private'],
@@ -45,7 +49,11 @@ describe.each(IDENTITY_CARRYING)('%s', (_label, path, authenticate) => {
   ])('answers with a private Cache-Control when the origin sent %s', async (_case, sent, expected) => {
     const setup = await setUpGateway();
     const headers = await authenticate(setup);
-    await setup.routeOrigin('GET', path, { status: 200, headers: { 'content-type': 'text/plain', ...(sent ? { 'cache-control': sent } : {}), etag: '"v1"' }, body: 'mine' });
+    await setup.routeOrigin('GET', path, {
+      status: 200,
+      headers: { 'content-type': 'text/plain', ...(sent ? { 'cache-control': sent } : {}), etag: '"v1"' },
+      body: 'mine',
+    });
 
     const response = await setup.edge.fetch(path, { headers });
 
@@ -58,30 +66,47 @@ describe.each(IDENTITY_CARRYING)('%s', (_label, path, authenticate) => {
   it('drops CDN-targeted cache fields (CDN-Cache-Control, Cloudflare-CDN-Cache-Control, Surrogate-Control)', async () => {
     const setup = await setUpGateway();
     const headers = await authenticate(setup);
-    await setup.routeOrigin('GET', path, { status: 200, headers: { 'cache-control': 'private, max-age=60', 'cdn-cache-control': 'max-age=3600', 'cloudflare-cdn-cache-control': 'max-age=3600', 'surrogate-control': 'max-age=3600', 'x-app': 'kept' } });
+    await setup.routeOrigin('GET', path, {
+      status: 200,
+      headers: {
+        'cache-control': 'private, max-age=60',
+        'cdn-cache-control': 'max-age=3600',
+        'cloudflare-cdn-cache-control': 'max-age=3600',
+        'surrogate-control': 'max-age=3600',
+        'x-app': 'kept',
+      },
+    });
 
     const response = await setup.edge.fetch(path, { headers });
 
     expect(response.headers.get('cache-control')).toBe('private, max-age=60');
-    for (const name of ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control']) expect(response.headers.get(name), name).toBeNull();
+    for (const name of ['cdn-cache-control', 'cloudflare-cdn-cache-control', 'surrogate-control'])
+      expect(response.headers.get(name), name).toBeNull();
     expect(response.headers.get('x-app')).toBe('kept');
   });
 
-  it.each(['no-store', 'max-age=60, private', 'private', 'no-store, no-cache, must-revalidate'])('leaves the origin\'s own "%s" untouched', async (sent) => {
-    const setup = await setUpGateway();
-    const headers = await authenticate(setup);
-    await setup.routeOrigin('GET', path, { status: 200, headers: { 'cache-control': sent } });
+  it.each(['no-store', 'max-age=60, private', 'private', 'no-store, no-cache, must-revalidate'])(
+    'leaves the origin\'s own "%s" untouched',
+    async (sent) => {
+      const setup = await setUpGateway();
+      const headers = await authenticate(setup);
+      await setup.routeOrigin('GET', path, { status: 200, headers: { 'cache-control': sent } });
 
-    const response = await setup.edge.fetch(path, { headers });
+      const response = await setup.edge.fetch(path, { headers });
 
-    expect(response.headers.get('cache-control')).toBe(sent);
-  });
+      expect(response.headers.get('cache-control')).toBe(sent);
+    },
+  );
 });
 
 describe('a public path without credentials', () => {
-  it('is sent without cache: no-store and keeps the origin\'s public caching, CDN fields included', async () => {
+  it("is sent without cache: no-store and keeps the origin's public caching, CDN fields included", async () => {
     const setup = await setUpGateway();
-    await setup.routeOrigin('GET', '/public/logo.svg', { status: 200, headers: { 'cache-control': 'public, max-age=86400, s-maxage=604800', 'cdn-cache-control': 'max-age=604800' }, body: '<svg/>' });
+    await setup.routeOrigin('GET', '/public/logo.svg', {
+      status: 200,
+      headers: { 'cache-control': 'public, max-age=86400, s-maxage=604800', 'cdn-cache-control': 'max-age=604800' },
+      body: '<svg/>',
+    });
     await setup.routeOrigin('GET', '/public/plain', { status: 200, body: 'plain' });
 
     const logo = await setup.edge.fetch('/public/logo.svg', { headers: { cookie: 'theme=dark' }, jar: false });
@@ -96,11 +121,17 @@ describe('a public path without credentials', () => {
     }
   });
 
-  it('carrying the client\'s own Authorization is treated as identity-carrying: no-store, and public becomes private', async () => {
+  it("carrying the client's own Authorization is treated as identity-carrying: no-store, and public becomes private", async () => {
     const setup = await setUpGateway();
-    await setup.routeOrigin('GET', '/public/feed', { status: 200, headers: { 'cache-control': 'public, max-age=300' } });
+    await setup.routeOrigin('GET', '/public/feed', {
+      status: 200,
+      headers: { 'cache-control': 'public, max-age=300' },
+    });
 
-    const response = await setup.edge.fetch('/public/feed', { headers: { authorization: 'Bearer partner-key' }, jar: false });
+    const response = await setup.edge.fetch('/public/feed', {
+      headers: { authorization: 'Bearer partner-key' },
+      jar: false,
+    });
 
     expect(response.headers.get('cache-control')).toBe('private, max-age=300');
     const [request] = await setup.originRequests();
@@ -111,7 +142,10 @@ describe('a public path without credentials', () => {
   it('even when signed in: the session is not used there, so nothing changes', async () => {
     const setup = await setUpGateway();
     await signIn(setup);
-    await setup.routeOrigin('GET', '/public/logo.svg', { status: 200, headers: { 'cache-control': 'public, max-age=86400' } });
+    await setup.routeOrigin('GET', '/public/logo.svg', {
+      status: 200,
+      headers: { 'cache-control': 'public, max-age=86400' },
+    });
 
     const response = await setup.edge.fetch('/public/logo.svg', { headers: NAVIGATION });
 
@@ -121,14 +155,25 @@ describe('a public path without credentials', () => {
 
 describe('the subrequest forward.ts builds', () => {
   const origin = new URL('https://origin.example/base');
-  const request = () => new Request('https://edge.test/x?y=1', { headers: { authorization: 'Bearer client', cookie: 'a=1' } });
+  const request = () =>
+    new Request('https://edge.test/x?y=1', { headers: { authorization: 'Bearer client', cookie: 'a=1' } });
 
   it('asks for cache: no-store exactly when identity or an Authorization goes to the origin', () => {
     const withIdentity = buildOriginRequest(request(), { origin, identity: { 'X-Kenni-Sub': 'user-1' } });
     const withEdgeToken = buildOriginRequest(request(), { origin, authorization: 'Bearer session-token' });
     const withClientToken = buildOriginRequest(request(), { origin, keepClientAuthorization: true });
     const anonymous = buildOriginRequest(request(), { origin });
-    const preflight = buildOriginRequest(new Request('https://edge.test/x', { method: 'OPTIONS', headers: { origin: 'https://a.example', 'access-control-request-method': 'PUT', authorization: 'Bearer client' } }), { origin, preflight: true, keepClientAuthorization: true });
+    const preflight = buildOriginRequest(
+      new Request('https://edge.test/x', {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://a.example',
+          'access-control-request-method': 'PUT',
+          authorization: 'Bearer client',
+        },
+      }),
+      { origin, preflight: true, keepClientAuthorization: true },
+    );
 
     expect(withIdentity.url).toBe('https://origin.example/base/x?y=1');
     for (const built of [withIdentity, withEdgeToken, withClientToken]) {

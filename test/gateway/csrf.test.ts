@@ -7,7 +7,16 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testEvents } from '../support/log-capture.ts';
-import { accessToken, CROSS_SITE_NAVIGATION, expectJsonError, SESSION_COOKIE, setUpGateway, signIn, type GatewaySetup, type SignedIn } from './helpers.ts';
+import {
+  accessToken,
+  CROSS_SITE_NAVIGATION,
+  expectJsonError,
+  SESSION_COOKIE,
+  setUpGateway,
+  signIn,
+  type GatewaySetup,
+  type SignedIn,
+} from './helpers.ts';
 
 const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -20,15 +29,30 @@ const CROSS_SITE: Array<[string, Record<string, string>]> = [
   ['an Origin on another scheme', { origin: 'http://edge.test' }],
   ['an Origin on another port', { origin: 'https://edge.test:8443' }],
   ['a sibling subdomain as Origin', { origin: 'https://app.edge.test' }],
-  ['Sec-Fetch-Site: same-origin but a foreign Origin', { 'sec-fetch-site': 'same-origin', origin: 'https://evil.example' }],
-  ['a form post from another site', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }],
+  [
+    'Sec-Fetch-Site: same-origin but a foreign Origin',
+    { 'sec-fetch-site': 'same-origin', origin: 'https://evil.example' },
+  ],
+  [
+    'a form post from another site',
+    {
+      'sec-fetch-site': 'cross-site',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+      origin: 'https://evil.example',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+  ],
 ];
 
 /** Signals of a request from the edge's own pages (or a client that sends none). */
 const SAME_ORIGIN: Array<[string, Record<string, string>]> = [
   ['Sec-Fetch-Site: same-origin', { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' }],
   ['a matching Origin, no fetch metadata', { origin: 'https://edge.test' }],
-  ['Sec-Fetch-Site: same-origin and a matching Origin', { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', origin: 'https://edge.test' }],
+  [
+    'Sec-Fetch-Site: same-origin and a matching Origin',
+    { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', origin: 'https://edge.test' },
+  ],
   ['no Origin and no fetch metadata (a non-browser client)', {}],
 ];
 
@@ -52,29 +76,42 @@ async function signedInSetup(): Promise<GatewaySetup & { session: SignedIn }> {
 
 describe('a cross-site state-changing request authenticated by the session cookie alone', () => {
   for (const method of STATE_CHANGING) {
-    it.each(CROSS_SITE)(`${method} with %s is refused with 403 cross_site_request and not forwarded`, async (_label, headers) => {
-      const setup = await signedInSetup();
+    it.each(CROSS_SITE)(
+      `${method} with %s is refused with 403 cross_site_request and not forwarded`,
+      async (_label, headers) => {
+        const setup = await signedInSetup();
 
-      for (const path of ['/account/profile', '/api/orders']) {
-        const response = await setup.edge.fetch(path, { method, headers: { ...headers, 'content-type': headers['content-type'] ?? 'application/json' }, body: method === 'DELETE' ? null : '{"name":"x"}' });
-        const body = await expectJsonError(response, 403, 'cross_site_request', path);
-        expect(body.error).toBe('cross_site_request');
-        expect(response.headers.get('location')).toBeNull();
-        expect(response.headers.get('cache-control')).toBe('no-store');
-      }
-      expect(await setup.originRequests()).toEqual([]);
-      // The session itself is untouched: the user is still signed in.
-      expect((await setup.edge.fetch('/auth/me')).status).toBe(200);
-    });
+        for (const path of ['/account/profile', '/api/orders']) {
+          const response = await setup.edge.fetch(path, {
+            method,
+            headers: { ...headers, 'content-type': headers['content-type'] ?? 'application/json' },
+            body: method === 'DELETE' ? null : '{"name":"x"}',
+          });
+          const body = await expectJsonError(response, 403, 'cross_site_request', path);
+          expect(body.error).toBe('cross_site_request');
+          expect(response.headers.get('location')).toBeNull();
+          expect(response.headers.get('cache-control')).toBe('no-store');
+        }
+        expect(await setup.originRequests()).toEqual([]);
+        // The session itself is untouched: the user is still signed in.
+        expect((await setup.edge.fetch('/auth/me')).status).toBe(200);
+      },
+    );
   }
 
   it('is logged as request_refused with reason cross_site_request', async () => {
     const setup = await signedInSetup();
 
-    await setup.edge.fetch('/account/profile', { method: 'POST', headers: { origin: 'https://evil.example' }, body: 'x' });
+    await setup.edge.fetch('/account/profile', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+      body: 'x',
+    });
 
     const refused = loggedEvents().filter((event) => event.event === 'request_refused');
-    expect(refused).toEqual([expect.objectContaining({ reason: 'cross_site_request', method: 'POST', path: '/account/profile' })]);
+    expect(refused).toEqual([
+      expect.objectContaining({ reason: 'cross_site_request', method: 'POST', path: '/account/profile' }),
+    ]);
     expect(JSON.stringify(refused)).not.toContain(setup.session.sessionId);
   });
 });
@@ -84,8 +121,16 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
     it.each(SAME_ORIGIN)(`${method} with %s reaches the origin with the method and body`, async (_label, headers) => {
       const setup = await signedInSetup();
 
-      const page = await setup.edge.fetch('/account/profile', { method, headers: { ...headers, 'content-type': 'application/json' }, body: '{"name":"Þórður"}' });
-      const api = await setup.edge.fetch('/api/orders', { method, headers: { ...headers, 'content-type': 'application/json' }, body: '{"item":1}' });
+      const page = await setup.edge.fetch('/account/profile', {
+        method,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"name":"Þórður"}',
+      });
+      const api = await setup.edge.fetch('/api/orders', {
+        method,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"item":1}',
+      });
 
       expect(page.status).toBe(200);
       expect(await page.json()).toEqual({ changed: true });
@@ -103,8 +148,15 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
     const setup = await signedInSetup();
     const token = await accessToken(setup, { sub: 'partner-service' });
 
-    for (const headers of [{ 'sec-fetch-site': 'cross-site', origin: 'https://partner.example' }, { origin: 'null' }] as Array<Record<string, string>>) {
-      const response = await setup.edge.fetch('/api/orders', { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"item":2}' });
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site', origin: 'https://partner.example' },
+      { origin: 'null' },
+    ] as Array<Record<string, string>>) {
+      const response = await setup.edge.fetch('/api/orders', {
+        method: 'POST',
+        headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"item":2}',
+      });
       expect(response.status).toBe(201);
     }
     const requests = await setup.originRequests();
@@ -123,19 +175,28 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
     await setup.routeOrigin('HEAD', '/account', { status: 200 });
 
     const get = await setup.edge.fetch('/account', { headers: CROSS_SITE_NAVIGATION });
-    const head = await setup.edge.fetch('/account', { method: 'HEAD', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
+    const head = await setup.edge.fetch('/account', {
+      method: 'HEAD',
+      headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    });
 
     expect(get.status).toBe(200);
     expect(await get.text()).toBe('account page');
     expect(head.status).toBe(200);
-    expect((await setup.originRequests()).map((request) => `${request.method} ${request.headers['x-kenni-sub']}`)).toEqual([`GET ${setup.session.sub}`, `HEAD ${setup.session.sub}`]);
+    expect(
+      (await setup.originRequests()).map((request) => `${request.method} ${request.headers['x-kenni-sub']}`),
+    ).toEqual([`GET ${setup.session.sub}`, `HEAD ${setup.session.sub}`]);
   });
 
   it('forwards a cross-site POST to a public path: no session is used there, so there is nothing to forge', async () => {
     const setup = await signedInSetup();
     await setup.routeOrigin('POST', '/public/contact', { status: 202 });
 
-    const response = await setup.edge.fetch('/public/contact', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, body: 'hello' });
+    const response = await setup.edge.fetch('/public/contact', {
+      method: 'POST',
+      headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      body: 'hello',
+    });
 
     expect(response.status).toBe(202);
     const [request] = await setup.originRequests();
@@ -146,7 +207,12 @@ describe('requests that are not cross-site forgeries are forwarded', () => {
   it('answers 401, not 403, to a cross-site POST without any session: there is no session to protect', async () => {
     const setup = await setUpGateway();
 
-    const response = await setup.edge.fetch('/account/profile', { method: 'POST', headers: { origin: 'https://evil.example', cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` }, body: 'x', jar: false });
+    const response = await setup.edge.fetch('/account/profile', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` },
+      body: 'x',
+      jar: false,
+    });
 
     await expectJsonError(response, 401, 'session_required');
     expect(await setup.originRequests()).toEqual([]);

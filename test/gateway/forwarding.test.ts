@@ -20,26 +20,33 @@ import {
 } from './helpers.ts';
 
 describe('the request as the origin receives it', () => {
-  it.each(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])('keeps the method, the path (encoded characters as sent), the query and the body of a %s', async (method) => {
-    const setup = await setUpGateway();
-    await signIn(setup);
-    const path = '/files/a%20b/%C3%BEj%C3%B3%C3%B0/report.json';
-    const search = '?a=1&a=2&b=%C3%BE&c=x%2Fy&empty=&flag';
-    await setup.routeOrigin(method, path, { json: { ok: true } });
-    const body = method === 'GET' ? null : JSON.stringify({ name: 'Þórður Ævarsson', amount: 12.5 });
+  it.each(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])(
+    'keeps the method, the path (encoded characters as sent), the query and the body of a %s',
+    async (method) => {
+      const setup = await setUpGateway();
+      await signIn(setup);
+      const path = '/files/a%20b/%C3%BEj%C3%B3%C3%B0/report.json';
+      const search = '?a=1&a=2&b=%C3%BE&c=x%2Fy&empty=&flag';
+      await setup.routeOrigin(method, path, { json: { ok: true } });
+      const body = method === 'GET' ? null : JSON.stringify({ name: 'Þórður Ævarsson', amount: 12.5 });
 
-    const response = await setup.edge.fetch(`${path}${search}`, { method, headers: { ...SAME_ORIGIN_FETCH, 'content-type': 'application/json; charset=utf-8' }, body });
+      const response = await setup.edge.fetch(`${path}${search}`, {
+        method,
+        headers: { ...SAME_ORIGIN_FETCH, 'content-type': 'application/json; charset=utf-8' },
+        body,
+      });
 
-    expect(response.status).toBe(200);
-    const [request, ...rest] = await setup.originRequests();
-    expect(rest).toEqual([]);
-    expect(request).toMatchObject({ method, path: `/origin${path}`, search });
-    expect(request!.body).toBe(body ?? '');
-    if (body) {
-      expect(request!.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(request!.bodySha256).toBe(await sha256Hex(new TextEncoder().encode(body)));
-    }
-  });
+      expect(response.status).toBe(200);
+      const [request, ...rest] = await setup.originRequests();
+      expect(rest).toEqual([]);
+      expect(request).toMatchObject({ method, path: `/origin${path}`, search });
+      expect(request!.body).toBe(body ?? '');
+      if (body) {
+        expect(request!.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(request!.bodySha256).toBe(await sha256Hex(new TextEncoder().encode(body)));
+      }
+    },
+  );
 
   it('forwards a HEAD as a HEAD and binary bodies byte for byte', async () => {
     const setup = await setUpGateway();
@@ -48,7 +55,11 @@ describe('the request as the origin receives it', () => {
     const bytes = Uint8Array.from({ length: 4096 }, (_, index) => (index * 37) & 0xff);
 
     const head = await setup.edge.fetch('/public/file', { method: 'HEAD' });
-    const put = await setup.edge.fetch('/public/blob', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const put = await setup.edge.fetch('/public/blob', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
 
     expect(head.status).toBe(200);
     expect(head.headers.get('x-size')).toBe('3');
@@ -63,11 +74,25 @@ describe('the request as the origin receives it', () => {
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
     await setup.edge.fetch('/public/x', {
-      headers: { accept: 'application/json', 'accept-language': 'is, en;q=0.5', 'user-agent': 'kenni-test/1.0', 'x-request-id': 'req-42', 'if-none-match': '"abc"', 'x-kennitala-hint': 'not an identity header' },
+      headers: {
+        accept: 'application/json',
+        'accept-language': 'is, en;q=0.5',
+        'user-agent': 'kenni-test/1.0',
+        'x-request-id': 'req-42',
+        'if-none-match': '"abc"',
+        'x-kennitala-hint': 'not an identity header',
+      },
     });
 
     const [request] = await setup.originRequests();
-    expect(request!.headers).toMatchObject({ accept: 'application/json', 'accept-language': 'is, en;q=0.5', 'user-agent': 'kenni-test/1.0', 'x-request-id': 'req-42', 'if-none-match': '"abc"', 'x-kennitala-hint': 'not an identity header' });
+    expect(request!.headers).toMatchObject({
+      accept: 'application/json',
+      'accept-language': 'is, en;q=0.5',
+      'user-agent': 'kenni-test/1.0',
+      'x-request-id': 'req-42',
+      'if-none-match': '"abc"',
+      'x-kennitala-hint': 'not an identity header',
+    });
   });
 
   it('drops hop-by-hop headers: Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization, Proxy-Connection and the headers Connection names', async () => {
@@ -94,7 +119,17 @@ describe('the request as the origin receives it', () => {
 
     expect(response.status).toBe(200);
     const [request] = await setup.originRequests();
-    for (const name of ['keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-connection', 'x-secret-hop', 'x-other-hop']) {
+    for (const name of [
+      'keep-alive',
+      'te',
+      'trailer',
+      'transfer-encoding',
+      'upgrade',
+      'proxy-authorization',
+      'proxy-connection',
+      'x-secret-hop',
+      'x-other-hop',
+    ]) {
       expect(request!.headers[name], name).toBeUndefined();
     }
     expect(request!.headers.connection ?? '').not.toMatch(/secret|other/i);
@@ -104,7 +139,7 @@ describe('the request as the origin receives it', () => {
     expect(request!.headers['content-length']).toBe('5');
   });
 
-  it('sets X-Forwarded-For from CF-Connecting-IP, X-Forwarded-Proto and X-Forwarded-Host, replacing the client\'s X-Forwarded-* and Forwarded', async () => {
+  it("sets X-Forwarded-For from CF-Connecting-IP, X-Forwarded-Proto and X-Forwarded-Host, replacing the client's X-Forwarded-* and Forwarded", async () => {
     const setup = await setUpGateway();
     const { sub } = await signIn(setup);
     await setup.routeOrigin('GET', '/account', { status: 200 });
@@ -127,7 +162,8 @@ describe('the request as the origin receives it', () => {
     expect(request!.headers['x-forwarded-for']).toBe('203.0.113.9');
     expect(request!.headers['x-forwarded-proto']).toBe('https');
     expect(request!.headers['x-forwarded-host']).toBe('edge.test');
-    for (const name of ['x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-user', 'forwarded']) expect(request!.headers[name], name).toBeUndefined();
+    for (const name of ['x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-user', 'forwarded'])
+      expect(request!.headers[name], name).toBeUndefined();
     expect(request!.headers.host).toBe(new URL(setup.originUrl).host);
     expect(request!.headers['x-kenni-sub']).toBe(sub);
   });
@@ -136,7 +172,15 @@ describe('the request as the origin receives it', () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
-    await setup.edge.fetch('/public/x', { headers: { 'cf-connecting-ip': '203.0.113.9', x_forwarded_for: '10.0.0.1', X_Forwarded_Host: 'evil.example', 'x-forwarded_proto': 'http', 'X_FORWARDED-PREFIX': '/admin' } });
+    await setup.edge.fetch('/public/x', {
+      headers: {
+        'cf-connecting-ip': '203.0.113.9',
+        x_forwarded_for: '10.0.0.1',
+        X_Forwarded_Host: 'evil.example',
+        'x-forwarded_proto': 'http',
+        'X_FORWARDED-PREFIX': '/admin',
+      },
+    });
 
     const [request] = await setup.originRequests();
     const forwarded = Object.keys(request!.headers).filter((name) => /^x[-_]forwarded[-_]/i.test(name));
@@ -145,7 +189,7 @@ describe('the request as the origin receives it', () => {
     expect(request!.headers['x-forwarded-host']).toBe('edge.test');
   });
 
-  it('sends no X-Forwarded-For at all (not the client\'s) when there is no CF-Connecting-IP', async () => {
+  it("sends no X-Forwarded-For at all (not the client's) when there is no CF-Connecting-IP", async () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
@@ -157,7 +201,7 @@ describe('the request as the origin receives it', () => {
     expect(request!.headers['x-forwarded-host']).toBe('edge.test');
   });
 
-  it('forwards to ORIGIN_URL\'s base path, whatever Host the client sent', async () => {
+  it("forwards to ORIGIN_URL's base path, whatever Host the client sent", async () => {
     const setup = await setUpGateway({});
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
@@ -187,7 +231,8 @@ describe('spoofed identity headers', () => {
   };
 
   /** `Headers` folds names to lower case, so `x-kenni-sub` and `X-Kenni-Sub` are one header: send the lower-case one too. */
-  const withLowerCaseDuplicate = (headers: Record<string, string>) => new Headers([...Object.entries(headers), ['x-kenni-sub', 'spoofed-lower']]);
+  const withLowerCaseDuplicate = (headers: Record<string, string>) =>
+    new Headers([...Object.entries(headers), ['x-kenni-sub', 'spoofed-lower']]);
 
   it('none reaches the origin on a public path', async () => {
     const setup = await setUpGateway();
@@ -201,16 +246,24 @@ describe('spoofed identity headers', () => {
     expect(identityHeadersOf(request!)).toEqual({});
   });
 
-  it('on a page path with a session only the edge\'s own identity arrives', async () => {
+  it("on a page path with a session only the edge's own identity arrives", async () => {
     const setup = await setUpGateway();
     const { sub } = await signIn(setup, { claims: { name: 'Þórður Ævarsson', national_id: '0101302989' } });
     await setup.routeOrigin('GET', '/account', { status: 200 });
 
-    await setup.edge.fetch('/account', { headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), ...NAVIGATION } });
+    await setup.edge.fetch('/account', {
+      headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), ...NAVIGATION },
+    });
 
     const [request] = await setup.originRequests();
     const identity = identityHeadersOf(request!);
-    expect(Object.keys(identity).sort()).toEqual(['x-kenni-assertion', 'x-kenni-auth', 'x-kenni-name', 'x-kenni-national-id', 'x-kenni-sub']);
+    expect(Object.keys(identity).sort()).toEqual([
+      'x-kenni-assertion',
+      'x-kenni-auth',
+      'x-kenni-name',
+      'x-kenni-national-id',
+      'x-kenni-sub',
+    ]);
     expect(identity['x-kenni-sub']).toBe(sub);
     expect(identity['x-kenni-national-id']).toBe('0101302989');
     expect(decodeURIComponent(identity['x-kenni-name']!)).toBe('Þórður Ævarsson');
@@ -218,12 +271,14 @@ describe('spoofed identity headers', () => {
     expect(identity['x-kenni-assertion']).not.toBe(SPOOFED['X-Kenni-Assertion']);
   });
 
-  it('on an API path with a bearer only the edge\'s own identity arrives', async () => {
+  it("on an API path with a bearer only the edge's own identity arrives", async () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/api/orders', { status: 200 });
     const token = await accessToken(setup, { sub: 'machine-1' });
 
-    await setup.edge.fetch('/api/orders', { headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), authorization: `Bearer ${token}` } });
+    await setup.edge.fetch('/api/orders', {
+      headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), authorization: `Bearer ${token}` },
+    });
 
     const [request] = await setup.originRequests();
     const identity = identityHeadersOf(request!);
@@ -233,12 +288,14 @@ describe('spoofed identity headers', () => {
     expect(identity['x-kenni-scope']).toBe('@dev-team.is/api.read');
   });
 
-  it('on an API path with a session only the edge\'s own identity arrives', async () => {
+  it("on an API path with a session only the edge's own identity arrives", async () => {
     const setup = await setUpGateway();
     const { sub } = await signIn(setup, { claims: { national_id: undefined } });
     await setup.routeOrigin('GET', '/api/orders', { status: 200 });
 
-    await setup.edge.fetch('/api/orders', { headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), ...SAME_ORIGIN_FETCH } });
+    await setup.edge.fetch('/api/orders', {
+      headers: { ...Object.fromEntries(withLowerCaseDuplicate(SPOOFED)), ...SAME_ORIGIN_FETCH },
+    });
 
     const [request] = await setup.originRequests();
     const identity = identityHeadersOf(request!);
@@ -251,13 +308,16 @@ describe('spoofed identity headers', () => {
 });
 
 describe('cookies', () => {
-  it('removes the edge\'s cookies from the forwarded Cookie header and keeps the others in order', async () => {
+  it("removes the edge's cookies from the forwarded Cookie header and keeps the others in order", async () => {
     const setup = await setUpGateway();
     const { sessionId, sub } = await signIn(setup);
     await setup.routeOrigin('GET', '/account', { status: 200 });
 
     const response = await setup.edge.fetch('/account', {
-      headers: { ...NAVIGATION, cookie: `a=1; ${SESSION_COOKIE}=${sessionId}; b=2; ${LOGIN_COOKIE_PREFIX}x=sealed-transaction; c="quoted value"; __host-KENNI-login-y=z` },
+      headers: {
+        ...NAVIGATION,
+        cookie: `a=1; ${SESSION_COOKIE}=${sessionId}; b=2; ${LOGIN_COOKIE_PREFIX}x=sealed-transaction; c="quoted value"; __host-KENNI-login-y=z`,
+      },
       jar: false,
     });
 
@@ -281,13 +341,16 @@ describe('cookies', () => {
     expect(stripped!.headers.cookie).toBe('a=1; flag; c=x=y');
   });
 
-  it('sends no Cookie header at all when only the edge\'s cookies came', async () => {
+  it("sends no Cookie header at all when only the edge's cookies came", async () => {
     const setup = await setUpGateway();
     const { sessionId } = await signIn(setup);
     await setup.routeOrigin('GET', '/account', { status: 200 });
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
-    await setup.edge.fetch('/account', { headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${sessionId}; ${LOGIN_COOKIE_PREFIX}abc=def` }, jar: false });
+    await setup.edge.fetch('/account', {
+      headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${sessionId}; ${LOGIN_COOKIE_PREFIX}abc=def` },
+      jar: false,
+    });
     await setup.edge.fetch('/public/x', { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` }, jar: false });
 
     const requests = await setup.originRequests();
@@ -295,7 +358,7 @@ describe('cookies', () => {
     for (const request of requests) expect(request.headers.cookie, request.path).toBeUndefined();
   });
 
-  it('keeps the origin\'s own cookies but drops any Set-Cookie that would set or clear the edge\'s cookies, in any letter case', async () => {
+  it("keeps the origin's own cookies but drops any Set-Cookie that would set or clear the edge's cookies, in any letter case", async () => {
     const setup = await setUpGateway();
     const { sessionId } = await signIn(setup);
     const cookies = [
@@ -310,35 +373,54 @@ describe('cookies', () => {
       'theme=dark; Path=/',
       '__Host-kenni-sessions=not-ours; Path=/; Secure',
     ];
-    await setup.routeOrigin('GET', '/account', { status: 200, headers: { 'content-type': 'text/plain', 'x-origin': 'yes', 'set-cookie': cookies }, body: 'page' });
+    await setup.routeOrigin('GET', '/account', {
+      status: 200,
+      headers: { 'content-type': 'text/plain', 'x-origin': 'yes', 'set-cookie': cookies },
+      body: 'page',
+    });
 
     const response = await setup.edge.fetch('/account', { headers: NAVIGATION });
 
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('page');
     expect(response.headers.get('x-origin')).toBe('yes');
-    expect(response.headers.getSetCookie()).toEqual(['app=1; Path=/; HttpOnly', 'theme=dark; Path=/', '__Host-kenni-sessions=not-ours; Path=/; Secure']);
+    expect(response.headers.getSetCookie()).toEqual([
+      'app=1; Path=/; HttpOnly',
+      'theme=dark; Path=/',
+      '__Host-kenni-sessions=not-ours; Path=/; Secure',
+    ]);
     // The browser's session is intact.
     expect(setup.edge.jar.get(SESSION_COOKIE)).toBe(sessionId);
     expect((await setup.edge.fetch('/auth/me', { headers: SAME_ORIGIN_FETCH })).status).toBe(200);
   });
 });
 
-describe('the origin\'s hop-by-hop response headers', () => {
+describe("the origin's hop-by-hop response headers", () => {
   it('are not passed to the client (Connection, Keep-Alive, Proxy-Connection), while end-to-end ones are', async () => {
     const setup = await setUpGateway();
-    await setup.routeOrigin('GET', '/public/x', { status: 200, headers: { connection: 'keep-alive', 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive', 'x-origin': 'yes', 'content-type': 'text/plain' }, body: 'ok' });
+    await setup.routeOrigin('GET', '/public/x', {
+      status: 200,
+      headers: {
+        connection: 'keep-alive',
+        'keep-alive': 'timeout=5',
+        'proxy-connection': 'keep-alive',
+        'x-origin': 'yes',
+        'content-type': 'text/plain',
+      },
+      body: 'ok',
+    });
 
     const response = await setup.edge.fetch('/public/x');
 
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('ok');
     expect(response.headers.get('x-origin')).toBe('yes');
-    for (const name of ['connection', 'keep-alive', 'proxy-connection']) expect(response.headers.get(name), name).toBeNull();
+    for (const name of ['connection', 'keep-alive', 'proxy-connection'])
+      expect(response.headers.get(name), name).toBeNull();
   });
 });
 
-describe('the origin\'s answer', () => {
+describe("the origin's answer", () => {
   it.each([
     [200, 'text/html; charset=utf-8', '<h1>Halló</h1>'],
     [201, 'application/json', '{"id":7}'],
@@ -350,7 +432,14 @@ describe('the origin\'s answer', () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/x', {
       status,
-      headers: { 'content-type': contentType, 'cache-control': 'private, max-age=60', etag: '"v1"', 'x-app-version': '3.2.1', vary: 'Accept-Language', 'content-language': 'is' },
+      headers: {
+        'content-type': contentType,
+        'cache-control': 'private, max-age=60',
+        etag: '"v1"',
+        'x-app-version': '3.2.1',
+        vary: 'Accept-Language',
+        'content-language': 'is',
+      },
       body,
     });
 
@@ -408,13 +497,24 @@ describe('CORS preflight', () => {
     await signIn(setup);
     await setup.routeOrigin('OPTIONS', '/api/orders', {
       status: 204,
-      headers: { 'access-control-allow-origin': 'https://app.example.is', 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' },
+      headers: {
+        'access-control-allow-origin': 'https://app.example.is',
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+      },
     });
 
     for (const cookie of [undefined, 'with the session cookie']) {
       const response = await setup.edge.fetch('/api/orders', {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example.is', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type', 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'cross-site' },
+        headers: {
+          origin: 'https://app.example.is',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+          'sec-fetch-mode': 'cors',
+          'sec-fetch-site': 'cross-site',
+        },
         jar: cookie === undefined ? false : setup.edge.jar,
       });
       expect(response.status).toBe(204);
@@ -437,9 +537,18 @@ describe('CORS preflight', () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('OPTIONS', '/account', { status: 204, headers: { allow: 'GET, POST' } });
 
-    const preflight = await setup.edge.fetch('/account', { method: 'OPTIONS', headers: { origin: 'https://app.example.is', 'access-control-request-method': 'PUT' } });
-    const withoutRequestMethod = await setup.edge.fetch('/account', { method: 'OPTIONS', headers: { origin: 'https://app.example.is' } });
-    const withoutOrigin = await setup.edge.fetch('/api/orders', { method: 'OPTIONS', headers: { 'access-control-request-method': 'PUT' } });
+    const preflight = await setup.edge.fetch('/account', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.is', 'access-control-request-method': 'PUT' },
+    });
+    const withoutRequestMethod = await setup.edge.fetch('/account', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.is' },
+    });
+    const withoutOrigin = await setup.edge.fetch('/api/orders', {
+      method: 'OPTIONS',
+      headers: { 'access-control-request-method': 'PUT' },
+    });
 
     expect(preflight.status).toBe(204);
     expect(withoutRequestMethod.status).toBe(401);

@@ -56,7 +56,8 @@ export async function setUpGateway(options: { edge?: Record<string, unknown> } =
     edge: createTestEdge(bindings),
     originUrl,
     routeOrigin: (method, path, reply) => provider.route(method, `/origin${path}`, reply),
-    originRequests: () => provider.requests((request) => request.path === '/origin' || request.path.startsWith('/origin/')),
+    originRequests: () =>
+      provider.requests((request) => request.path === '/origin' || request.path.startsWith('/origin/')),
     newBrowser: () => createTestEdge(bindings),
   };
 }
@@ -76,21 +77,31 @@ export interface SignedIn {
  * for 3600 s). `claims` override the ID token's (`undefined` removes one);
  * `sub` is unique per call unless given.
  */
-export async function signIn(setup: GatewaySetup, options: { browser?: TestEdge; claims?: Claims; accessToken?: string; expiresIn?: number } = {}): Promise<SignedIn> {
+export async function signIn(
+  setup: GatewaySetup,
+  options: { browser?: TestEdge; claims?: Claims; accessToken?: string; expiresIn?: number } = {},
+): Promise<SignedIn> {
   const sub = typeof options.claims?.sub === 'string' ? options.claims.sub : `user-${crypto.randomUUID()}`;
   const { sessionId, accessToken } = await logInAt(options.browser ?? setup.edge, setup.provider, setup.key, {
     loginHeaders: NAVIGATION,
     callbackHeaders: CROSS_SITE_NAVIGATION,
     code: 'code-1',
     claims: { sub, ...options.claims },
-    token: { access_token: options.accessToken ?? `session-access-${crypto.randomUUID()}`, expires_in: options.expiresIn ?? 3600, refresh_token: 'refresh-1' },
+    token: {
+      access_token: options.accessToken ?? `session-access-${crypto.randomUUID()}`,
+      expires_in: options.expiresIn ?? 3600,
+      refresh_token: 'refresh-1',
+    },
   });
   return { sessionId, accessToken, sub };
 }
 
 /** A JWT access token from the setup's key: `aud` the API audience, scope `KENNI_API_SCOPE`, with `overrides`. */
 export async function accessToken(setup: GatewaySetup, overrides: Claims = {}): Promise<string> {
-  return signJwt(setup.key, makeAccessTokenClaims({ issuer: setup.provider.issuer, audience: API_AUDIENCE, scope: API_SCOPE, ...overrides }));
+  return signJwt(
+    setup.key,
+    makeAccessTokenClaims({ issuer: setup.provider.issuer, audience: API_AUDIENCE, scope: API_SCOPE, ...overrides }),
+  );
 }
 
 /** Asserts the 401 JSON of a request without a session (`session_required`, `Bearer realm="kenni-edge"`). */
@@ -111,7 +122,12 @@ export function expectLoginRedirect(response: Response, pathAndQuery: string, la
 }
 
 /** Asserts a JSON error body with `code` and `status`. */
-export async function expectJsonError(response: Response, status: number, code: string, label = ''): Promise<Record<string, unknown>> {
+export async function expectJsonError(
+  response: Response,
+  status: number,
+  code: string,
+  label = '',
+): Promise<Record<string, unknown>> {
   const text = await response.text();
   expect(response.status, `${label} ${text}`).toBe(status);
   expect(response.headers.get('content-type'), label).toBe('application/json; charset=utf-8');
@@ -143,9 +159,16 @@ function controlBase(provider: ScriptedProvider): string {
  * Waits (long poll on the scripted server) until a request to `path` (as the
  * browser asks for it) has delivered at least `atLeast` body bytes to the origin.
  */
-export async function waitForOriginBytes(setup: GatewaySetup, method: string, path: string, atLeast: number): Promise<{ bytes: number; done: boolean }> {
+export async function waitForOriginBytes(
+  setup: GatewaySetup,
+  method: string,
+  path: string,
+  atLeast: number,
+): Promise<{ bytes: number; done: boolean }> {
   const serverPath = new URL(setup.provider.url(`/origin${path}`)).pathname;
-  const response = await fetch(`${controlBase(setup.provider)}/received?${new URLSearchParams({ method, path: serverPath, atLeast: String(atLeast) })}`);
+  const response = await fetch(
+    `${controlBase(setup.provider)}/received?${new URLSearchParams({ method, path: serverPath, atLeast: String(atLeast) })}`,
+  );
   const progress = (await response.json()) as { bytes: number; done: boolean };
   expect(response.status, `the origin received only ${progress.bytes} of ${atLeast} bytes`).toBe(200);
   return progress;

@@ -8,7 +8,16 @@
 import { describe, expect, it } from 'vitest';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import { makeAccessTokenClaims, signJwt } from '../support/token-factory.ts';
-import { accessToken, API_AUDIENCE, API_SCOPE, identityHeadersOf, NAVIGATION, SAME_ORIGIN_FETCH, setUpGateway, signIn } from './helpers.ts';
+import {
+  accessToken,
+  API_AUDIENCE,
+  API_SCOPE,
+  identityHeadersOf,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  setUpGateway,
+  signIn,
+} from './helpers.ts';
 
 const THORDUR = { name: 'Þórður Ævarsson', national_id: '0101302989' };
 
@@ -82,11 +91,14 @@ describe('identity headers from a session', () => {
     expect(decodeURIComponent(request!.headers['x-kenni-national-id']!)).toBe('0101302989\nX-Evil: 1');
   });
 
-  it('tells two users apart: each browser\'s requests carry its own identity', async () => {
+  it("tells two users apart: each browser's requests carry its own identity", async () => {
     const setup = await setUpGateway();
     const second = setup.newBrowser();
     const thordur = await signIn(setup, { claims: THORDUR });
-    const gudrun = await signIn(setup, { browser: second, claims: { name: 'Guðrún Ólafsdóttir', national_id: '1203894599' } });
+    const gudrun = await signIn(setup, {
+      browser: second,
+      claims: { name: 'Guðrún Ólafsdóttir', national_id: '1203894599' },
+    });
     await setup.routeOrigin('GET', '/account', { status: 200 });
 
     await setup.edge.fetch('/account', { headers: NAVIGATION });
@@ -94,7 +106,13 @@ describe('identity headers from a session', () => {
     await setup.edge.fetch('/account', { headers: NAVIGATION });
 
     const requests = await setup.originRequests();
-    expect(requests.map((request) => [request.headers['x-kenni-sub'], decodeURIComponent(request.headers['x-kenni-name']!), request.headers['x-kenni-national-id']])).toEqual([
+    expect(
+      requests.map((request) => [
+        request.headers['x-kenni-sub'],
+        decodeURIComponent(request.headers['x-kenni-name']!),
+        request.headers['x-kenni-national-id'],
+      ]),
+    ).toEqual([
       [thordur.sub, 'Þórður Ævarsson', '0101302989'],
       [gudrun.sub, 'Guðrún Ólafsdóttir', '1203894599'],
       [thordur.sub, 'Þórður Ævarsson', '0101302989'],
@@ -103,9 +121,12 @@ describe('identity headers from a session', () => {
 });
 
 describe('the credential forwarded on API paths', () => {
-  it('forwards the session\'s access token as Authorization: Bearer, replacing whatever the browser sent', async () => {
+  it("forwards the session's access token as Authorization: Bearer, replacing whatever the browser sent", async () => {
     const setup = await setUpGateway();
-    const { sub, accessToken: sessionToken } = await signIn(setup, { claims: THORDUR, accessToken: 'opaque-session-access-token-1' });
+    const { sub, accessToken: sessionToken } = await signIn(setup, {
+      claims: THORDUR,
+      accessToken: 'opaque-session-access-token-1',
+    });
     await setup.routeOrigin('GET', '/api/me', { json: {} });
 
     await setup.edge.fetch('/api/me', { headers: SAME_ORIGIN_FETCH });
@@ -121,7 +142,7 @@ describe('the credential forwarded on API paths', () => {
     }
   });
 
-  it('does not forward the session\'s access token to page paths', async () => {
+  it("does not forward the session's access token to page paths", async () => {
     const setup = await setUpGateway();
     await signIn(setup, { accessToken: 'never-on-pages' });
     await setup.routeOrigin('GET', '/account', { status: 200 });
@@ -133,11 +154,13 @@ describe('the credential forwarded on API paths', () => {
     expect(JSON.stringify(request!.headers)).not.toContain('never-on-pages');
   });
 
-  it('refreshes the session\'s access token first when it is about to expire, and forwards the new one', async () => {
+  it("refreshes the session's access token first when it is about to expire, and forwards the new one", async () => {
     // Without SESSION_LOCKS: the Durable Object refreshes with the worker's own bindings (the real provider), not this test's issuer.
     const setup = await setUpGateway({ edge: { SESSION_LOCKS: undefined } });
     await signIn(setup, { accessToken: 'about-to-expire', expiresIn: 30 });
-    await setup.provider.serveToken(tokenResponse({ access_token: 'fresh-access-token', expires_in: 3600, refresh_token: 'refresh-2' }));
+    await setup.provider.serveToken(
+      tokenResponse({ access_token: 'fresh-access-token', expires_in: 3600, refresh_token: 'refresh-2' }),
+    );
     await setup.routeOrigin('GET', '/api/me', { json: {} });
 
     const response = await setup.edge.fetch('/api/me', { headers: SAME_ORIGIN_FETCH });
@@ -149,12 +172,21 @@ describe('the credential forwarded on API paths', () => {
     expect(refreshes.at(-1)!.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'refresh-1' });
   });
 
-  it('forwards a bearer caller\'s own Authorization unchanged, with X-Kenni-Sub from the token', async () => {
+  it("forwards a bearer caller's own Authorization unchanged, with X-Kenni-Sub from the token", async () => {
     const setup = await setUpGateway();
-    const token = await accessToken(setup, { sub: 'dev-user-thordur', name: 'Þórður Ævarsson', national_id: '0101302989', scope: `${API_SCOPE} @dev-team.is/api.write` });
+    const token = await accessToken(setup, {
+      sub: 'dev-user-thordur',
+      name: 'Þórður Ævarsson',
+      national_id: '0101302989',
+      scope: `${API_SCOPE} @dev-team.is/api.write`,
+    });
     await setup.routeOrigin('POST', '/api/orders', { status: 201 });
 
-    const response = await setup.edge.fetch('/api/orders', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    const response = await setup.edge.fetch('/api/orders', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
 
     expect(response.status).toBe(201);
     const [request] = await setup.originRequests();
@@ -169,7 +201,12 @@ describe('the credential forwarded on API paths', () => {
 
   it('names a machine client by its client_id when its token has no sub', async () => {
     const setup = await setUpGateway();
-    const { sub: _sub, ...claims } = makeAccessTokenClaims({ issuer: setup.provider.issuer, audience: API_AUDIENCE, scope: API_SCOPE, clientId: '@dev-team.is/m2m' });
+    const { sub: _sub, ...claims } = makeAccessTokenClaims({
+      issuer: setup.provider.issuer,
+      audience: API_AUDIENCE,
+      scope: API_SCOPE,
+      clientId: '@dev-team.is/m2m',
+    });
     const token = await signJwt(setup.key, claims);
     await setup.routeOrigin('GET', '/api/orders', { json: [] });
 

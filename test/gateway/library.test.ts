@@ -7,11 +7,29 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { Hono, type Context } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
-import { createKenniEdge, handleError, kenniConfig, requireBearer, requireSession, type AppEnv } from '../../src/index.ts';
+import {
+  createKenniEdge,
+  handleError,
+  kenniConfig,
+  requireBearer,
+  requireSession,
+  type AppEnv,
+} from '../../src/index.ts';
 import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { CookieJar } from '../support/provider-login.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
-import { accessToken, BEARER_CHALLENGE, CLIENT_ID, expectJsonError, expectSessionRequired, NAVIGATION, SAME_ORIGIN_FETCH, setUpGateway, signIn, type GatewaySetup } from './helpers.ts';
+import {
+  accessToken,
+  BEARER_CHALLENGE,
+  CLIENT_ID,
+  expectJsonError,
+  expectSessionRequired,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  setUpGateway,
+  signIn,
+  type GatewaySetup,
+} from './helpers.ts';
 
 const ORDERS_READ = '@your-team.is/orders.read';
 
@@ -28,8 +46,14 @@ function createReadmeApp(): Hono<AppEnv> {
 
 /** A browser (cookie jar) in front of `app`, with the setup's bindings. */
 function browserFor(app: Hono<AppEnv>, setup: GatewaySetup, overrides: Partial<Env> = {}): TestEdge {
-  const testEnv = { ...(env as unknown as Env), KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: setup.originUrl, ...overrides } as Env;
-  for (const [name, value] of Object.entries(overrides)) if (value === undefined) delete (testEnv as unknown as Record<string, unknown>)[name];
+  const testEnv = {
+    ...(env as unknown as Env),
+    KENNI_ISSUER: setup.provider.issuer,
+    ORIGIN_URL: setup.originUrl,
+    ...overrides,
+  } as Env;
+  for (const [name, value] of Object.entries(overrides))
+    if (value === undefined) delete (testEnv as unknown as Record<string, unknown>)[name];
   const jar = new CookieJar();
   return {
     env: testEnv,
@@ -38,7 +62,8 @@ function browserFor(app: Hono<AppEnv>, setup: GatewaySetup, overrides: Partial<E
       const { jar: jarOption, ...requestInit } = init;
       const activeJar = jarOption === false ? undefined : (jarOption ?? jar);
       const request = new Request(new URL(path, EDGE_ORIGIN), { redirect: 'manual', ...requestInit });
-      if (activeJar && !request.headers.has('cookie') && activeJar.header()) request.headers.set('cookie', activeJar.header());
+      if (activeJar && !request.headers.has('cookie') && activeJar.header())
+        request.headers.set('cookie', activeJar.header());
       const ctx = createExecutionContext();
       const response = await app.fetch(request, testEnv, ctx);
       await waitOnExecutionContext(ctx);
@@ -78,9 +103,15 @@ describe('your own Hono app with the pieces', () => {
     expect(navigation.status).toBe(302);
     expect(navigation.headers.get('location')).toBe('/auth/login?return_to=%2Faccount%3Ftab%3D1');
     await expectSessionRequired(await setup.browser.fetch('/account', { headers: SAME_ORIGIN_FETCH }), 'fetch');
-    await expectSessionRequired(await setup.browser.fetch('/account', { headers: { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' } }), 'XHR');
+    await expectSessionRequired(
+      await setup.browser.fetch('/account', { headers: { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' } }),
+      'XHR',
+    );
 
-    const { sub } = await signIn(setup, { browser: setup.browser, claims: { name: 'Þórður Ævarsson', national_id: '0101302989' } });
+    const { sub } = await signIn(setup, {
+      browser: setup.browser,
+      claims: { name: 'Þórður Ævarsson', national_id: '0101302989' },
+    });
     const account = await setup.browser.fetch('/account', { headers: NAVIGATION });
     expect(account.status).toBe(200);
     expect(await account.json()).toMatchObject({ sub, name: 'Þórður Ævarsson', national_id: '0101302989' });
@@ -101,13 +132,22 @@ describe('your own Hono app with the pieces', () => {
     expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
     expect(missing.headers.get('location')).toBeNull();
 
-    const forged = await setup.browser.fetch('/api/orders', { headers: { authorization: `Bearer ${withScope.slice(0, -4)}AAAA` } });
+    const forged = await setup.browser.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${withScope.slice(0, -4)}AAAA` },
+    });
     expect((await expectJsonError(forged, 401, 'bearer_invalid')).error).toBe('invalid_token');
     expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token"/);
 
-    const insufficient = await setup.browser.fetch('/api/orders', { headers: { authorization: `Bearer ${withoutScope}` } });
-    expect(await expectJsonError(insufficient, 403, 'insufficient_scope')).toMatchObject({ error: 'insufficient_scope', scope: ORDERS_READ });
-    expect(insufficient.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}"$`));
+    const insufficient = await setup.browser.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${withoutScope}` },
+    });
+    expect(await expectJsonError(insufficient, 403, 'insufficient_scope')).toMatchObject({
+      error: 'insufficient_scope',
+      scope: ORDERS_READ,
+    });
+    expect(insufficient.headers.get('www-authenticate')).toMatch(
+      new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}"$`),
+    );
   });
 
   it('answers requireBearer() failures with 401 + WWW-Authenticate JSON in an app without onError (the error renders itself)', async () => {
@@ -136,7 +176,10 @@ describe('your own Hono app with the pieces', () => {
     const browser = browserFor(app, setup);
     await signIn(setup, { browser });
 
-    const crossSite = await browser.fetch('/account/settings', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', origin: 'https://evil.example' } });
+    const crossSite = await browser.fetch('/account/settings', {
+      method: 'POST',
+      headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', origin: 'https://evil.example' },
+    });
     await expectJsonError(crossSite, 403, 'cross_site_request');
     const sameOrigin = await browser.fetch('/account/settings', { method: 'POST', headers: SAME_ORIGIN_FETCH });
     expect(sameOrigin.status).toBe(200);
@@ -158,10 +201,22 @@ describe('your own Hono app with the pieces', () => {
     const { sub } = await signIn(setup, { browser, claims: { name: 'Þórður Ævarsson' } });
 
     const account = await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH });
-    expect(await account.json()).toEqual({ subject: sub, auth: 'session', scopes: [], name: 'Þórður Ævarsson', hasSession: true });
+    expect(await account.json()).toEqual({
+      subject: sub,
+      auth: 'session',
+      scopes: [],
+      name: 'Þórður Ævarsson',
+      hasSession: true,
+    });
     const token = await accessToken(setup, { sub: 'orders-client', name: 'Orders', scope: `${ORDERS_READ} other` });
     const orders = await browser.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` }, jar: false });
-    expect(await orders.json()).toEqual({ subject: 'orders-client', auth: 'bearer', scopes: [ORDERS_READ, 'other'], name: 'Orders', hasSession: false });
+    expect(await orders.json()).toEqual({
+      subject: 'orders-client',
+      auth: 'bearer',
+      scopes: [ORDERS_READ, 'other'],
+      name: 'Orders',
+      hasSession: false,
+    });
   });
 
   it('requireSession({ freshToken: true }) refreshes a near-expiry session and hands the new access token to the route', async () => {
@@ -174,7 +229,9 @@ describe('your own Hono app with the pieces', () => {
     // Without SESSION_LOCKS: the Durable Object refreshes with the worker's own bindings (the real provider), not this test's issuer.
     const browser = browserFor(app, setup, { SESSION_LOCKS: undefined });
     await signIn(setup, { browser, accessToken: 'about-to-expire', expiresIn: 30 });
-    await setup.provider.serveToken(tokenResponse({ access_token: 'fresh-access-token', expires_in: 3600, refresh_token: 'refresh-2' }));
+    await setup.provider.serveToken(
+      tokenResponse({ access_token: 'fresh-access-token', expires_in: 3600, refresh_token: 'refresh-2' }),
+    );
 
     expect(await (await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH })).json()).toEqual({ token: null });
     const response = await browser.fetch('/account/orders', { headers: SAME_ORIGIN_FETCH });
@@ -185,7 +242,7 @@ describe('your own Hono app with the pieces', () => {
     expect(refreshes.at(-1)!.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'refresh-1' });
   });
 
-  it('does not forward anything to ORIGIN_URL with gateway: false: other paths are the app\'s own (404 here)', async () => {
+  it("does not forward anything to ORIGIN_URL with gateway: false: other paths are the app's own (404 here)", async () => {
     const setup = await setUpApp();
     await signIn(setup, { browser: setup.browser });
     await setup.routeOrigin('GET', '/elsewhere', { status: 200, body: 'origin' });

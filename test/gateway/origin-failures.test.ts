@@ -7,7 +7,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
-import { closedPort, expectErrorPage, expectJsonError, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE, setUpGateway, signIn } from './helpers.ts';
+import {
+  closedPort,
+  expectErrorPage,
+  expectJsonError,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  SESSION_COOKIE,
+  setUpGateway,
+  signIn,
+} from './helpers.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -45,22 +54,41 @@ describe('origin unreachable', () => {
     const broken = createTestEdge({ KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: `http://127.0.0.1:${port}` });
     const cookie = `${SESSION_COOKIE}=${setup.edge.jar.get(SESSION_COOKIE)!}`;
 
-    await expectErrorPage(await broken.fetch('/account', { headers: { ...NAVIGATION, cookie } }), 502, 'origin_unreachable');
-    await expectJsonError(await broken.fetch('/account', { headers: { ...SAME_ORIGIN_FETCH, cookie } }), 502, 'origin_unreachable');
-    await expectJsonError(await broken.fetch('/api/orders', { headers: { ...NAVIGATION, cookie } }), 502, 'origin_unreachable');
+    await expectErrorPage(
+      await broken.fetch('/account', { headers: { ...NAVIGATION, cookie } }),
+      502,
+      'origin_unreachable',
+    );
+    await expectJsonError(
+      await broken.fetch('/account', { headers: { ...SAME_ORIGIN_FETCH, cookie } }),
+      502,
+      'origin_unreachable',
+    );
+    await expectJsonError(
+      await broken.fetch('/api/orders', { headers: { ...NAVIGATION, cookie } }),
+      502,
+      'origin_unreachable',
+    );
   });
 
   it('answers 502 when the origin resets the connection instead of answering', async () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/reset', { destroy: true });
 
-    await expectJsonError(await setup.edge.fetch('/public/reset', { headers: SAME_ORIGIN_FETCH }), 502, 'origin_unreachable');
+    await expectJsonError(
+      await setup.edge.fetch('/public/reset', { headers: SAME_ORIGIN_FETCH }),
+      502,
+      'origin_unreachable',
+    );
     await expectErrorPage(await setup.edge.fetch('/public/reset', { headers: NAVIGATION }), 502, 'origin_unreachable');
   });
 
-  it('passes the origin\'s own 502 and 504 through as they are (they are answers, not failures)', async () => {
+  it("passes the origin's own 502 and 504 through as they are (they are answers, not failures)", async () => {
     const setup = await setUpGateway();
-    await setup.routeOrigin('GET', '/public/x', [{ status: 502, body: 'upstream of the origin failed' }, { status: 504, body: 'slow database' }]);
+    await setup.routeOrigin('GET', '/public/x', [
+      { status: 502, body: 'upstream of the origin failed' },
+      { status: 504, body: 'slow database' },
+    ]);
 
     const first = await setup.edge.fetch('/public/x');
     const second = await setup.edge.fetch('/public/x');
@@ -82,7 +110,11 @@ describe('origin too slow', () => {
     const [fetched, navigation, posted] = await Promise.all([
       setup.edge.fetch('/public/slow', { headers: SAME_ORIGIN_FETCH }),
       setup.edge.fetch('/public/slow', { headers: NAVIGATION }),
-      setup.edge.fetch('/public/slow', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }),
+      setup.edge.fetch('/public/slow', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      }),
     ]);
 
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
@@ -112,7 +144,11 @@ describe('no origin configured', () => {
   it('answers 404 origin_not_configured when ORIGIN_URL is not set, and never tries to forward', async () => {
     const setup = await setUpGateway({ edge: { ORIGIN_URL: undefined } });
 
-    await expectJsonError(await setup.edge.fetch('/public/x', { headers: SAME_ORIGIN_FETCH }), 404, 'origin_not_configured');
+    await expectJsonError(
+      await setup.edge.fetch('/public/x', { headers: SAME_ORIGIN_FETCH }),
+      404,
+      'origin_not_configured',
+    );
     await expectErrorPage(await setup.edge.fetch('/public/x', { headers: NAVIGATION }), 404, 'origin_not_configured');
   });
 });

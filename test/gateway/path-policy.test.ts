@@ -65,7 +65,11 @@ describe('PUBLIC_PATHS', () => {
       const response = await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH });
       expect(response.status, path).toBe(200);
     }
-    expect((await setup.originRequests()).map((request) => request.path)).toEqual(['/origin/public/', '/origin/public', '/origin/favicon.ico']);
+    expect((await setup.originRequests()).map((request) => request.path)).toEqual([
+      '/origin/public/',
+      '/origin/public',
+      '/origin/favicon.ico',
+    ]);
   });
 
   it('does not treat a path that merely starts with the same letters as public (/publicity, /public-x)', async () => {
@@ -120,13 +124,19 @@ describe('API_PATHS', () => {
     const setup = await setUpGateway({ edge: { KENNI_API_AUDIENCE: 'https://orders.example.is' } });
     await setup.routeOrigin('GET', '/api/orders', { json: {} });
 
-    const defaultAudience = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${await accessToken(setup)}` } });
+    const defaultAudience = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${await accessToken(setup)}` },
+    });
     const body = await expectJsonError(defaultAudience, 401, 'bearer_invalid');
     expect(body.error).toBe('invalid_token');
-    expect(defaultAudience.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token", error_description="[^"]*audience[^"]*"$/);
+    expect(defaultAudience.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="kenni-edge", error="invalid_token", error_description="[^"]*audience[^"]*"$/,
+    );
     expect(await setup.originRequests()).toEqual([]);
 
-    const configured = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${await accessToken(setup, { audience: 'https://orders.example.is' })}` } });
+    const configured = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${await accessToken(setup, { audience: 'https://orders.example.is' })}` },
+    });
     expect(configured.status).toBe(200);
     expect(await setup.originRequests()).toHaveLength(1);
   });
@@ -135,7 +145,10 @@ describe('API_PATHS', () => {
     const setup = await setUpGateway({ edge: { KENNI_API_SCOPE: `${API_SCOPE} @dev-team.is/api.write` } });
     await setup.routeOrigin('POST', '/api/orders', { json: {} });
 
-    const readOnly = await setup.edge.fetch('/api/orders', { method: 'POST', headers: { authorization: `Bearer ${await accessToken(setup, { scope: API_SCOPE })}` } });
+    const readOnly = await setup.edge.fetch('/api/orders', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await accessToken(setup, { scope: API_SCOPE })}` },
+    });
 
     const body = await expectJsonError(readOnly, 403, 'insufficient_scope');
     expect(body).toMatchObject({ error: 'insufficient_scope', scope: `${API_SCOPE} @dev-team.is/api.write` });
@@ -144,7 +157,12 @@ describe('API_PATHS', () => {
     );
     expect(await setup.originRequests()).toEqual([]);
 
-    const both = await setup.edge.fetch('/api/orders', { method: 'POST', headers: { authorization: `Bearer ${await accessToken(setup, { scope: `${API_SCOPE} @dev-team.is/api.write` })}` } });
+    const both = await setup.edge.fetch('/api/orders', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await accessToken(setup, { scope: `${API_SCOPE} @dev-team.is/api.write` })}`,
+      },
+    });
     expect(both.status).toBe(200);
   });
 
@@ -152,7 +170,9 @@ describe('API_PATHS', () => {
     const setup = await setUpGateway();
     const now = Math.floor(Date.now() / 1000);
 
-    const expired = await setup.edge.fetch('/api/orders', { headers: { authorization: `Bearer ${await accessToken(setup, { iat: now - 7200, exp: now - 3600 })}` } });
+    const expired = await setup.edge.fetch('/api/orders', {
+      headers: { authorization: `Bearer ${await accessToken(setup, { iat: now - 7200, exp: now - 3600 })}` },
+    });
     expect((await expectJsonError(expired, 401, 'bearer_invalid')).error).toBe('invalid_token');
 
     const malformed = await setup.edge.fetch('/api/orders', { headers: { authorization: 'Bearer a b c' } });
@@ -167,7 +187,9 @@ describe('API_PATHS', () => {
     await signIn(setup);
     const forged = `${(await accessToken(setup)).slice(0, -4)}AAAA`;
 
-    const response = await setup.edge.fetch('/api/orders', { headers: { ...SAME_ORIGIN_FETCH, authorization: `Bearer ${forged}` } });
+    const response = await setup.edge.fetch('/api/orders', {
+      headers: { ...SAME_ORIGIN_FETCH, authorization: `Bearer ${forged}` },
+    });
 
     expect((await expectJsonError(response, 401, 'bearer_invalid')).error).toBe('invalid_token');
     expect(await setup.originRequests()).toEqual([]);
@@ -199,7 +221,8 @@ describe('API_PATHS', () => {
     ];
 
     for (const path of ['/api/orders?x=1', '/api', '/API/orders', '/Api/Orders']) {
-      for (const [label, init] of kinds) await expectSessionRequired(await setup.edge.fetch(path, { ...init, jar: false }), `${path} ${label}`);
+      for (const [label, init] of kinds)
+        await expectSessionRequired(await setup.edge.fetch(path, { ...init, jar: false }), `${path} ${label}`);
     }
     expect(await setup.originRequests()).toEqual([]);
   });
@@ -231,8 +254,13 @@ describe('pages', () => {
     const setup = await setUpGateway();
     const token = await accessToken(setup);
 
-    await expectSessionRequired(await setup.edge.fetch('/account', { headers: { ...SAME_ORIGIN_FETCH, authorization: `Bearer ${token}` } }));
-    expectLoginRedirect(await setup.edge.fetch('/account', { headers: { ...NAVIGATION, authorization: `Bearer ${token}` } }), '/account');
+    await expectSessionRequired(
+      await setup.edge.fetch('/account', { headers: { ...SAME_ORIGIN_FETCH, authorization: `Bearer ${token}` } }),
+    );
+    expectLoginRedirect(
+      await setup.edge.fetch('/account', { headers: { ...NAVIGATION, authorization: `Bearer ${token}` } }),
+      '/account',
+    );
     expect(await setup.originRequests()).toEqual([]);
   });
 });
@@ -241,39 +269,92 @@ describe('no session: 302 to login for a page navigation, 401 JSON for anything 
   const PATH = '/account/settings?tab=2&q=a%20b&next=%2Fx';
 
   const navigations: Array<[string, RequestInit]> = [
-    ['Sec-Fetch-Mode navigate + Sec-Fetch-Dest document', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'none' } }],
+    [
+      'Sec-Fetch-Mode navigate + Sec-Fetch-Dest document',
+      { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'none' } },
+    ],
     ['a navigation from another site', { headers: CROSS_SITE_NAVIGATION }],
-    ['navigate into an iframe', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe', 'sec-fetch-site': 'same-origin' } }],
-    ['no fetch metadata, Accept text/html (an older browser)', { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } }],
+    [
+      'navigate into an iframe',
+      { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe', 'sec-fetch-site': 'same-origin' } },
+    ],
+    [
+      'no fetch metadata, Accept text/html (an older browser)',
+      { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } },
+    ],
     ['HEAD navigation', { method: 'HEAD', headers: NAVIGATION }],
   ];
 
   const programmatic: Array<[string, RequestInit]> = [
-    ['Sec-Fetch-Mode cors', { headers: { 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'text/html' } }],
-    ['Sec-Fetch-Mode no-cors (an image)', { headers: { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image', 'sec-fetch-site': 'same-origin', accept: 'image/avif,image/webp,*/*' } }],
-    ['Sec-Fetch-Mode same-origin', { headers: { 'sec-fetch-mode': 'same-origin', 'sec-fetch-dest': 'empty', 'sec-fetch-site': 'same-origin', accept: 'text/html' } }],
-    ['Sec-Fetch-Mode navigate with Sec-Fetch-Dest script', { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'script', accept: 'text/html' } }],
+    [
+      'Sec-Fetch-Mode cors',
+      {
+        headers: {
+          'sec-fetch-mode': 'cors',
+          'sec-fetch-dest': 'empty',
+          'sec-fetch-site': 'same-origin',
+          accept: 'text/html',
+        },
+      },
+    ],
+    [
+      'Sec-Fetch-Mode no-cors (an image)',
+      {
+        headers: {
+          'sec-fetch-mode': 'no-cors',
+          'sec-fetch-dest': 'image',
+          'sec-fetch-site': 'same-origin',
+          accept: 'image/avif,image/webp,*/*',
+        },
+      },
+    ],
+    [
+      'Sec-Fetch-Mode same-origin',
+      {
+        headers: {
+          'sec-fetch-mode': 'same-origin',
+          'sec-fetch-dest': 'empty',
+          'sec-fetch-site': 'same-origin',
+          accept: 'text/html',
+        },
+      },
+    ],
+    [
+      'Sec-Fetch-Mode navigate with Sec-Fetch-Dest script',
+      { headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'script', accept: 'text/html' } },
+    ],
     ['no fetch metadata, Accept application/json', { headers: { accept: 'application/json' } }],
     ['no fetch metadata, Accept */*', { headers: { accept: '*/*' } }],
     ['no fetch metadata, no Accept', {}],
-    ['X-Requested-With with Accept text/html', { headers: { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' } }],
-    ['POST as a page navigation (a form)', { method: 'POST', headers: { ...NAVIGATION, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }],
+    [
+      'X-Requested-With with Accept text/html',
+      { headers: { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' } },
+    ],
+    [
+      'POST as a page navigation (a form)',
+      { method: 'POST', headers: { ...NAVIGATION, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' },
+    ],
     ['PUT', { method: 'PUT', headers: NAVIGATION, body: 'x' }],
     ['PATCH', { method: 'PATCH', headers: { accept: 'text/html' }, body: 'x' }],
     ['DELETE', { method: 'DELETE', headers: NAVIGATION }],
     ['OPTIONS without a CORS preflight', { method: 'OPTIONS', headers: NAVIGATION }],
   ];
 
-  it.each(navigations)('redirects a page navigation (%s) to /auth/login with the path and query as return_to', async (_label, init) => {
-    const setup = await setUpGateway();
+  it.each(navigations)(
+    'redirects a page navigation (%s) to /auth/login with the path and query as return_to',
+    async (_label, init) => {
+      const setup = await setUpGateway();
 
-    const response = await setup.edge.fetch(PATH, init);
+      const response = await setup.edge.fetch(PATH, init);
 
-    expectLoginRedirect(response, '/account/settings?tab=2&q=a%20b&next=%2Fx');
-    expect(response.headers.get('location')).toBe('/auth/login?return_to=%2Faccount%2Fsettings%3Ftab%3D2%26q%3Da%2520b%26next%3D%252Fx');
-    expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(await setup.originRequests()).toEqual([]);
-  });
+      expectLoginRedirect(response, '/account/settings?tab=2&q=a%20b&next=%2Fx');
+      expect(response.headers.get('location')).toBe(
+        '/auth/login?return_to=%2Faccount%2Fsettings%3Ftab%3D2%26q%3Da%2520b%26next%3D%252Fx',
+      );
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(await setup.originRequests()).toEqual([]);
+    },
+  );
 
   it.each(programmatic)('answers 401 JSON with the Bearer challenge to %s', async (_label, init) => {
     const setup = await setUpGateway();
@@ -346,30 +427,36 @@ describe('path tricks cannot make a protected path public', () => {
     '/public/%E0%A4%A',
   ];
 
-  it.each(protectedTricks)('%s: a navigation is redirected to login, a fetch gets 401, the origin gets nothing', async (trick) => {
-    const setup = await setUpGateway();
-    const seen = new URL(trick, EDGE_ORIGIN);
+  it.each(protectedTricks)(
+    '%s: a navigation is redirected to login, a fetch gets 401, the origin gets nothing',
+    async (trick) => {
+      const setup = await setUpGateway();
+      const seen = new URL(trick, EDGE_ORIGIN);
 
-    const navigation = await setup.edge.fetch(trick, { headers: NAVIGATION });
-    const fetched = await setup.edge.fetch(trick, { headers: SAME_ORIGIN_FETCH });
+      const navigation = await setup.edge.fetch(trick, { headers: NAVIGATION });
+      const fetched = await setup.edge.fetch(trick, { headers: SAME_ORIGIN_FETCH });
 
-    expectLoginRedirect(navigation, `${seen.pathname}${seen.search}`);
-    await expectSessionRequired(fetched);
-    expect(await setup.originRequests()).toEqual([]);
-  });
+      expectLoginRedirect(navigation, `${seen.pathname}${seen.search}`);
+      await expectSessionRequired(fetched);
+      expect(await setup.originRequests()).toEqual([]);
+    },
+  );
 
-  it.each(ambiguousTricks)('%s: refused with 400 path_ambiguous for a navigation and a fetch, the origin gets nothing', async (trick) => {
-    const setup = await setUpGateway();
+  it.each(ambiguousTricks)(
+    '%s: refused with 400 path_ambiguous for a navigation and a fetch, the origin gets nothing',
+    async (trick) => {
+      const setup = await setUpGateway();
 
-    const navigation = await setup.edge.fetch(trick, { headers: NAVIGATION });
-    const fetched = await setup.edge.fetch(trick, { headers: SAME_ORIGIN_FETCH });
+      const navigation = await setup.edge.fetch(trick, { headers: NAVIGATION });
+      const fetched = await setup.edge.fetch(trick, { headers: SAME_ORIGIN_FETCH });
 
-    expect(navigation.headers.get('location')).toBeNull();
-    if (trick.includes('api')) await expectJsonError(navigation, 400, 'path_ambiguous');
-    else await expectErrorPage(navigation, 400, 'path_ambiguous');
-    await expectJsonError(fetched, 400, 'path_ambiguous');
-    expect(await setup.originRequests()).toEqual([]);
-  });
+      expect(navigation.headers.get('location')).toBeNull();
+      if (trick.includes('api')) await expectJsonError(navigation, 400, 'path_ambiguous');
+      else await expectErrorPage(navigation, 400, 'path_ambiguous');
+      await expectJsonError(fetched, 400, 'path_ambiguous');
+      expect(await setup.originRequests()).toEqual([]);
+    },
+  );
 
   it('forwards tricks every reading agrees on as protected requests, with a session: with the identity, to the path as parsed', async () => {
     const setup = await setUpGateway();
@@ -380,7 +467,11 @@ describe('path tricks cannot make a protected path public', () => {
       expect(response.status, trick).toBe(404); // the scripted origin has no such route: it answered
     }
     const requests = await setup.originRequests();
-    expect(requests.map((request) => request.path)).toEqual(['/origin/public%2f../admin', '/origin/Public/..%2fx', '/origin/PUBLIC/x']);
+    expect(requests.map((request) => request.path)).toEqual([
+      '/origin/public%2f../admin',
+      '/origin/Public/..%2fx',
+      '/origin/PUBLIC/x',
+    ]);
     for (const request of requests) expect(request.headers['x-kenni-sub'], request.path).toBe(sub);
   });
 
@@ -406,7 +497,12 @@ describe('path tricks cannot make a protected path public', () => {
       const response = await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH });
       expect(response.status, path).toBe(200);
     }
-    expect((await setup.originRequests()).map((request) => request.path)).toEqual(['/origin/public/x', '/origin/public/', '/origin/public/a%20b.txt', '/origin/public/x']);
+    expect((await setup.originRequests()).map((request) => request.path)).toEqual([
+      '/origin/public/x',
+      '/origin/public/',
+      '/origin/public/a%20b.txt',
+      '/origin/public/x',
+    ]);
   });
 
   it('never lets the answer to an API trick become a redirect or a page: 400 JSON', async () => {

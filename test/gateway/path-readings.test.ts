@@ -46,7 +46,13 @@ async function expectAmbiguous(response: Response, label: string): Promise<void>
 describe('the attacks: a path whose readings fall under different classes is refused with 400 path_ambiguous', () => {
   it('refuses a public prefix followed by a ";" dot segment, which a servlet container reads as a protected path (anonymous)', async () => {
     const setup = await setUpGateway();
-    for (const path of ['/public/..;/admin', '/public/..;/..;/admin', '/public/..;x=1/admin', '/public/.;/..;/admin', '/public;x/..;/admin']) {
+    for (const path of [
+      '/public/..;/admin',
+      '/public/..;/..;/admin',
+      '/public/..;x=1/admin',
+      '/public/.;/..;/admin',
+      '/public;x/..;/admin',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -54,7 +60,15 @@ describe('the attacks: a path whose readings fall under different classes is ref
 
   it('refuses the same trick percent-encoded: %3B, and %3B or %2F or %5C or dots encoded twice', async () => {
     const setup = await setUpGateway();
-    for (const path of ['/public/..%3B/admin', '/public/..%3b/admin', '/public/..%253B/admin', '/public/..%2fadmin', '/public/..%5Cadmin', '/public/%252e%252e/admin', '/public/%2E%2E%2Fadmin']) {
+    for (const path of [
+      '/public/..%3B/admin',
+      '/public/..%3b/admin',
+      '/public/..%253B/admin',
+      '/public/..%2fadmin',
+      '/public/..%5Cadmin',
+      '/public/%252e%252e/admin',
+      '/public/%2E%2E%2Fadmin',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -63,7 +77,12 @@ describe('the attacks: a path whose readings fall under different classes is ref
   it('refuses an API path that a servlet container reads as a page, for a machine token (it would reach the page with the token identity)', async () => {
     const setup = await setUpGateway();
     const token = await accessToken(setup, { sub: 'machine-1' });
-    for (const path of ['/api/..;/account/settings', '/api/orders/..;/..;/account', '/api/..%3B/account', '/api/..%2faccount']) {
+    for (const path of [
+      '/api/..;/account/settings',
+      '/api/orders/..;/..;/account',
+      '/api/..%3B/account',
+      '/api/..%2faccount',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: { authorization: `Bearer ${token}` } }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -73,7 +92,13 @@ describe('the attacks: a path whose readings fall under different classes is ref
     const setup = await setUpGateway();
     await signIn(setup);
     // The last: merged slashes read `/x`, a server that keeps the empty segment reads `/favicon.ico/x`.
-    for (const path of ['/account/..;/public/x', '/account/..%2fapi/orders', '/public%2fx', '/api;v=1/orders', '/favicon.ico%2F%2F..%2Fx']) {
+    for (const path of [
+      '/account/..;/public/x',
+      '/account/..%2fapi/orders',
+      '/public%2fx',
+      '/api;v=1/orders',
+      '/favicon.ico%2F%2F..%2Fx',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -87,14 +112,22 @@ describe('the attacks: a path whose readings fall under different classes is ref
     expect(navigation.headers.get('location')).toBeNull();
     await expectErrorPage(navigation, 400, 'path_ambiguous');
     // One reading is an API path: JSON, as every API answer, even for a navigation.
-    await expectAmbiguous(await setup.edge.fetch('/public/..;/api/orders', { headers: NAVIGATION }), 'navigation with an API reading');
+    await expectAmbiguous(
+      await setup.edge.fetch('/public/..;/api/orders', { headers: NAVIGATION }),
+      'navigation with an API reading',
+    );
     expect(await setup.originRequests()).toEqual([]);
   });
 
   it('refuses a path one reading of which climbs above the root (it would leave the ORIGIN_URL path), even when every other reading is a page', async () => {
     const setup = await setUpGateway();
     await signIn(setup);
-    for (const path of ['/x/..%2f..%2fother', '/x/..;/..;/other', '/..%2f%2e%2e%2fother', '/a/%252e%252e/%252e%252e/other']) {
+    for (const path of [
+      '/x/..%2f..%2fother',
+      '/x/..;/..;/other',
+      '/..%2f%2e%2e%2fother',
+      '/a/%252e%252e/%252e%252e/other',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -103,7 +136,14 @@ describe('the attacks: a path whose readings fall under different classes is ref
   it('refuses %00 and other control characters in any reading, and a path that is not valid percent-encoded UTF-8', async () => {
     const setup = await setUpGateway();
     await signIn(setup);
-    for (const path of ['/public/x%00.html', '/public/x%2500.html', '/account/x%0a', '/public/%E0%A4%A', '/public/%C0%AE%C0%AE/admin', '/account/%FF']) {
+    for (const path of [
+      '/public/x%00.html',
+      '/public/x%2500.html',
+      '/account/x%0a',
+      '/public/%E0%A4%A',
+      '/public/%C0%AE%C0%AE/admin',
+      '/account/%FF',
+    ]) {
       await expectAmbiguous(await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH }), path);
     }
     expect(await setup.originRequests()).toEqual([]);
@@ -120,7 +160,9 @@ describe('the attacks: a path whose readings fall under different classes is ref
 
     const long = `/docs/${'abcdefgh/'.repeat(1000)}x%20y`;
     expect((await setup.edge.fetch(long, { headers: SAME_ORIGIN_FETCH })).status).toBe(404); // forwarded; the scripted origin has no route
-    expect((await setup.originRequests()).map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual([`/origin${long}`]);
+    expect((await setup.originRequests()).map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual([
+      `/origin${long}`,
+    ]);
   });
 
   it('logs request_refused with reason path_ambiguous, the path and the method', async () => {
@@ -129,7 +171,15 @@ describe('the attacks: a path whose readings fall under different classes is ref
     await setup.edge.fetch('/public/..;/admin', { method: 'POST', body: 'x', headers: SAME_ORIGIN_FETCH });
 
     const refused = loggedEvents().filter((event) => event.event === 'request_refused');
-    expect(refused).toEqual([expect.objectContaining({ level: 'warn', reason: 'path_ambiguous', detail: 'readings_differ', path: '/public/..;/admin', method: 'POST' })]);
+    expect(refused).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        reason: 'path_ambiguous',
+        detail: 'readings_differ',
+        path: '/public/..;/admin',
+        method: 'POST',
+      }),
+    ]);
   });
 });
 
@@ -141,39 +191,67 @@ const ROUTED = { status: 200, body: 'ok' } as const;
 describe('the benign neighbours keep working', () => {
   it('forwards a ";" parameter or an encoded character every reading agrees on, anonymously on public paths', async () => {
     const setup = await setUpGateway();
-    const paths = ['/public/file;v=1', '/public/x;jsessionid=1/y', '/public/a%20b.txt', '/public/a%2Fb', '/public/100%25', '/public/s%C3%AD%C3%B0a/%C3%BE%C3%BA'];
+    const paths = [
+      '/public/file;v=1',
+      '/public/x;jsessionid=1/y',
+      '/public/a%20b.txt',
+      '/public/a%2Fb',
+      '/public/100%25',
+      '/public/s%C3%AD%C3%B0a/%C3%BE%C3%BA',
+    ];
     for (const path of paths) await setup.routeOrigin('GET', path, ROUTED);
 
-    for (const path of paths) expect((await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH })).status, path).toBe(200);
+    for (const path of paths)
+      expect((await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH })).status, path).toBe(200);
 
     const requests = await setup.originRequests();
-    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(paths.map((path) => `/origin${path}`));
+    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(
+      paths.map((path) => `/origin${path}`),
+    );
     for (const request of requests) expect(identityHeadersOf(request), request.path).toEqual({});
   });
 
   it('forwards API paths with such parameters to a bearer token', async () => {
     const setup = await setUpGateway();
-    const paths = ['/api/items;jsessionid=1', '/api/a%2Fb', '/api/items/%C3%BE%C3%BA', '/api/items;v=1/x', '/API/orders'];
+    const paths = [
+      '/api/items;jsessionid=1',
+      '/api/a%2Fb',
+      '/api/items/%C3%BE%C3%BA',
+      '/api/items;v=1/x',
+      '/API/orders',
+    ];
     for (const path of paths) await setup.routeOrigin('GET', path, ROUTED);
     const token = await accessToken(setup, { sub: 'machine-2' });
 
-    for (const path of paths) expect((await setup.edge.fetch(path, { headers: { authorization: `Bearer ${token}` } })).status, path).toBe(200);
+    for (const path of paths)
+      expect((await setup.edge.fetch(path, { headers: { authorization: `Bearer ${token}` } })).status, path).toBe(200);
 
     const requests = await setup.originRequests();
-    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(paths.map((path) => `/origin${path}`));
+    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(
+      paths.map((path) => `/origin${path}`),
+    );
     for (const request of requests) expect(request.headers['x-kenni-auth'], request.path).toBe('bearer');
   });
 
   it('forwards page paths with spaces, Icelandic letters, parameters and %25 to a session', async () => {
     const setup = await setUpGateway();
     const { sub } = await signIn(setup);
-    const paths = ['/docs/a%20b', '/s%C3%AD%C3%B0a/%C3%BE%C3%BA', '/docs/file;v=1', '/docs/100%25', '/account/a%2Fb', '/docs/%E2%82%AC%2520'];
+    const paths = [
+      '/docs/a%20b',
+      '/s%C3%AD%C3%B0a/%C3%BE%C3%BA',
+      '/docs/file;v=1',
+      '/docs/100%25',
+      '/account/a%2Fb',
+      '/docs/%E2%82%AC%2520',
+    ];
     for (const path of paths) await setup.routeOrigin('GET', path, ROUTED);
 
     for (const path of paths) expect((await setup.edge.fetch(path, { headers: NAVIGATION })).status, path).toBe(200);
 
     const requests = await setup.originRequests();
-    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(paths.map((path) => `/origin${path}`));
+    expect(requests.map((request) => request.rawPath.replace(/^\/[^/]+/, ''))).toEqual(
+      paths.map((path) => `/origin${path}`),
+    );
     for (const request of requests) expect(request.headers['x-kenni-sub'], request.path).toBe(sub);
   });
 });
@@ -225,7 +303,10 @@ function resolveDots(segments: string[], merge = true): Reading {
 }
 
 /** Splits a decoded path into segments and resolves it, failing on control characters. */
-function readDecoded(path: string | undefined, options: { backslash?: boolean; stripParams?: boolean; merge?: boolean } = {}): Reading {
+function readDecoded(
+  path: string | undefined,
+  options: { backslash?: boolean; stripParams?: boolean; merge?: boolean } = {},
+): Reading {
   if (path === undefined) return { failed: 'not_utf8' };
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(path)) return { failed: 'nul_or_control' };
@@ -311,12 +392,47 @@ function authorisedClass(request: RecordedRequest, sessionToken: string): TestCl
 function corpus(): string[] {
   const prefixes = ['/public/', '/api/', '/account/', '/', '/favicon.ico'];
   const tricks = [
-    ';', ';x=1', '..;', '..;/..;', '.;', '%3B', '%3b', '..%3B', '%253B',
-    '%2F', '%2f', '..%2f', '..%2F', '%252f', '..%252f',
-    '\\', '..\\', '%5C', '%5c', '..%5c', '%255c',
-    '%2e', '%2E', '%2e%2e', '.%2e', '%2E%2E%2F', '%2e%2e%2f', '%252e%252e', '%252e%252e%252f', '%25252e%25252e',
-    '%00', '%2500', '%25', '%2525', '%25%32%65%25%32%65',
-    '%2e%2e;', '..;%2f', '%3B%2F..%3B', '/..%2f', '%2F%2F..%2F', 'y//..%2f..%2f',
+    ';',
+    ';x=1',
+    '..;',
+    '..;/..;',
+    '.;',
+    '%3B',
+    '%3b',
+    '..%3B',
+    '%253B',
+    '%2F',
+    '%2f',
+    '..%2f',
+    '..%2F',
+    '%252f',
+    '..%252f',
+    '\\',
+    '..\\',
+    '%5C',
+    '%5c',
+    '..%5c',
+    '%255c',
+    '%2e',
+    '%2E',
+    '%2e%2e',
+    '.%2e',
+    '%2E%2E%2F',
+    '%2e%2e%2f',
+    '%252e%252e',
+    '%252e%252e%252f',
+    '%25252e%25252e',
+    '%00',
+    '%2500',
+    '%25',
+    '%2525',
+    '%25%32%65%25%32%65',
+    '%2e%2e;',
+    '..;%2f',
+    '%3B%2F..%3B',
+    '/..%2f',
+    '%2F%2F..%2F',
+    'y//..%2f..%2f',
   ];
   const targets = ['x', 'admin', 'api/orders', 'public/x', '..;/public/x', 'API/x'];
   const paths = new Set<string>();
@@ -349,14 +465,20 @@ const BENIGN: Array<[string, 'anonymous' | 'bearer' | 'session']> = [
   ['/docs/100%25', 'session'],
 ];
 
-async function sendAll(setup: GatewaySetup, requests: Array<{ id: string; path: string; headers: Record<string, string> }>): Promise<Map<string, number>> {
+async function sendAll(
+  setup: GatewaySetup,
+  requests: Array<{ id: string; path: string; headers: Record<string, string> }>,
+): Promise<Map<string, number>> {
   const statuses = new Map<string, number>();
   // A few at a time: the workers pool and the scripted origin share two cores with other suites.
   for (let i = 0; i < requests.length; i += 8) {
     await Promise.all(
       requests.slice(i, i + 8).map(async ({ id, path, headers }) => {
         // Absolute, so that a path starting with `//` is not read as a host.
-        const response = await setup.edge.fetch(`${EDGE_ORIGIN}${path}`, { headers: { ...headers, 'x-corpus-id': id }, jar: false });
+        const response = await setup.edge.fetch(`${EDGE_ORIGIN}${path}`, {
+          headers: { ...headers, 'x-corpus-id': id },
+          jar: false,
+        });
         await response.body?.cancel();
         statuses.set(id, response.status);
       }),
@@ -377,7 +499,9 @@ describe('the corpus: nothing ambiguous reaches the origin', () => {
     };
     const paths = corpus();
     const requests = [
-      ...paths.flatMap((path, index) => Object.entries(credentials).map(([kind, headers]) => ({ id: `c${index}-${kind}`, path, headers }))),
+      ...paths.flatMap((path, index) =>
+        Object.entries(credentials).map(([kind, headers]) => ({ id: `c${index}-${kind}`, path, headers })),
+      ),
       ...BENIGN.map(([path, kind], index) => ({ id: `b${index}-${kind}`, path, headers: credentials[kind] })),
     ];
 
@@ -390,14 +514,19 @@ describe('the corpus: nothing ambiguous reaches the origin', () => {
       const authorised = authorisedClass(request, sessionToken);
       for (const [reader, read] of Object.entries(READERS)) {
         const readAs = classOfReading(read(request.rawPath), tenant);
-        if (readAs !== authorised) misread.push(`${request.headers['x-corpus-id']} ${request.rawPath}: the edge authorised ${authorised}, ${reader} reads ${readAs}`);
+        if (readAs !== authorised)
+          misread.push(
+            `${request.headers['x-corpus-id']} ${request.rawPath}: the edge authorised ${authorised}, ${reader} reads ${readAs}`,
+          );
       }
     }
     expect(misread.slice(0, 40), `${misread.length} readings differ from what the edge authorised`).toEqual([]);
 
     // Every benign path reached the origin (the scripted origin answers 404 for an unscripted route).
     const reached = new Set(received.map((request) => request.headers['x-corpus-id']));
-    expect(BENIGN.map(([path], index) => [path, reached.has(`b${index}-${BENIGN[index]![1]}`)])).toEqual(BENIGN.map(([path]) => [path, true]));
+    expect(BENIGN.map(([path], index) => [path, reached.has(`b${index}-${BENIGN[index]![1]}`)])).toEqual(
+      BENIGN.map(([path]) => [path, true]),
+    );
     // Each request was either forwarded or answered by the edge with a status of the contract: never a 5xx.
     for (const { id, path } of requests) {
       const status = statuses.get(id)!;

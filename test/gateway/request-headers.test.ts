@@ -6,7 +6,15 @@
  * `,` (two folded `Cookie` fields) never reaches the origin.
  */
 import { describe, expect, it } from 'vitest';
-import { accessToken, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE, setUpGateway, signIn, LOGIN_COOKIE_PREFIX } from './helpers.ts';
+import {
+  accessToken,
+  NAVIGATION,
+  SAME_ORIGIN_FETCH,
+  SESSION_COOKIE,
+  setUpGateway,
+  signIn,
+  LOGIN_COOKIE_PREFIX,
+} from './helpers.ts';
 
 /** Every routing, method-override and client-address header, in the spellings origins read. */
 const ROUTING_HEADERS: Array<[string, string]> = [
@@ -38,8 +46,18 @@ const ROUTING_HEADERS: Array<[string, string]> = [
 describe('routing, method-override and client-address headers', () => {
   it.each([
     ['a public path', '/public/x', async () => ({})],
-    ['a page path with a session', '/account', async (setup: Awaited<ReturnType<typeof setUpGateway>>) => (await signIn(setup), NAVIGATION)],
-    ['an API path with a bearer token', '/api/orders', async (setup: Awaited<ReturnType<typeof setUpGateway>>) => ({ authorization: `Bearer ${await accessToken(setup)}` })],
+    [
+      'a page path with a session',
+      '/account',
+      async (setup: Awaited<ReturnType<typeof setUpGateway>>) => (await signIn(setup), NAVIGATION),
+    ],
+    [
+      'an API path with a bearer token',
+      '/api/orders',
+      async (setup: Awaited<ReturnType<typeof setUpGateway>>) => ({
+        authorization: `Bearer ${await accessToken(setup)}`,
+      }),
+    ],
   ])('are dropped on %s in every letter case and with _ for -', async (_label, path, authenticate) => {
     const setup = await setUpGateway();
     const auth = await authenticate(setup);
@@ -53,7 +71,9 @@ describe('routing, method-override and client-address headers', () => {
     expect(response.status).toBe(200);
     const [request] = await setup.originRequests();
     const normalized = (name: string) => name.toLowerCase().replace(/_/g, '-');
-    const left = Object.keys(request!.headers).filter((name) => ROUTING_HEADERS.some(([sent]) => normalized(sent) === normalized(name)));
+    const left = Object.keys(request!.headers).filter((name) =>
+      ROUTING_HEADERS.some(([sent]) => normalized(sent) === normalized(name)),
+    );
     // Only the edge's own X-Forwarded-* remain (and none of them is x-forwarded-server / -ssl).
     expect(left).toEqual([]);
     expect(request!.headers['x-request-id']).toBe('req-7');
@@ -61,7 +81,7 @@ describe('routing, method-override and client-address headers', () => {
   });
 });
 
-describe('the client\'s Authorization', () => {
+describe("the client's Authorization", () => {
   it('is dropped on a page path: the session authenticated the request, the header is unverified', async () => {
     const setup = await setUpGateway();
     const { sub } = await signIn(setup);
@@ -80,7 +100,7 @@ describe('the client\'s Authorization', () => {
     }
   });
 
-  it('reaches a public path as sent, an API path with a bearer as verified, and is replaced by the session\'s token on an API path with a session', async () => {
+  it("reaches a public path as sent, an API path with a bearer as verified, and is replaced by the session's token on an API path with a session", async () => {
     const setup = await setUpGateway();
     const { accessToken: sessionToken } = await signIn(setup);
     const token = await accessToken(setup, { sub: 'machine-1' });
@@ -100,17 +120,39 @@ describe('the client\'s Authorization', () => {
 
 describe('folded Cookie headers', () => {
   it.each([
-    ['two Cookie fields folded with ", "', (id: string) => [['cookie', 'a=1'], ['cookie', `${SESSION_COOKIE}=${id}`]], 'a=1'],
+    [
+      'two Cookie fields folded with ", "',
+      (id: string) => [
+        ['cookie', 'a=1'],
+        ['cookie', `${SESSION_COOKIE}=${id}`],
+      ],
+      'a=1',
+    ],
     ['one field with ", " before the session', (id: string) => [['cookie', `a=1, ${SESSION_COOKIE}=${id}`]], 'a=1'],
-    ['one field with "," and no space, then "; "', (id: string) => [['cookie', `a=1,${SESSION_COOKIE}=${id}; b=2`]], 'a=1; b=2'],
-    ['a login cookie after ","', (id: string) => [['cookie', `a=1, ${LOGIN_COOKIE_PREFIX}x=sealed, ${SESSION_COOKIE}=${id}`]], 'a=1'],
-    ['a session after a space inside one pair (read as two cookies by lenient parsers)', (id: string) => [['cookie', `a=1 ${SESSION_COOKIE}=${id}; b=2`]], 'b=2'],
+    [
+      'one field with "," and no space, then "; "',
+      (id: string) => [['cookie', `a=1,${SESSION_COOKIE}=${id}; b=2`]],
+      'a=1; b=2',
+    ],
+    [
+      'a login cookie after ","',
+      (id: string) => [['cookie', `a=1, ${LOGIN_COOKIE_PREFIX}x=sealed, ${SESSION_COOKIE}=${id}`]],
+      'a=1',
+    ],
+    [
+      'a session after a space inside one pair (read as two cookies by lenient parsers)',
+      (id: string) => [['cookie', `a=1 ${SESSION_COOKIE}=${id}; b=2`]],
+      'b=2',
+    ],
   ])('never hand the session id to the origin on a public path: %s', async (_label, cookieFields, expected) => {
     const setup = await setUpGateway();
     const { sessionId } = await signIn(setup);
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
-    const response = await setup.edge.fetch('/public/x', { headers: new Headers(cookieFields(sessionId) as Array<[string, string]>), jar: false });
+    const response = await setup.edge.fetch('/public/x', {
+      headers: new Headers(cookieFields(sessionId) as Array<[string, string]>),
+      jar: false,
+    });
 
     expect(response.status).toBe(200);
     const [request] = await setup.originRequests();
@@ -125,7 +167,10 @@ describe('folded Cookie headers', () => {
     await setup.routeOrigin('GET', '/public/y', { status: 200 });
 
     await setup.edge.fetch('/public/x', { headers: { cookie: 'prefs=a,b,c; list="x, y"' }, jar: false });
-    await setup.edge.fetch('/public/y', { headers: { cookie: `prefs=a,b,c; ${SESSION_COOKIE}=${sessionId}; list="x, y"` }, jar: false });
+    await setup.edge.fetch('/public/y', {
+      headers: { cookie: `prefs=a,b,c; ${SESSION_COOKIE}=${sessionId}; list="x, y"` },
+      jar: false,
+    });
 
     const [untouched, stripped] = await setup.originRequests();
     expect(untouched!.headers.cookie).toBe('prefs=a,b,c; list="x, y"');

@@ -20,7 +20,10 @@ describe('Clear-Site-Data from the origin', () => {
   ])('%s reaches the browser as %s, on a page and on a public path', async (sent, expected) => {
     const setup = await setUpGateway();
     const { sessionId } = await signIn(setup);
-    await setup.routeOrigin('GET', '/account/logout-everywhere', { status: 200, headers: { 'clear-site-data': sent, 'x-origin': 'yes' } });
+    await setup.routeOrigin('GET', '/account/logout-everywhere', {
+      status: 200,
+      headers: { 'clear-site-data': sent, 'x-origin': 'yes' },
+    });
     await setup.routeOrigin('GET', '/public/reset', { status: 200, headers: { 'clear-site-data': sent } });
 
     const page = await setup.edge.fetch('/account/logout-everywhere', { headers: NAVIGATION });
@@ -35,7 +38,7 @@ describe('Clear-Site-Data from the origin', () => {
 });
 
 describe('Set-Cookie from the origin', () => {
-  it('drops nameless cookies whose value a browser would send back as an edge cookie, and keeps the origin\'s own cookies', async () => {
+  it("drops nameless cookies whose value a browser would send back as an edge cookie, and keeps the origin's own cookies", async () => {
     const setup = await setUpGateway();
     await signIn(setup);
     const cookies = [

@@ -6,7 +6,15 @@
  * is not cut off.
  */
 import { describe, expect, it } from 'vitest';
-import { NAVIGATION, patternByte, releaseGate, setUpGateway, sha256Hex, signIn, waitForOriginBytes } from './helpers.ts';
+import {
+  NAVIGATION,
+  patternByte,
+  releaseGate,
+  setUpGateway,
+  sha256Hex,
+  signIn,
+  waitForOriginBytes,
+} from './helpers.ts';
 
 const MiB = 1024 * 1024;
 const TOTAL = 20 * MiB;
@@ -51,7 +59,11 @@ describe('uploads', () => {
       { highWaterMark: 0 },
     );
 
-    const response = await setup.edge.fetch('/files/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'sec-fetch-site': 'same-origin' }, body });
+    const response = await setup.edge.fetch('/files/upload', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'sec-fetch-site': 'same-origin' },
+      body,
+    });
 
     expect(response.status).toBe(201);
     expect(await response.json()).toEqual({ stored: true });
@@ -60,7 +72,12 @@ describe('uploads', () => {
       { produced: 12 * MiB, receivedAtOrigin: 12 * MiB },
     ]);
     const [request] = await setup.originRequests();
-    expect(request).toMatchObject({ method: 'POST', path: '/origin/files/upload', bodyLength: TOTAL, bodySha256: await patternSha256(TOTAL) });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/origin/files/upload',
+      bodyLength: TOTAL,
+      bodySha256: await patternSha256(TOTAL),
+    });
     expect(request!.headers['x-kenni-sub']).toBe(sub);
   });
 
@@ -69,11 +86,19 @@ describe('uploads', () => {
     await setup.routeOrigin('PUT', '/public/blob', { status: 204 });
     const bytes = patternChunk(0, 3 * MiB + 17);
 
-    const response = await setup.edge.fetch('/public/blob', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const response = await setup.edge.fetch('/public/blob', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
 
     expect(response.status).toBe(204);
     const [request] = await setup.originRequests();
-    expect(request).toMatchObject({ bodyLength: bytes.byteLength, bodySha256: await sha256Hex(bytes), bodyOmitted: true });
+    expect(request).toMatchObject({
+      bodyLength: bytes.byteLength,
+      bodySha256: await sha256Hex(bytes),
+      bodyOmitted: true,
+    });
     expect(request!.headers['content-length']).toBe(String(bytes.byteLength));
   });
 });
@@ -83,7 +108,10 @@ describe('downloads', () => {
     const setup = await setUpGateway();
     await signIn(setup);
     // The origin sends 64 KiB, then holds the rest until the test has read the first bytes through the edge.
-    await setup.routeOrigin('GET', '/files/big.bin', { headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="big.bin"' }, download: { bytes: TOTAL, gate: 'rest' } });
+    await setup.routeOrigin('GET', '/files/big.bin', {
+      headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="big.bin"' },
+      download: { bytes: TOTAL, gate: 'rest' },
+    });
 
     const response = await setup.edge.fetch('/files/big.bin', { headers: NAVIGATION });
 
@@ -116,7 +144,11 @@ describe('ORIGIN_TIMEOUT', () => {
     const setup = await setUpGateway({ edge: { ORIGIN_TIMEOUT: '1' } });
     await setup.routeOrigin('GET', '/public/report.txt', {
       headers: { 'content-type': 'text/plain; charset=utf-8' },
-      chunks: [{ body: 'Fyrsti hluti. ' }, { body: 'Annar hluti. ', delayMs: 600 }, { body: 'Síðasti hluti.', delayMs: 600 }],
+      chunks: [
+        { body: 'Fyrsti hluti. ' },
+        { body: 'Annar hluti. ', delayMs: 600 },
+        { body: 'Síðasti hluti.', delayMs: 600 },
+      ],
     });
     const started = Date.now();
 

@@ -9,7 +9,14 @@ import { EDGE_ORIGIN } from '../support/presets.ts';
 import { expectSessionRequired, identityHeadersOf, SESSION_COOKIE, setUpGateway, signIn } from './helpers.ts';
 
 /** What a browser sends with `new WebSocket('wss://edge.test/…')` from the edge's own page. */
-const WEBSOCKET_HANDSHAKE = { upgrade: 'websocket', connection: 'Upgrade', 'sec-fetch-mode': 'websocket', 'sec-fetch-dest': 'websocket', 'sec-fetch-site': 'same-origin', origin: EDGE_ORIGIN };
+const WEBSOCKET_HANDSHAKE = {
+  upgrade: 'websocket',
+  connection: 'Upgrade',
+  'sec-fetch-mode': 'websocket',
+  'sec-fetch-dest': 'websocket',
+  'sec-fetch-site': 'same-origin',
+  origin: EDGE_ORIGIN,
+};
 
 /** Accepts the client end, sends `message`, and resolves with the first message echoed back. */
 async function echoOnce(socket: WebSocket, message: string | ArrayBuffer): Promise<string | ArrayBuffer | Blob> {
@@ -34,7 +41,12 @@ describe('WebSocket upgrades', () => {
     const { sub } = await signIn(setup, { claims: { name: 'Þórður Ævarsson', national_id: '0101302989' } });
     await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
 
-    const response = await setup.edge.fetch('/live/feed?room=1', { headers: { ...WEBSOCKET_HANDSHAKE, cookie: `theme=dark; ${SESSION_COOKIE}=${setup.edge.jar.get(SESSION_COOKIE)!}` } });
+    const response = await setup.edge.fetch('/live/feed?room=1', {
+      headers: {
+        ...WEBSOCKET_HANDSHAKE,
+        cookie: `theme=dark; ${SESSION_COOKIE}=${setup.edge.jar.get(SESSION_COOKIE)!}`,
+      },
+    });
 
     expect(response.status).toBe(101);
     expect(response.webSocket).toBeInstanceOf(WebSocket);
@@ -61,7 +73,7 @@ describe('WebSocket upgrades', () => {
     expect(request!.headers.origin).toBe(EDGE_ORIGIN);
   });
 
-  it('drops a 101\'s Set-Cookie that would set or clear the edge\'s cookies, keeps the origin\'s own, and the socket still works', async () => {
+  it("drops a 101's Set-Cookie that would set or clear the edge's cookies, keeps the origin's own, and the socket still works", async () => {
     const setup = await setUpGateway();
     const { sessionId } = await signIn(setup);
     const cookies = [
@@ -71,7 +83,10 @@ describe('WebSocket upgrades', () => {
       '__Host-kenni-login-abc=forged; Path=/; Secure',
       'theme=dark; Path=/',
     ];
-    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo', headers: { 'set-cookie': cookies, 'clear-site-data': '"cookies", "cache"', 'x-origin': 'yes' } });
+    await setup.routeOrigin('GET', '/live/feed', {
+      websocket: 'echo',
+      headers: { 'set-cookie': cookies, 'clear-site-data': '"cookies", "cache"', 'x-origin': 'yes' },
+    });
 
     const response = await setup.edge.fetch('/live/feed', { headers: WEBSOCKET_HANDSHAKE });
 
@@ -102,7 +117,9 @@ describe('WebSocket upgrades', () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/ticker', { websocket: 'echo' });
 
-    const response = await setup.edge.fetch('/public/ticker', { headers: { ...WEBSOCKET_HANDSHAKE, 'x-kenni-sub': 'spoofed' } });
+    const response = await setup.edge.fetch('/public/ticker', {
+      headers: { ...WEBSOCKET_HANDSHAKE, 'x-kenni-sub': 'spoofed' },
+    });
 
     expect(response.status).toBe(101);
     const socket = response.webSocket!;
@@ -113,7 +130,7 @@ describe('WebSocket upgrades', () => {
     expect(identityHeadersOf(request!)).toEqual({});
   });
 
-  it('passes the origin\'s refusal of an upgrade through as an ordinary answer', async () => {
+  it("passes the origin's refusal of an upgrade through as an ordinary answer", async () => {
     const setup = await setUpGateway();
     await signIn(setup);
 
@@ -128,16 +145,19 @@ describe('WebSocket upgrades', () => {
   it.each([
     ['a foreign Origin', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }],
     ['a sibling subdomain', { origin: 'https://evil.edge.test', 'sec-fetch-site': 'same-site' }],
-  ])('refuses an upgrade from %s that carries the session cookie (cross-site WebSocket hijacking): 403, not forwarded', async (_label, headers) => {
-    const setup = await setUpGateway();
-    await signIn(setup);
-    await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
+  ])(
+    'refuses an upgrade from %s that carries the session cookie (cross-site WebSocket hijacking): 403, not forwarded',
+    async (_label, headers) => {
+      const setup = await setUpGateway();
+      await signIn(setup);
+      await setup.routeOrigin('GET', '/live/feed', { websocket: 'echo' });
 
-    const response = await setup.edge.fetch('/live/feed', { headers: { ...WEBSOCKET_HANDSHAKE, ...headers } });
+      const response = await setup.edge.fetch('/live/feed', { headers: { ...WEBSOCKET_HANDSHAKE, ...headers } });
 
-    expect(response.status).toBe(403);
-    expect(response.webSocket).toBeNull();
-    expect(((await response.json()) as { code: string }).code).toBe('cross_site_request');
-    expect(await setup.originRequests()).toEqual([]);
-  });
+      expect(response.status).toBe(403);
+      expect(response.webSocket).toBeNull();
+      expect(((await response.json()) as { code: string }).code).toBe('cross_site_request');
+      expect(await setup.originRequests()).toEqual([]);
+    },
+  );
 });

@@ -19,18 +19,26 @@ describe('the per-test console capture', () => {
 
     const lines = testLines();
     expect(lines.map(({ method }) => method)).toEqual(['log', 'warn', 'error', 'info', 'debug']);
-    expect(lines.map(({ text }) => text.split('\n')[0])).toEqual(['one', 'two {"n":2}', 'Error: three', 'four', 'five']);
+    expect(lines.map(({ text }) => text.split('\n')[0])).toEqual([
+      'one',
+      'two {"n":2}',
+      'Error: three',
+      'four',
+      'five',
+    ]);
   });
 
   it('starts empty for the next test', () => {
     expect(testLines()).toEqual([]);
   });
 
-  it('parses the edge\'s JSON events', () => {
+  it("parses the edge's JSON events", () => {
     logEvent('login_started', { path: '/auth/login' });
     console.log('not json');
 
-    expect(testEvents()).toEqual([{ level: 'info', event: 'login_started', path: '/auth/login', time: expect.stringMatching(/Z$/) }]);
+    expect(testEvents()).toEqual([
+      { level: 'info', event: 'login_started', path: '/auth/login', time: expect.stringMatching(/Z$/) },
+    ]);
   });
 
   it('keeps capturing after vi.restoreAllMocks()', () => {

@@ -113,7 +113,10 @@ describe('scripted provider', () => {
     const provider = await createScriptedProvider();
     await provider.serveDiscovery({ end_session_endpoint: undefined, extra: 1 });
 
-    const document = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const document = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
 
     expect(document).toMatchObject({
       issuer: provider.issuer,
@@ -166,12 +169,23 @@ describe('token factory', () => {
     const key = await generateTestKey('RS256');
     await provider.serveJwks([key]);
     const jwks = createRemoteJWKSet(new URL(provider.endpoints.jwks_uri));
-    const claims = makeAccessTokenClaims({ issuer: provider.issuer, audience: '@team.is/web-api', scope: ['openid', '@team.is/api.read'] });
+    const claims = makeAccessTokenClaims({
+      issuer: provider.issuer,
+      audience: '@team.is/web-api',
+      scope: ['openid', '@team.is/api.read'],
+    });
 
     const typed = await signJwt(key, claims, { typ: 'at+jwt', kid: undefined, jku: 'https://evil.example/jwks' });
     expect(decodeProtectedHeader(typed)).toEqual({ alg: 'RS256', typ: 'at+jwt', jku: 'https://evil.example/jwks' });
-    expect(decodeJwt(typed)).toMatchObject({ client_id: '@team.is/web', scope: 'openid @team.is/api.read', aud: '@team.is/web-api' });
-    await expect(jwtVerify(typed, key.publicKey)).resolves.toMatchObject({ protectedHeader: { alg: 'RS256', typ: 'at+jwt' }, payload: { aud: '@team.is/web-api' } });
+    expect(decodeJwt(typed)).toMatchObject({
+      client_id: '@team.is/web',
+      scope: 'openid @team.is/api.read',
+      aud: '@team.is/web-api',
+    });
+    await expect(jwtVerify(typed, key.publicKey)).resolves.toMatchObject({
+      protectedHeader: { alg: 'RS256', typ: 'at+jwt' },
+      payload: { aud: '@team.is/web-api' },
+    });
 
     const critical = await signJwt(key, claims, { crit: ['exp'] });
     expect(decodeProtectedHeader(critical).crit).toEqual(['exp']);
@@ -203,7 +217,9 @@ describe('token factory', () => {
     }
     // The key-confusion token really is an HMAC over the public key's JSON.
     const confused = await hs256WithPublicKey(key.publicJwk, claims);
-    await expect(jwtVerify(confused, new TextEncoder().encode(JSON.stringify(key.publicJwk)))).resolves.toMatchObject({ protectedHeader: { alg: 'HS256', kid: key.kid } });
+    await expect(jwtVerify(confused, new TextEncoder().encode(JSON.stringify(key.publicJwk)))).resolves.toMatchObject({
+      protectedHeader: { alg: 'HS256', kid: key.kid },
+    });
 
     const jwe = jweShapedToken();
     expect(jwe.split('.')).toHaveLength(5);
@@ -232,7 +248,13 @@ describe('token factory', () => {
   it('takes claim times from the controlled clock', async () => {
     vi.useFakeTimers();
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-    const claims = makeIdTokenClaims({ issuer: 'https://i', clientId: 'c', nonce: undefined, sub: 's', name: undefined });
+    const claims = makeIdTokenClaims({
+      issuer: 'https://i',
+      clientId: 'c',
+      nonce: undefined,
+      sub: 's',
+      name: undefined,
+    });
 
     expect(claims).toMatchObject({ iat: 1893456000, exp: 1893456000 + 3600, sub: 's' });
     expect(claims).not.toHaveProperty('nonce');

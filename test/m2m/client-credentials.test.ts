@@ -13,7 +13,12 @@ import { loadProvider } from '../../src/provider/index.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { report } from '../support/log-capture.ts';
-import { createScriptedProvider, tokenError, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
+import {
+  createScriptedProvider,
+  tokenError,
+  tokenResponse,
+  type ScriptedProvider,
+} from '../support/scripted-provider.ts';
 
 const M2M_CLIENT_ID = '@t.is/m2m';
 const M2M_CLIENT_SECRET = 'a:b+c%d/e=f é';
@@ -30,7 +35,12 @@ async function createProvider(): Promise<ScriptedProvider> {
 
 /** The environment a Worker would have with the scripted provider and the M2M credentials (as createTestEdge builds it). */
 function m2mEnv(provider: ScriptedProvider, overrides: Partial<Record<keyof Env, unknown>> = {}): Env {
-  return createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_M2M_CLIENT_ID: M2M_CLIENT_ID, KENNI_M2M_CLIENT_SECRET: M2M_CLIENT_SECRET, ...overrides }).env;
+  return createTestEdge({
+    KENNI_ISSUER: provider.issuer,
+    KENNI_M2M_CLIENT_ID: M2M_CLIENT_ID,
+    KENNI_M2M_CLIENT_SECRET: M2M_CLIENT_SECRET,
+    ...overrides,
+  }).env;
 }
 
 async function tokenRequests(provider: ScriptedProvider) {
@@ -83,7 +93,11 @@ describe('getClientCredentialsToken: the token request', () => {
 
   it('throws AppError m2m_not_configured (500) without KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, and asks nobody', async () => {
     const provider = await createProvider();
-    const env = createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_M2M_CLIENT_ID: undefined, KENNI_M2M_CLIENT_SECRET: undefined }).env;
+    const env = createTestEdge({
+      KENNI_ISSUER: provider.issuer,
+      KENNI_M2M_CLIENT_ID: undefined,
+      KENNI_M2M_CLIENT_SECRET: undefined,
+    }).env;
 
     const attempt = getClientCredentialsToken(env, { scope: 'x' });
 
@@ -97,7 +111,10 @@ describe('getClientCredentialsToken: the token request', () => {
     await provider.serveToken([{ status: 503 }, tokenResponse({ access_token: 'M2M-1', expires_in: 3600 })]);
     const env = m2mEnv(provider);
 
-    await expect(getClientCredentialsToken(env, { scope: 's' })).rejects.toMatchObject({ code: 'provider_unreachable', status: 502 });
+    await expect(getClientCredentialsToken(env, { scope: 's' })).rejects.toMatchObject({
+      code: 'provider_unreachable',
+      status: 502,
+    });
     await expect(getClientCredentialsToken(env, { scope: 's' })).resolves.toMatchObject({ access_token: 'M2M-1' });
     expect(await tokenRequests(provider)).toHaveLength(2);
   });
@@ -106,7 +123,10 @@ describe('getClientCredentialsToken: the token request', () => {
     const provider = await createProvider();
     await provider.serveToken(tokenError('invalid_client', 'client authentication failed', 401));
 
-    await expect(getClientCredentialsToken(m2mEnv(provider), { scope: 's' })).rejects.toMatchObject({ code: 'provider_misconfigured', status: 502 });
+    await expect(getClientCredentialsToken(m2mEnv(provider), { scope: 's' })).rejects.toMatchObject({
+      code: 'provider_misconfigured',
+      status: 502,
+    });
   });
 });
 
@@ -114,7 +134,10 @@ describe('getClientCredentialsToken: the cache', () => {
   it('asks the provider once for 100 calls, still not 1 s before the renewal point (60 s before expiry), and again at it', async () => {
     const clock = startClock();
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }), tokenResponse({ access_token: 'M2M-2', expires_in: 3600 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }),
+      tokenResponse({ access_token: 'M2M-2', expires_in: 3600 }),
+    ]);
     const env = m2mEnv(provider);
 
     const tokens = [];
@@ -135,10 +158,16 @@ describe('getClientCredentialsToken: the cache', () => {
   it('renews a short-lived token a tenth of its life before expiry', async () => {
     const clock = startClock();
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-1', expires_in: 300 }), tokenResponse({ access_token: 'M2M-2', expires_in: 300 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-1', expires_in: 300 }),
+      tokenResponse({ access_token: 'M2M-2', expires_in: 300 }),
+    ]);
     const env = m2mEnv(provider);
 
-    expect(await getClientCredentialsToken(env)).toMatchObject({ access_token: 'M2M-1', renew_at: clock.start / 1000 + 270 });
+    expect(await getClientCredentialsToken(env)).toMatchObject({
+      access_token: 'M2M-1',
+      renew_at: clock.start / 1000 + 270,
+    });
     clock.at(269);
     expect((await getClientCredentialsToken(env)).access_token).toBe('M2M-1');
     clock.at(270);
@@ -148,7 +177,10 @@ describe('getClientCredentialsToken: the cache', () => {
 
   it('caches different scopes separately, and the same scopes in any order together', async () => {
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-AB', expires_in: 3600 }), tokenResponse({ access_token: 'M2M-C', expires_in: 3600 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-AB', expires_in: 3600 }),
+      tokenResponse({ access_token: 'M2M-C', expires_in: 3600 }),
+    ]);
     const env = m2mEnv(provider);
 
     const ab = await getClientCredentialsToken(env, { scope: 'b a' });
@@ -156,18 +188,28 @@ describe('getClientCredentialsToken: the cache', () => {
     const c = await getClientCredentialsToken(env, { scope: 'c' });
     const abAgain = await getClientCredentialsToken(env, { scope: 'a b' });
 
-    expect([ab.access_token, ba.access_token, c.access_token, abAgain.access_token]).toEqual(['M2M-AB', 'M2M-AB', 'M2M-C', 'M2M-AB']);
+    expect([ab.access_token, ba.access_token, c.access_token, abAgain.access_token]).toEqual([
+      'M2M-AB',
+      'M2M-AB',
+      'M2M-C',
+      'M2M-AB',
+    ]);
     expect((await tokenRequests(provider)).map((request) => request.form?.scope)).toEqual(['a b', 'c']);
   });
 
   it('shares one request among 20 concurrent misses', async () => {
     const provider = await createProvider();
-    await provider.serveToken([{ ...tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }), delayMs: 100 }, tokenResponse({ access_token: 'M2M-2', expires_in: 3600 })]);
+    await provider.serveToken([
+      { ...tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }), delayMs: 100 },
+      tokenResponse({ access_token: 'M2M-2', expires_in: 3600 }),
+    ]);
     const env = m2mEnv(provider);
     const stats = loadProvider(loadConfig(env)).stats;
     const before = stats.clientCredentialsRequests;
 
-    const tokens = await Promise.all(Array.from({ length: 20 }, () => getClientCredentialsToken(env, { scope: 'api.read' })));
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, () => getClientCredentialsToken(env, { scope: 'api.read' })),
+    );
 
     expect(tokens.map((token) => token.access_token)).toEqual(Array(20).fill('M2M-1'));
     expect(await tokenRequests(provider)).toHaveLength(1);
@@ -176,7 +218,10 @@ describe('getClientCredentialsToken: the cache', () => {
 
   it('serves a cold isolate from the sealed Cache API entry without asking the provider, and keeps the token out of it in plain text', async () => {
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-secret-access-token-1', expires_in: 3600 }), tokenResponse({ access_token: 'M2M-2', expires_in: 3600 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-secret-access-token-1', expires_in: 3600 }),
+      tokenResponse({ access_token: 'M2M-2', expires_in: 3600 }),
+    ]);
     const env = m2mEnv(provider);
 
     const warm = await getClientCredentialsToken(env, { scope: 'api.read' });
@@ -187,7 +232,10 @@ describe('getClientCredentialsToken: the cache', () => {
     // The Cache API entry (named after a hash of issuer, client, secret and scope) holds only sealed text.
     const cacheKey = await sha256Hex([provider.issuer, M2M_CLIENT_ID, M2M_CLIENT_SECRET, 'api.read'].join('\u0000'));
     const shared = await readEdgeCache<string>(loadConfig(env), `m2m ${cacheKey}`);
-    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toEqual({ value: expect.stringMatching(/^\S+$/), storedAt: expect.any(Number) });
+    expect(shared, 'the sealed Cache API entry (its name is internal to src/m2m/client-credentials.ts)').toEqual({
+      value: expect.stringMatching(/^\S+$/),
+      storedAt: expect.any(Number),
+    });
     const stored = JSON.stringify(shared);
     expect(stored).not.toContain('M2M-secret-access-token-1');
     expect(stored).not.toContain(M2M_CLIENT_SECRET);
@@ -197,7 +245,10 @@ describe('getClientCredentialsToken: the cache', () => {
   it('lets a cold isolate ask the provider when the shared entry is due for renewal', async () => {
     const clock = startClock();
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }), tokenResponse({ access_token: 'M2M-2', expires_in: 3600 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-1', expires_in: 3600 }),
+      tokenResponse({ access_token: 'M2M-2', expires_in: 3600 }),
+    ]);
     const env = m2mEnv(provider);
 
     await getClientCredentialsToken(env, { scope: 'api.read' });
@@ -209,10 +260,16 @@ describe('getClientCredentialsToken: the cache', () => {
 
   it('does not hand out a token cached for another secret (rotating the secret asks again)', async () => {
     const provider = await createProvider();
-    await provider.serveToken([tokenResponse({ access_token: 'M2M-OLD', expires_in: 3600 }), tokenResponse({ access_token: 'M2M-NEW', expires_in: 3600 })]);
+    await provider.serveToken([
+      tokenResponse({ access_token: 'M2M-OLD', expires_in: 3600 }),
+      tokenResponse({ access_token: 'M2M-NEW', expires_in: 3600 }),
+    ]);
 
     expect((await getClientCredentialsToken(m2mEnv(provider), { scope: 's' })).access_token).toBe('M2M-OLD');
-    expect((await getClientCredentialsToken(m2mEnv(provider, { KENNI_M2M_CLIENT_SECRET: 'rotated-secret' }), { scope: 's' })).access_token).toBe('M2M-NEW');
+    expect(
+      (await getClientCredentialsToken(m2mEnv(provider, { KENNI_M2M_CLIENT_SECRET: 'rotated-secret' }), { scope: 's' }))
+        .access_token,
+    ).toBe('M2M-NEW');
     expect(await tokenRequests(provider)).toHaveLength(2);
   });
 });
@@ -221,7 +278,9 @@ describe('provider load of client credentials', () => {
   it('measures token requests per 1,000 getClientCredentialsToken calls (within one token lifetime, and one call per second for 1,000 s)', async () => {
     const clock = startClock();
     const provider = await createProvider();
-    await provider.serveToken(Array.from({ length: 8 }, (_, index) => tokenResponse({ access_token: `M2M-${index + 1}`, expires_in: 300 })));
+    await provider.serveToken(
+      Array.from({ length: 8 }, (_, index) => tokenResponse({ access_token: `M2M-${index + 1}`, expires_in: 300 })),
+    );
     const env = m2mEnv(provider);
 
     for (let call = 0; call < 1000; call++) await getClientCredentialsToken(env, { scope: 'api.read' });
@@ -236,7 +295,9 @@ describe('provider load of client credentials', () => {
 
     // A 300 s token is renewed 30 s (a tenth of its life) before expiry: one request per 270 s of calls.
     const expected = Math.ceil(1000 / 270);
-    report(`measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`);
+    report(
+      `measured: ${burst} token request per 1000 getClientCredentialsToken calls within one token lifetime; ${steady} per 1000 calls at 1/s (expires_in 300, renewed 30 s before expiry)`,
+    );
     expect(burst).toBe(1);
     expect(steady).toBe(expected);
   });

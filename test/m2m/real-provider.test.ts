@@ -17,12 +17,21 @@ describe('client credentials against the real local provider', () => {
 
     expect(token.token_type.toLowerCase()).toBe('bearer');
     expect(token.expires_at).toBeGreaterThan(Date.now() / 1000 + 60);
-    expect(decodeJwt(token.access_token)).toMatchObject({ iss: bindings.KENNI_ISSUER, client_id: '@dev-team.is/m2m', aud: '@dev-team.is/web-api' });
+    expect(decodeJwt(token.access_token)).toMatchObject({
+      iss: bindings.KENNI_ISSUER,
+      client_id: '@dev-team.is/m2m',
+      aud: '@dev-team.is/web-api',
+    });
 
     const edge = createTestEdge();
-    const verified = await edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token.access_token}` }, jar: false });
+    const verified = await edge.fetch('/auth/verify', {
+      headers: { authorization: `Bearer ${token.access_token}` },
+      jar: false,
+    });
     expect(verified.status, await verified.clone().text()).toBe(200);
-    expect(((await verified.json()) as { claims: Record<string, unknown> }).claims).toMatchObject({ client_id: '@dev-team.is/m2m' });
+    expect(((await verified.json()) as { claims: Record<string, unknown> }).claims).toMatchObject({
+      client_id: '@dev-team.is/m2m',
+    });
 
     const again = await getClientCredentialsToken(bindings, { scope: '@dev-team.is/api.read' });
     expect(again.access_token).toBe(token.access_token);
@@ -32,7 +41,10 @@ describe('client credentials against the real local provider', () => {
     const token = await getClientCredentialsToken(bindings, { scope: '@dev-team.is/api.read' });
     const edge = createTestEdge();
 
-    const response = await edge.fetch(`/auth/verify?${new URLSearchParams({ scope: '@dev-team.is/api.write' })}`, { headers: { authorization: `Bearer ${token.access_token}` }, jar: false });
+    const response = await edge.fetch(`/auth/verify?${new URLSearchParams({ scope: '@dev-team.is/api.write' })}`, {
+      headers: { authorization: `Bearer ${token.access_token}` },
+      jar: false,
+    });
 
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toContain('error="insufficient_scope"');

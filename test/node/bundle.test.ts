@@ -21,14 +21,20 @@ describe('the Worker bundle', () => {
   it('builds with wrangler and imports no Node built-in and no dev-only code', async () => {
     const wrangler = join(PROJECT_DIR, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
     await new Promise<void>((resolveBuild, reject) => {
-      execFile(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], { cwd: PROJECT_DIR, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, timeout: 120_000 }, (error, _stdout, stderr) =>
-        error ? reject(new Error(`wrangler deploy --dry-run failed: ${stderr}`)) : resolveBuild(),
+      execFile(
+        process.execPath,
+        [wrangler, 'deploy', '--dry-run', '--outdir', outdir],
+        { cwd: PROJECT_DIR, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, timeout: 120_000 },
+        (error, _stdout, stderr) =>
+          error ? reject(new Error(`wrangler deploy --dry-run failed: ${stderr}`)) : resolveBuild(),
       );
     });
     const bundle = readFileSync(join(outdir, 'index.js'), 'utf8');
     expect(bundle.length).toBeGreaterThan(10_000);
     expect(bundle).not.toMatch(/\bfrom\s*["']node:/);
-    expect(bundle).not.toMatch(/\brequire\(\s*["'](node:)?(crypto|fs|http|https|net|buffer|path|os|child_process)["']\s*\)/);
+    expect(bundle).not.toMatch(
+      /\brequire\(\s*["'](node:)?(crypto|fs|http|https|net|buffer|path|os|child_process)["']\s*\)/,
+    );
     expect(bundle).not.toContain('oidc-provider');
     expect(bundle).toContain('__Host-kenni-session');
   });

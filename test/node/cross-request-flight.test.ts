@@ -53,8 +53,29 @@ beforeAll(async () => {
   const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
   wrangler = spawn(
     process.execPath,
-    [wranglerBin, 'dev', '-c', join(dir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--var', `SLOW_URL:${slowUrl}`, '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false'],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } },
+    [
+      wranglerBin,
+      'dev',
+      '-c',
+      join(dir, 'wrangler.toml'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--var',
+      `SLOW_URL:${slowUrl}`,
+      '--persist-to',
+      join(dir, 'state'),
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    },
   );
   wrangler.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   wrangler.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

@@ -37,8 +37,11 @@ const DEVELOPER_DEV_VARS = join(PROJECT_DIR, '.dev.vars');
 const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' };
 
 const hasChromium = existsSync(CHROMIUM);
-const SKIP_NOTE = hasChromium ? '' : ` [skipped: ${CHROMIUM} is missing; install it with \`apt-get install -y chromium\`]`;
-if (!hasChromium) console.warn(`dev-browser.test.ts: skipping the browser test, ${CHROMIUM} is missing (apt-get install -y chromium).`);
+const SKIP_NOTE = hasChromium
+  ? ''
+  : ` [skipped: ${CHROMIUM} is missing; install it with \`apt-get install -y chromium\`]`;
+if (!hasChromium)
+  console.warn(`dev-browser.test.ts: skipping the browser test, ${CHROMIUM} is missing (apt-get install -y chromium).`);
 
 /** Distinct free loopback ports, held open together so they differ. */
 async function freePorts(count: number): Promise<number[]> {
@@ -71,7 +74,12 @@ interface DevStack {
 
 function startDevStack(env: NodeJS.ProcessEnv): DevStack {
   let output = '';
-  const child = spawn('npm', ['run', 'dev'], { cwd: PROJECT_DIR, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', 'dev'], {
+    cwd: PROJECT_DIR,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
@@ -127,7 +135,8 @@ async function stopDevStack(stack: DevStack): Promise<void> {
   };
   if (!signalGroup('SIGTERM')) return;
   const deadline = Date.now() + 15_000;
-  while (signalGroup(0) && Date.now() < deadline) await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  while (signalGroup(0) && Date.now() < deadline)
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
   signalGroup('SIGKILL');
   await stack.exited;
 }

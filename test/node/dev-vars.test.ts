@@ -22,12 +22,19 @@ import { ensureDevVars, quoteDotenvValue } from '../../dev/dev-vars.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEVELOPER_DEV_VARS = join(PROJECT_DIR, '.dev.vars');
-const VARIABLES = ['KENNI_CLIENT_SECRET', 'SESSION_SECRET', 'EDGE_SIGNING_KEY', 'KENNI_M2M_CLIENT_ID', 'KENNI_M2M_CLIENT_SECRET'];
+const VARIABLES = [
+  'KENNI_CLIENT_SECRET',
+  'SESSION_SECRET',
+  'EDGE_SIGNING_KEY',
+  'KENNI_M2M_CLIENT_ID',
+  'KENNI_M2M_CLIENT_SECRET',
+];
 
 /** `KEY='value'` lines as wrangler's dotenv reads them (one pair of quotes stripped). */
 function readDotenv(path: string): Record<string, string> {
   const vars: Record<string, string> = {};
-  for (const match of readFileSync(path, 'utf8').matchAll(/^([A-Z0-9_]+)=(['"`])(.*)\2$/gm)) vars[match[1]!] = match[3]!;
+  for (const match of readFileSync(path, 'utf8').matchAll(/^([A-Z0-9_]+)=(['"`])(.*)\2$/gm))
+    vars[match[1]!] = match[3]!;
   return vars;
 }
 
@@ -61,7 +68,11 @@ describe('ensureDevVars', () => {
     const path = join(dir, 'partial');
     writeFileSync(path, "SESSION_SECRET='x'\n");
 
-    expect(await ensureDevVars(path)).toEqual({ path, created: false, missing: VARIABLES.filter((name) => name !== 'SESSION_SECRET') });
+    expect(await ensureDevVars(path)).toEqual({
+      path,
+      created: false,
+      missing: VARIABLES.filter((name) => name !== 'SESSION_SECRET'),
+    });
     expect(readFileSync(path, 'utf8')).toBe("SESSION_SECRET='x'\n");
   });
 
@@ -108,7 +119,15 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
       cwd: PROJECT_DIR,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PROVIDER_PORT: String(provider), ORIGIN_PORT: String(origin), EDGE_PORT: String(edge), DEV_VARS_PATH: secretsPath, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        PROVIDER_PORT: String(provider),
+        ORIGIN_PORT: String(origin),
+        EDGE_PORT: String(edge),
+        DEV_VARS_PATH: secretsPath,
+        WRANGLER_SEND_METRICS: 'false',
+        NO_COLOR: '1',
+      },
     });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -118,7 +137,10 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
     while (Date.now() < deadline) {
       if (!running) throw new Error(`npm run dev exited:\n${output}`);
       try {
-        if ((await fetch(`http://127.0.0.1:${edge}/auth/jwks.json`, { signal: AbortSignal.timeout(5000) })).status === 200) return;
+        if (
+          (await fetch(`http://127.0.0.1:${edge}/auth/jwks.json`, { signal: AbortSignal.timeout(5000) })).status === 200
+        )
+          return;
       } catch {
         // not up yet
       }
@@ -140,7 +162,8 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
       };
       if (signalGroup('SIGTERM')) {
         const deadline = Date.now() + 15_000;
-        while (signalGroup(0) && Date.now() < deadline) await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+        while (signalGroup(0) && Date.now() < deadline)
+          await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
         signalGroup('SIGKILL');
         await exited;
       }
@@ -159,13 +182,21 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
     expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
   });
 
-  it('runs the demo origin so that it takes the edge\'s assertion (iss the edge as the browser names it, aud its own origin) and refuses others', async () => {
+  it("runs the demo origin so that it takes the edge's assertion (iss the edge as the browser names it, aud its own origin) and refuses others", async () => {
     const key = JSON.parse(readDotenv(secretsPath).EDGE_SIGNING_KEY!) as JWK;
     const signingKey = await importJWK(key, 'ES256');
     const now = Math.floor(Date.now() / 1000);
     const assertion = (iss: string, aud: string) =>
-      new SignJWT({ name: 'Þórður Ævarsson' }).setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: key.kid! }).setIssuer(iss).setAudience(aud).setSubject('dev-user-thordur').setIssuedAt(now).setExpirationTime(now + 60).sign(signingKey);
-    const whoami = async (token: string) => (await fetch(`http://127.0.0.1:${ports.origin}/api/whoami`, { headers: { 'x-kenni-assertion': token } })).status;
+      new SignJWT({ name: 'Þórður Ævarsson' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: key.kid! })
+        .setIssuer(iss)
+        .setAudience(aud)
+        .setSubject('dev-user-thordur')
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(signingKey);
+    const whoami = async (token: string) =>
+      (await fetch(`http://127.0.0.1:${ports.origin}/api/whoami`, { headers: { 'x-kenni-assertion': token } })).status;
     const ownOrigin = `http://127.0.0.1:${ports.origin}`;
 
     expect(await whoami(await assertion(`http://localhost:${ports.edge}`, ownOrigin))).toBe(200);

@@ -40,20 +40,29 @@ async function startRecorder(): Promise<{ url: string; requests: RecordedRequest
     return Buffer.concat(chunks).toString('utf8');
   };
   const server = createServer((req, res) => {
-    read(req).then((body) => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body: new URLSearchParams(body) });
-      res.setHeader('cache-control', 'no-store');
-      res.end();
-    }, () => res.destroy());
+    read(req).then(
+      (body) => {
+        requests.push({
+          method: req.method ?? '',
+          path: req.url ?? '',
+          contentType: req.headers['content-type'] ?? '',
+          body: new URLSearchParams(body),
+        });
+        res.setHeader('cache-control', 'no-store');
+        res.end();
+      },
+      () => res.destroy(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/auth/backchannel-logout`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -80,7 +89,10 @@ afterEach(() => {
 /** Signs out at the provider as `clientId` (Kenni wants client_id) with the browser's provider cookies. */
 async function endProviderSession(clientId: string, jar: CookieJar): Promise<string> {
   const url = new URL(discovery.end_session_endpoint);
-  url.search = new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI }).toString();
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+  }).toString();
   return endSessionAtProvider(url.href, jar);
 }
 
@@ -102,7 +114,11 @@ describe('back-channel logout', () => {
     const web = await signInForTokens(discovery, {}, { login: THORDUR.national_id });
     const idToken = await verifyProviderJwt(discovery, web.tokens.id_token, { audience: WEB_CLIENT.client_id });
     // The same browser signs in to the SPA (single sign-on), then signs out there.
-    const spa = await authorize(discovery, { client_id: SPA_CLIENT_ID }, { login: THORDUR.national_id, providerCookies: web.signIn.providerCookies });
+    const spa = await authorize(
+      discovery,
+      { client_id: SPA_CLIENT_ID },
+      { login: THORDUR.national_id, providerCookies: web.signIn.providerCookies },
+    );
     expect(spa.pages).not.toContain('login');
     expect(recorder.requests).toEqual([]);
 
@@ -110,10 +126,22 @@ describe('back-channel logout', () => {
 
     expect(recorder.requests).toHaveLength(1);
     const [request] = recorder.requests;
-    expect(request).toMatchObject({ method: 'POST', path: '/auth/backchannel-logout', contentType: 'application/x-www-form-urlencoded' });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/auth/backchannel-logout',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     expect([...request!.body.keys()]).toEqual(['logout_token']);
-    const logoutToken = await verifyProviderJwt(discovery, request!.body.get('logout_token')!, { audience: WEB_CLIENT.client_id, typ: 'logout+jwt' });
-    expect(logoutToken).toMatchObject({ iss: provider.issuer, aud: WEB_CLIENT.client_id, sub: THORDUR.sub, sid: idToken.sid });
+    const logoutToken = await verifyProviderJwt(discovery, request!.body.get('logout_token')!, {
+      audience: WEB_CLIENT.client_id,
+      typ: 'logout+jwt',
+    });
+    expect(logoutToken).toMatchObject({
+      iss: provider.issuer,
+      aud: WEB_CLIENT.client_id,
+      sub: THORDUR.sub,
+      sid: idToken.sid,
+    });
     expect(logoutToken.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
     expect(logoutToken.jti).toBeTypeOf('string');
     expect(logoutToken.iat).toBeTypeOf('number');
@@ -121,13 +149,20 @@ describe('back-channel logout', () => {
   });
 
   it('names the represented party as sub after a delegated sign-in', async () => {
-    const web = await signInForTokens(discovery, { prompt: 'delegation' }, { login: THORDUR.national_id, delegation: 'company' });
+    const web = await signInForTokens(
+      discovery,
+      { prompt: 'delegation' },
+      { login: THORDUR.national_id, delegation: 'company' },
+    );
     const idToken = await verifyProviderJwt(discovery, web.tokens.id_token, { audience: WEB_CLIENT.client_id });
 
     await endProviderSession(WEB_CLIENT.client_id, web.signIn.providerCookies);
 
     expect(recorder.requests).toHaveLength(1);
-    const logoutToken = await verifyProviderJwt(discovery, recorder.requests[0]!.body.get('logout_token')!, { audience: WEB_CLIENT.client_id, typ: 'logout+jwt' });
+    const logoutToken = await verifyProviderJwt(discovery, recorder.requests[0]!.body.get('logout_token')!, {
+      audience: WEB_CLIENT.client_id,
+      typ: 'logout+jwt',
+    });
     expect(logoutToken).toMatchObject({ sub: 'dev-party-aevarsson-ehf', sid: idToken.sid });
   });
 
@@ -143,7 +178,9 @@ describe('max_age', () => {
   it('re-authenticates when the provider session is older than max_age, and only then', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     const first = await signInForTokens(discovery, {}, { login: THORDUR.national_id });
-    const { auth_time: firstAuthTime } = await verifyProviderJwt(discovery, first.tokens.id_token, { audience: WEB_CLIENT.client_id });
+    const { auth_time: firstAuthTime } = await verifyProviderJwt(discovery, first.tokens.id_token, {
+      audience: WEB_CLIENT.client_id,
+    });
     const jar = first.signIn.providerCookies;
 
     vi.setSystemTime(Date.now() + 10 * 60_000);
@@ -151,13 +188,17 @@ describe('max_age', () => {
     // Ten minutes old: max_age of an hour is satisfied without a login page, auth_time unchanged.
     const young = await authorize(discovery, { max_age: 3600 }, { login: THORDUR.national_id, providerCookies: jar });
     expect(young.pages).toEqual([]);
-    const youngIdToken = await verifyProviderJwt(discovery, (await redeemCode(discovery, young)).id_token, { audience: WEB_CLIENT.client_id });
+    const youngIdToken = await verifyProviderJwt(discovery, (await redeemCode(discovery, young)).id_token, {
+      audience: WEB_CLIENT.client_id,
+    });
     expect(youngIdToken.auth_time).toBe(firstAuthTime);
 
     // max_age of five minutes: the login page again, and a new auth_time.
     const old = await authorize(discovery, { max_age: 300 }, { login: THORDUR.national_id, providerCookies: jar });
     expect(old.pages).toEqual(['login']);
-    const oldIdToken = await verifyProviderJwt(discovery, (await redeemCode(discovery, old)).id_token, { audience: WEB_CLIENT.client_id });
+    const oldIdToken = await verifyProviderJwt(discovery, (await redeemCode(discovery, old)).id_token, {
+      audience: WEB_CLIENT.client_id,
+    });
     expect(Number(oldIdToken.auth_time)).toBeGreaterThanOrEqual(Number(firstAuthTime) + 600);
   });
 });

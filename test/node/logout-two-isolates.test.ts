@@ -51,17 +51,32 @@ interface Isolate {
   exited: Promise<void>;
 }
 
-function startWrangler(options: { config: string; port: number; inspectorPort: number; persistTo: string; envFile: string; issuer: string }): Isolate {
+function startWrangler(options: {
+  config: string;
+  port: number;
+  inspectorPort: number;
+  persistTo: string;
+  envFile: string;
+  issuer: string;
+}): Isolate {
   const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
   const args = [
-    wranglerBin, 'dev',
-    '--config', options.config,
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--inspector-port', String(options.inspectorPort),
-    '--persist-to', options.persistTo,
-    '--env-file', options.envFile,
-    '--var', `KENNI_ISSUER:${options.issuer}`,
+    wranglerBin,
+    'dev',
+    '--config',
+    options.config,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--inspector-port',
+    String(options.inspectorPort),
+    '--persist-to',
+    options.persistTo,
+    '--env-file',
+    options.envFile,
+    '--var',
+    `KENNI_ISSUER:${options.issuer}`,
   ];
   let output = '';
   const child = spawn(process.execPath, args, {
@@ -108,23 +123,44 @@ async function stopWrangler(isolate: Isolate): Promise<void> {
   };
   if (!signalGroup('SIGTERM')) return;
   const deadline = Date.now() + 15_000;
-  while (signalGroup(0) && Date.now() < deadline) await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  while (signalGroup(0) && Date.now() < deadline)
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
   signalGroup('SIGKILL');
   await isolate.exited;
 }
 
 /** Same-origin request headers for `isolate` (what the app's own pages send), with the session cookie. */
 function sameOrigin(isolate: Isolate, sessionId: string, accept = 'application/json'): Record<string, string> {
-  return { cookie: `${SESSION_COOKIE}=${sessionId}`, origin: isolate.url, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', accept };
+  return {
+    cookie: `${SESSION_COOKIE}=${sessionId}`,
+    origin: isolate.url,
+    'sec-fetch-site': 'same-origin',
+    'sec-fetch-mode': 'cors',
+    accept,
+  };
 }
 
 /** Signs in through `isolate` at the real provider; returns the session id from the callback's cookie. */
 async function signIn(isolate: Isolate): Promise<string> {
-  const login = await fetch(`${isolate.url}/auth/login`, { redirect: 'manual', headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', accept: 'text/html' } });
+  const login = await fetch(`${isolate.url}/auth/login`, {
+    redirect: 'manual',
+    headers: { 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', accept: 'text/html' },
+  });
   expect(login.status).toBe(302);
-  const transactionCookie = login.headers.getSetCookie().find((line) => line.startsWith('__Host-kenni-login-'))!.split(';')[0]!;
+  const transactionCookie = login.headers
+    .getSetCookie()
+    .find((line) => line.startsWith('__Host-kenni-login-'))!
+    .split(';')[0]!;
   const { callbackUrl } = await signInAtProvider(login.headers.get('location')!, { login: THORDUR_NATIONAL_ID });
-  const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: transactionCookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'cross-site', accept: 'text/html' } });
+  const callback = await fetch(callbackUrl, {
+    redirect: 'manual',
+    headers: {
+      cookie: transactionCookie,
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-site': 'cross-site',
+      accept: 'text/html',
+    },
+  });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionCookie = callback.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`))!;
   return sessionCookie.split(';')[0]!.slice(SESSION_COOKIE.length + 1);
@@ -169,9 +205,23 @@ describe.each([
     const persistTo = join(tempDir, 'state');
     const config = withLocks ? join(PROJECT_DIR, 'wrangler.toml') : configWithoutSessionLocks(tempDir);
     // One after the other: two workerd processes opening the shared SQLite files at the same moment can meet SQLITE_BUSY.
-    a = startWrangler({ config, port: portA!, inspectorPort: inspectorA!, persistTo, envFile, issuer: provider.issuer });
+    a = startWrangler({
+      config,
+      port: portA!,
+      inspectorPort: inspectorA!,
+      persistTo,
+      envFile,
+      issuer: provider.issuer,
+    });
     await waitForWorker(a, 120_000);
-    b = startWrangler({ config, port: portB!, inspectorPort: inspectorB!, persistTo, envFile, issuer: provider.issuer });
+    b = startWrangler({
+      config,
+      port: portB!,
+      inspectorPort: inspectorB!,
+      persistTo,
+      envFile,
+      issuer: provider.issuer,
+    });
     await waitForWorker(b, 120_000);
   });
 
@@ -187,7 +237,11 @@ describe.each([
     expect((await fetch(`${b.url}/auth/me`, { headers: sameOrigin(b, sessionId) })).status).toBe(200);
     expect((await fetch(`${a.url}/auth/me`, { headers: sameOrigin(a, sessionId) })).status).toBe(200);
 
-    const logout = await fetch(`${a.url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: sameOrigin(a, sessionId, 'text/html') });
+    const logout = await fetch(`${a.url}/auth/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: sameOrigin(a, sessionId, 'text/html'),
+    });
     expect(logout.status).toBe(302);
     expect((await fetch(`${a.url}/auth/me`, { headers: sameOrigin(a, sessionId) })).status).toBe(401);
 
@@ -198,7 +252,10 @@ describe.each([
     for (const isolate of [a, b]) {
       const me = await fetch(`${isolate.url}/auth/me`, { headers: sameOrigin(isolate, sessionId) });
       expect(me.status, `${isolate.url}/auth/me`).toBe(401);
-      const again = await fetch(`${isolate.url}/auth/refresh`, { method: 'POST', headers: sameOrigin(isolate, sessionId) });
+      const again = await fetch(`${isolate.url}/auth/refresh`, {
+        method: 'POST',
+        headers: sameOrigin(isolate, sessionId),
+      });
       expect(again.status, `${isolate.url}/auth/refresh`).toBe(401);
     }
   });

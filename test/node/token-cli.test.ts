@@ -23,10 +23,15 @@ interface Run {
 /** Runs `node dev/token.ts …args` with `env` on top of this process's environment. */
 function runTokenCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolveRun) => {
-    execFile(process.execPath, ['dev/token.ts', ...args], { cwd: PROJECT_DIR, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolveRun({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['dev/token.ts', ...args],
+      { cwd: PROJECT_DIR, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolveRun({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -38,7 +43,11 @@ beforeAll(async () => {
   provider = await startKenniProvider({ port: 0 });
   scripted = await startScriptedProviderServer();
   // Explicit credentials, so a developer's .dev.vars cannot change what is tested.
-  providerEnv = { KENNI_ISSUER: provider.issuer, KENNI_M2M_CLIENT_ID: DEV_CLIENTS.m2m.client_id, KENNI_M2M_CLIENT_SECRET: DEV_CLIENTS.m2m.client_secret };
+  providerEnv = {
+    KENNI_ISSUER: provider.issuer,
+    KENNI_M2M_CLIENT_ID: DEV_CLIENTS.m2m.client_id,
+    KENNI_M2M_CLIENT_SECRET: DEV_CLIENTS.m2m.client_secret,
+  };
 });
 
 afterAll(async () => {
@@ -70,7 +79,11 @@ async function scopeRefusingIssuer(): Promise<string> {
           token_endpoint_auth_methods_supported: ['client_secret_basic'],
         },
       },
-      [`POST /${tenant}/oidc/token`]: { status: 400, headers: { 'cache-control': 'no-store' }, json: { error: 'invalid_scope', error_description: 'requested scope is not allowed' } },
+      [`POST /${tenant}/oidc/token`]: {
+        status: 400,
+        headers: { 'cache-control': 'no-store' },
+        json: { error: 'invalid_scope', error_description: 'requested scope is not allowed' },
+      },
     }),
   });
   expect(response.status).toBe(200);
@@ -89,7 +102,10 @@ describe('npm run token', () => {
   });
 
   it('exits 1 with a message on stderr and nothing on stdout when the provider refuses the scope (invalid_scope)', async () => {
-    const run = await runTokenCli(['--scope', '@dev-team.is/no-such-scope'], { ...providerEnv, KENNI_ISSUER: await scopeRefusingIssuer() });
+    const run = await runTokenCli(['--scope', '@dev-team.is/no-such-scope'], {
+      ...providerEnv,
+      KENNI_ISSUER: await scopeRefusingIssuer(),
+    });
 
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
@@ -100,7 +116,11 @@ describe('npm run token', () => {
     const down = await startKenniProvider({ port: 0 });
     await down.close();
 
-    const run = await runTokenCli(['--scope', '@dev-team.is/api.read'], { ...providerEnv, KENNI_ISSUER: down.issuer, PROVIDER_TIMEOUT: '5' });
+    const run = await runTokenCli(['--scope', '@dev-team.is/api.read'], {
+      ...providerEnv,
+      KENNI_ISSUER: down.issuer,
+      PROVIDER_TIMEOUT: '5',
+    });
 
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');

@@ -43,7 +43,12 @@ async function until(provider: ScriptedProvider, what: string, done: () => boole
  * joins (its own wait timer is the second pending timer); B's wait runs out.
  * Returns B's and A's outcomes.
  */
-async function raceAfterHang<T>(provider: ScriptedProvider, send: () => Promise<T>, path: string, waitMs = WAIT_MS): Promise<[T, T]> {
+async function raceAfterHang<T>(
+  provider: ScriptedProvider,
+  send: () => Promise<T>,
+  path: string,
+  waitMs = WAIT_MS,
+): Promise<[T, T]> {
   const first = send();
   await until(provider, `A's request reached ${path}`, async () => (await provider.requests({ path })).length === 1);
   expect(vi.getTimerCount()).toBe(1);
@@ -54,7 +59,12 @@ async function raceAfterHang<T>(provider: ScriptedProvider, send: () => Promise<
 }
 
 function edgeFor(provider: ScriptedProvider): TestEdge {
-  return createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: '@t.is/web', KENNI_API_SCOPE: '@t.is/orders.read', PROVIDER_TIMEOUT: String(PROVIDER_TIMEOUT_SECONDS) });
+  return createTestEdge({
+    KENNI_ISSUER: provider.issuer,
+    KENNI_CLIENT_ID: '@t.is/web',
+    KENNI_API_SCOPE: '@t.is/orders.read',
+    PROVIDER_TIMEOUT: String(PROVIDER_TIMEOUT_SECONDS),
+  });
 }
 
 describe('a shared provider call whose first request never gets an answer', () => {
@@ -64,7 +74,11 @@ describe('a shared provider call whose first request never gets an answer', () =
     await provider.route('GET', DISCOVERY_PATH, [{ hang: true }, { json: document }]);
     const edge = edgeFor(provider);
 
-    const [second, first] = await raceAfterHang(provider, () => edge.fetch('/auth/login', { jar: false }), DISCOVERY_PATH);
+    const [second, first] = await raceAfterHang(
+      provider,
+      () => edge.fetch('/auth/login', { jar: false }),
+      DISCOVERY_PATH,
+    );
 
     expect(second.status).toBe(302);
     expect(second.headers.get('location')!.startsWith(`${provider.endpoints.authorization_endpoint}?`)).toBe(true);
@@ -81,9 +95,16 @@ describe('a shared provider call whose first request never gets an answer', () =
     await provider.route('GET', '/oidc/jwks', [{ hang: true }, { json: keySet }]);
     const edge = edgeFor(provider);
     await edge.fetch('/auth/login', { jar: false }); // discovery is warm: the shared call under test is the JWKS
-    const token = await signJwt(key, makeAccessTokenClaims({ issuer: provider.issuer, audience: '@t.is/web-api', scope: '@t.is/orders.read' }));
+    const token = await signJwt(
+      key,
+      makeAccessTokenClaims({ issuer: provider.issuer, audience: '@t.is/web-api', scope: '@t.is/orders.read' }),
+    );
 
-    const [second, first] = await raceAfterHang(provider, () => edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` }, jar: false }), '/oidc/jwks');
+    const [second, first] = await raceAfterHang(
+      provider,
+      () => edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` }, jar: false }),
+      '/oidc/jwks',
+    );
 
     expect(second.status).toBe(200);
     expect(first.status).toBe(200);
@@ -92,12 +113,20 @@ describe('a shared provider call whose first request never gets an answer', () =
   it('client credentials: the call waiting on it asks for a token itself', async () => {
     const provider = await createScriptedProvider();
     await provider.serveDiscovery();
-    await provider.serveToken([{ hang: true }, tokenResponse({ access_token: 'M2M-AFTER-TAKEOVER', expires_in: 3600 })]);
+    await provider.serveToken([
+      { hang: true },
+      tokenResponse({ access_token: 'M2M-AFTER-TAKEOVER', expires_in: 3600 }),
+    ]);
     const env = edgeFor(provider).env;
     // Discovery and the token request are two provider calls in one shared run: the wait covers both timeouts.
     const m2mWaitMs = 2 * PROVIDER_TIMEOUT_SECONDS * 1000 + 5_000;
 
-    const [second, first] = await raceAfterHang(provider, () => getClientCredentialsToken(env, { scope: 'api.read' }), '/oidc/token', m2mWaitMs);
+    const [second, first] = await raceAfterHang(
+      provider,
+      () => getClientCredentialsToken(env, { scope: 'api.read' }),
+      '/oidc/token',
+      m2mWaitMs,
+    );
 
     expect(second.access_token).toBe('M2M-AFTER-TAKEOVER');
     expect(first.access_token).toBe('M2M-AFTER-TAKEOVER');
@@ -113,11 +142,19 @@ describe('a shared provider call that never gets an answer, however often it is 
     const send = () => edge.fetch('/auth/login', { jar: false, headers: { accept: 'application/json' } });
 
     const first = send();
-    await until(provider, "A's request reached discovery", async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 1);
+    await until(
+      provider,
+      "A's request reached discovery",
+      async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 1,
+    );
     const second = send();
     await until(provider, 'B waits on the shared call', () => vi.getTimerCount() === 2);
     await vi.advanceTimersByTimeAsync(WAIT_MS); // B gives up on A's call and tries itself: that hangs too
-    await until(provider, "B's own request reached discovery", async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 2);
+    await until(
+      provider,
+      "B's own request reached discovery",
+      async () => (await provider.requests({ path: DISCOVERY_PATH })).length === 2,
+    );
     await vi.advanceTimersByTimeAsync(WAIT_MS);
 
     for (const response of await Promise.all([second, first])) {

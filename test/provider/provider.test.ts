@@ -9,7 +9,13 @@ import { AppError } from '../../src/errors.ts';
 import { createProvider, KeySetError, loadProvider } from '../../src/provider/index.ts';
 import { createTestEdge } from '../support/edge.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
-import { generateTestKey, makeAccessTokenClaims, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
+import {
+  generateTestKey,
+  makeAccessTokenClaims,
+  makeIdTokenClaims,
+  signJwt,
+  type TestKey,
+} from '../support/token-factory.ts';
 
 const CLIENT_ID = '@t.is/web';
 const AUDIENCE = '@t.is/web-api';
@@ -36,10 +42,15 @@ describe('loadProvider', () => {
 
   it('keeps isolate state in the instance: a fresh provider fetches again, the cached one does not', async () => {
     const { scripted, key, config } = await setUp();
-    const token = await signJwt(key, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }));
+    const token = await signJwt(
+      key,
+      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
+    );
     const provider = loadProvider(config);
     await provider.verifyAccessToken(token);
-    await provider.verifyAccessToken(await signJwt(key, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE })));
+    await provider.verifyAccessToken(
+      await signJwt(key, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE })),
+    );
     expect(provider.stats).toMatchObject({ discoveryFetches: 1, jwksFetches: 1, clientCredentialsRequests: 0 });
 
     // A new provider object (another isolate) reads both from the Cache API: no provider request at all.
@@ -62,7 +73,9 @@ describe('key-set errors', () => {
     const { config } = await setUp();
     const provider = createProvider(config);
     const server = await provider.discovery();
-    const failure = await provider.keys.resolve(server.jwks_uri!, { alg: 'RS256', kid: 'nobody' }).catch((error: unknown) => error);
+    const failure = await provider.keys
+      .resolve(server.jwks_uri!, { alg: 'RS256', kid: 'nobody' })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(KeySetError);
     expect(failure).not.toBeInstanceOf(AppError);
     expect(failure).toMatchObject({ code: 'unknown_key' });
@@ -73,17 +86,31 @@ describe('key-set errors', () => {
     await scripted.serveJwks([]);
     const provider = createProvider(config);
     const server = await provider.discovery();
-    await expect(provider.keys.resolve(server.jwks_uri!, { alg: 'RS256', kid: 'any' })).rejects.toMatchObject({ name: 'KeySetError', code: 'no_keys' });
+    await expect(provider.keys.resolve(server.jwks_uri!, { alg: 'RS256', kid: 'any' })).rejects.toMatchObject({
+      name: 'KeySetError',
+      code: 'no_keys',
+    });
   });
 
   it('become bearer_invalid (401) on the bearer path and id_token_invalid (400) on the login path', async () => {
     const { scripted, config } = await setUp();
     const stranger = await generateTestKey('RS256');
     const provider = createProvider(config);
-    const accessToken = await signJwt(stranger, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }));
-    const idToken = await signJwt(stranger, makeIdTokenClaims({ issuer: scripted.issuer, clientId: CLIENT_ID, nonce: 'n' }));
+    const accessToken = await signJwt(
+      stranger,
+      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
+    );
+    const idToken = await signJwt(
+      stranger,
+      makeIdTokenClaims({ issuer: scripted.issuer, clientId: CLIENT_ID, nonce: 'n' }),
+    );
 
-    await expect(provider.verifyAccessToken(accessToken)).rejects.toMatchObject({ code: 'bearer_invalid', status: 401, reason: 'unknown_key', oauthError: 'invalid_token' });
+    await expect(provider.verifyAccessToken(accessToken)).rejects.toMatchObject({
+      code: 'bearer_invalid',
+      status: 401,
+      reason: 'unknown_key',
+      oauthError: 'invalid_token',
+    });
     await expect(provider.verifyIdToken(idToken)).rejects.toMatchObject({ code: 'id_token_invalid', status: 400 });
   });
 
@@ -91,10 +118,16 @@ describe('key-set errors', () => {
     const { scripted, key, config } = await setUp();
     await scripted.route('GET', '/oidc/jwks', { status: 503 });
     const provider = createProvider(config);
-    const accessToken = await signJwt(key, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }));
+    const accessToken = await signJwt(
+      key,
+      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
+    );
     const idToken = await signJwt(key, makeIdTokenClaims({ issuer: scripted.issuer, clientId: CLIENT_ID, nonce: 'n' }));
 
-    await expect(provider.verifyAccessToken(accessToken)).rejects.toMatchObject({ code: 'provider_unreachable', status: 502 });
+    await expect(provider.verifyAccessToken(accessToken)).rejects.toMatchObject({
+      code: 'provider_unreachable',
+      status: 502,
+    });
     await expect(provider.verifyIdToken(idToken)).rejects.toMatchObject({ code: 'provider_unreachable', status: 502 });
   });
 });

@@ -40,12 +40,18 @@ describe('refresh before forwarding an API request', () => {
       async beforePut(key, value) {
         if (!logged || key !== logged.kvKey) return;
         const tokens = await openTokens(JSON.parse(value) as SessionRecord, logged.keyHash);
-        seenAtWrite.push({ originRequests: (await originRequests(provider)).length, accessToken: tokens?.access_token });
+        seenAtWrite.push({
+          originRequests: (await originRequests(provider)).length,
+          accessToken: tokens?.access_token,
+        });
       },
     });
     const edge = createTestEdge(scriptedBindings(provider, { SESSIONS: sessions }));
     logged = await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1', expiresIn: 120 });
-    await provider.serveToken([await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }), tokenError('invalid_grant', 'refresh token reused: grant revoked')]);
+    await provider.serveToken([
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }),
+      tokenError('invalid_grant', 'refresh token reused: grant revoked'),
+    ]);
 
     clock.at(61); // 59 s left
     const responses = await Promise.all(Array.from({ length: 10 }, () => edge.fetch('/api/x', { headers: API_FETCH })));
@@ -59,7 +65,11 @@ describe('refresh before forwarding an API request', () => {
     expect(forwarded.map((request) => request.headers.authorization)).toEqual(Array(10).fill('Bearer AT2'));
     // The new tokens were in KV before anything was forwarded.
     expect(seenAtWrite[0]).toEqual({ originRequests: 0, accessToken: 'AT2' });
-    expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2', expires_at: clock.start / 1000 + 61 + 120 });
+    expect(await tokensInKv(logged)).toMatchObject({
+      access_token: 'AT2',
+      refresh_token: 'R2',
+      expires_at: clock.start / 1000 + 61 + 120,
+    });
     const me = await edge.fetch('/auth/me', { headers: API_FETCH });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { sub: string }).sub).toBe(logged.sub);
@@ -77,7 +87,9 @@ describe('refresh before forwarding an API request', () => {
 
     expect(responses.map((response) => response.status)).toEqual(Array(5).fill(200));
     expect(await refreshGrants(provider)).toHaveLength(0);
-    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(Array(5).fill('Bearer AT1'));
+    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(
+      Array(5).fill('Bearer AT1'),
+    );
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT1', refresh_token: 'R1' });
   });
 
@@ -110,7 +122,10 @@ describe('refresh before forwarding an API request', () => {
     clock.at(111); // 9 s left
     expect((await edge.fetch('/api/x', { headers: API_FETCH })).status).toBe(200);
     expect(await refreshGrants(provider)).toHaveLength(1);
-    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(['Bearer AT1', 'Bearer AT2']);
+    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual([
+      'Bearer AT1',
+      'Bearer AT2',
+    ]);
   });
 
   it('uses REFRESH_BEFORE_EXPIRY as the window: 100 s refreshes a token with 99 s left', async () => {
@@ -127,7 +142,10 @@ describe('refresh before forwarding an API request', () => {
     clock.at(21); // 99 s left
     expect((await edge.fetch('/api/x', { headers: API_FETCH })).status).toBe(200);
     expect(await refreshGrants(provider)).toHaveLength(1);
-    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(['Bearer AT1', 'Bearer AT2']);
+    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual([
+      'Bearer AT1',
+      'Bearer AT2',
+    ]);
   });
 
   it('forwards a page navigation without the access token and without refreshing it', async () => {

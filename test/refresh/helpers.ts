@@ -13,7 +13,12 @@ import { deriveSealKey, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import type { TestEdge } from '../support/edge.ts';
 import { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
-import { tokenResponse, type RecordedRequest, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
+import {
+  tokenResponse,
+  type RecordedRequest,
+  type Reply,
+  type ScriptedProvider,
+} from '../support/scripted-provider.ts';
 import { createLoginProvider, fileSigningKey, logInAt, type ScriptedLogin } from '../support/scripted-login.ts';
 import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
 
@@ -22,7 +27,10 @@ export const bindings = env as unknown as Env;
 
 export { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_FETCH as API_FETCH } from '../support/presets.ts';
 /** A same-origin `POST /auth/refresh` from the app's own pages. */
-export const SAME_ORIGIN_POST: RequestInit = { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, accept: 'application/json' } };
+export const SAME_ORIGIN_POST: RequestInit = {
+  method: 'POST',
+  headers: { ...SAME_ORIGIN_POST_HEADERS, accept: 'application/json' },
+};
 
 /** The path (relative to the scripted issuer) that plays the origin: `ORIGIN_URL` points here. */
 export const ORIGIN_PREFIX = '/origin';
@@ -34,7 +42,11 @@ export const providerKey = fileSigningKey;
 export async function createRefreshProvider(): Promise<ScriptedProvider> {
   const { provider } = await createLoginProvider({ key: await providerKey() });
   await provider.route('GET', `${ORIGIN_PREFIX}/api/x`, { status: 200, json: { ok: true } });
-  await provider.route('GET', `${ORIGIN_PREFIX}/account`, { status: 200, headers: { 'content-type': 'text/html' }, body: '<p>account</p>' });
+  await provider.route('GET', `${ORIGIN_PREFIX}/account`, {
+    status: 200,
+    headers: { 'content-type': 'text/html' },
+    body: '<p>account</p>',
+  });
   return provider;
 }
 
@@ -44,13 +56,26 @@ export async function createRefreshProvider(): Promise<ScriptedProvider> {
  * refreshes with its own bindings (test/wrangler.test.toml + vitest.config.ts, i.e. the
  * real local provider), not with a test's overrides.
  */
-export function scriptedBindings(provider: ScriptedProvider, extra: Partial<Record<keyof Env, unknown>> = {}): Partial<Record<keyof Env, unknown>> {
+export function scriptedBindings(
+  provider: ScriptedProvider,
+  extra: Partial<Record<keyof Env, unknown>> = {},
+): Partial<Record<keyof Env, unknown>> {
   return { KENNI_ISSUER: provider.issuer, ORIGIN_URL: provider.url(ORIGIN_PREFIX), SESSION_LOCKS: undefined, ...extra };
 }
 
 /** A successful token response in the shape the edge expects after a refresh. */
-export async function refreshReply(provider: ScriptedProvider, fields: { access_token: string; refresh_token?: string; expires_in?: number; id_token?: string | false; claims?: Record<string, unknown> }): Promise<Reply> {
-  const idToken = fields.id_token === false ? undefined : (fields.id_token ?? (await idTokenFor(provider, fields.claims)));
+export async function refreshReply(
+  provider: ScriptedProvider,
+  fields: {
+    access_token: string;
+    refresh_token?: string;
+    expires_in?: number;
+    id_token?: string | false;
+    claims?: Record<string, unknown>;
+  },
+): Promise<Reply> {
+  const idToken =
+    fields.id_token === false ? undefined : (fields.id_token ?? (await idTokenFor(provider, fields.claims)));
   return tokenResponse({
     access_token: fields.access_token,
     expires_in: fields.expires_in ?? 120,
@@ -61,7 +86,15 @@ export async function refreshReply(provider: ScriptedProvider, fields: { access_
 
 /** A refreshed ID token (no nonce) for the edge's client; `claims` override or remove (`undefined`) claims. */
 export async function idTokenFor(provider: ScriptedProvider, claims: Record<string, unknown> = {}): Promise<string> {
-  return signJwt(await providerKey(), makeIdTokenClaims({ issuer: provider.issuer, clientId: String(bindings.KENNI_CLIENT_ID), nonce: undefined, ...claims }));
+  return signJwt(
+    await providerKey(),
+    makeIdTokenClaims({
+      issuer: provider.issuer,
+      clientId: String(bindings.KENNI_CLIENT_ID),
+      nonce: undefined,
+      ...claims,
+    }),
+  );
 }
 
 /** What {@link logIn} returns. */
@@ -83,7 +116,11 @@ export async function logIn(
     loginHeaders: NAVIGATION,
     callbackHeaders: CROSS_SITE_NAVIGATION,
     claims: options.claims,
-    token: { access_token: options.accessToken ?? 'AT1', refresh_token: options.refreshToken ?? 'R1', expires_in: options.expiresIn ?? 120 },
+    token: {
+      access_token: options.accessToken ?? 'AT1',
+      refresh_token: options.refreshToken ?? 'R1',
+      expires_in: options.expiresIn ?? 120,
+    },
   });
 }
 

@@ -32,14 +32,17 @@ afterEach(() => {
 });
 
 describe('a refresh race between isolates without SESSION_LOCKS', () => {
-  it('keeps the session when isolate B sends the refresh token isolate A already rotated: B forwards with A\'s new access token', async () => {
+  it("keeps the session when isolate B sends the refresh token isolate A already rotated: B forwards with A's new access token", async () => {
     const clock = startClock();
     const provider = await createRefreshProvider();
     const isolateA = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(isolateA, provider, { accessToken: 'AT1', refreshToken: 'R1', expiresIn: 120 });
     const staleRecord = await readRecord(logged.kvKey);
     // R1 once → R2; any later grant (R1 again, then R2: the family is revoked) → invalid_grant.
-    await provider.serveToken([await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }), tokenError('invalid_grant', 'refresh token reused')]);
+    await provider.serveToken([
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }),
+      tokenError('invalid_grant', 'refresh token reused'),
+    ]);
 
     clock.at(70);
     const a = await isolateA.fetch('/api/x', { headers: API_FETCH });
@@ -56,13 +59,19 @@ describe('a refresh race between isolates without SESSION_LOCKS', () => {
       },
     });
     const isolateB = createTestEdge(scriptedBindings(provider, { SESSIONS: staleKv }));
-    const b = await isolateB.fetch('/api/x', { headers: { ...API_FETCH, cookie: `__Host-kenni-session=${logged.sessionId}` }, jar: false });
+    const b = await isolateB.fetch('/api/x', {
+      headers: { ...API_FETCH, cookie: `__Host-kenni-session=${logged.sessionId}` },
+      jar: false,
+    });
 
     expect(staleReads).toBe(1);
     expect(b.status).toBe(200);
     expect(b.headers.getSetCookie()).toEqual([]);
     expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1', 'R1']);
-    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(['Bearer AT2', 'Bearer AT2']);
+    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual([
+      'Bearer AT2',
+      'Bearer AT2',
+    ]);
     expect(await readRecord(logged.kvKey)).not.toBeNull();
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
     expect((await isolateA.fetch('/auth/me', { headers: API_FETCH })).status).toBe(200);
@@ -76,7 +85,10 @@ describe('a refresh race between isolates without SESSION_LOCKS', () => {
     const staleRecord = (await readRecord(logged.kvKey))!;
     const staleSession: ActiveSession = { id: logged.sessionId, keyHash: logged.keyHash, record: staleRecord };
     const staleTokens = (await openTokens(staleRecord, logged.keyHash))!;
-    await provider.serveToken([await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }), tokenError('invalid_grant', 'refresh token reused')]);
+    await provider.serveToken([
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }),
+      tokenError('invalid_grant', 'refresh token reused'),
+    ]);
 
     clock.at(70);
     expect((await edge.fetch('/api/x', { headers: API_FETCH })).status).toBe(200); // isolate A rotates R1 → R2

@@ -44,7 +44,11 @@ describe('session lifetime across refreshes', () => {
     expect((await readRecord(logged.kvKey))!.expires_at).toBe(absoluteEnd);
     expect(await kvSecondsLeft(logged.kvKey)).toBeCloseTo(400, -1); // the idle end comes first
     await provider.serveToken(
-      await Promise.all(Array.from({ length: 12 }, (_, index) => refreshReply(provider, { access_token: `AT${index + 2}`, refresh_token: `R${index + 2}`, expires_in: 120 }))),
+      await Promise.all(
+        Array.from({ length: 12 }, (_, index) =>
+          refreshReply(provider, { access_token: `AT${index + 2}`, refresh_token: `R${index + 2}`, expires_in: 120 }),
+        ),
+      ),
     );
 
     // Active every 90 s: each request finds 30 s left on the token and refreshes it.
@@ -79,7 +83,9 @@ describe('session lifetime across refreshes', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider, { SESSION_IDLE_TTL: '400' }));
     const logged = await logIn(edge, provider, { expiresIn: 120 });
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }));
+    await provider.serveToken(
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }),
+    );
 
     clock.at(90);
     expect((await edge.fetch('/api/x', { headers: API_FETCH })).status).toBe(200);
@@ -108,7 +114,9 @@ describe('session lifetime across refreshes', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider, { SESSION_IDLE_TTL: '400' }));
     const logged = await logIn(edge, provider, { expiresIn: 120 });
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }));
+    await provider.serveToken(
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 120 }),
+    );
 
     clock.at(90);
     expect((await edge.fetch('/api/x', { headers: API_FETCH })).status).toBe(200);

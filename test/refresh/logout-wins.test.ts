@@ -45,8 +45,13 @@ async function logOut(edge: TestEdge): Promise<void> {
 /** KV holds no usable record for the session (nothing, or a record without subject and tokens), and the session id no longer passes. */
 async function expectSessionDead(edge: TestEdge, logged: LoggedIn): Promise<void> {
   const record = await bindings.SESSIONS.get<Record<string, unknown>>(logged.kvKey, 'json');
-  expect(record === null || (record.sub === undefined && record.tokens === undefined), JSON.stringify(record)).toBe(true);
-  const me = await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+  expect(record === null || (record.sub === undefined && record.tokens === undefined), JSON.stringify(record)).toBe(
+    true,
+  );
+  const me = await edge.fetch('/auth/me', {
+    headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+    jar: false,
+  });
   expect(me.status).toBe(401);
 }
 
@@ -74,7 +79,11 @@ describe('after a logout in the same isolate', () => {
     const tokens = (await readSessionTokens(config, held))!;
 
     await logOut(edge);
-    const late = saveSessionTokens(config, edge.env.SESSIONS, held, { ...tokens, access_token: 'AT-late', refresh_token: 'R-late' });
+    const late = saveSessionTokens(config, edge.env.SESSIONS, held, {
+      ...tokens,
+      access_token: 'AT-late',
+      refresh_token: 'R-late',
+    });
 
     await expect(late).rejects.toMatchObject({ code: 'session_ended', status: 401 });
 
@@ -86,10 +95,16 @@ describe('after a logout in the same isolate', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider, { expiresIn: 120 });
-    await provider.serveToken({ ...(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' })), delayMs: 400 });
+    await provider.serveToken({
+      ...(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' })),
+      delayMs: 400,
+    });
 
     clock.at(90);
-    const api = edge.fetch('/api/x', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+    const api = edge.fetch('/api/x', {
+      headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+      jar: false,
+    });
     // Log out while the grant is at the provider (waits for the grant to arrive there, not for time).
     while ((await refreshGrants(provider)).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await logOut(edge);
@@ -101,7 +116,10 @@ describe('after a logout in the same isolate', () => {
 
     expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1']);
     await expectSessionDead(edge, logged);
-    const later = await edge.fetch('/api/x', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+    const later = await edge.fetch('/api/x', {
+      headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+      jar: false,
+    });
     expect(later.status).toBe(401);
     expect(await originRequests(provider)).toEqual([]);
   });
@@ -153,7 +171,12 @@ describe('the idle clock of an isolate with an older copy', () => {
 
     // Another isolate rotates the tokens 100 s later…
     clock.at(100);
-    await saveSessionTokens(anotherIsolate(edge).config, edge.env.SESSIONS, held, { ...tokens, access_token: 'AT2', refresh_token: 'R2', expires_at: tokens.expires_at + 100 });
+    await saveSessionTokens(anotherIsolate(edge).config, edge.env.SESSIONS, held, {
+      ...tokens,
+      access_token: 'AT2',
+      refresh_token: 'R2',
+      expires_at: tokens.expires_at + 100,
+    });
     // …while this isolate, still holding the login's copy, moves the idle clock.
     clock.at(200);
     await touchSession(anotherIsolate(edge).config, edge.env.SESSIONS, held);

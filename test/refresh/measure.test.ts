@@ -6,7 +6,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestEdge } from '../support/edge.ts';
 import { report } from '../support/log-capture.ts';
-import { API_FETCH, createRefreshProvider, logIn, originRequests, refreshGrants, refreshReply, scriptedBindings, startClock } from './helpers.ts';
+import {
+  API_FETCH,
+  createRefreshProvider,
+  logIn,
+  originRequests,
+  refreshGrants,
+  refreshReply,
+  scriptedBindings,
+  startClock,
+} from './helpers.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,7 +31,15 @@ describe('provider load of an active session', () => {
     const edge = createTestEdge(scriptedBindings(provider));
     await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1', expiresIn: TOKEN_LIFETIME });
     await provider.serveToken(
-      await Promise.all(Array.from({ length: 8 }, (_, index) => refreshReply(provider, { access_token: `AT${index + 2}`, refresh_token: `R${index + 2}`, expires_in: TOKEN_LIFETIME }))),
+      await Promise.all(
+        Array.from({ length: 8 }, (_, index) =>
+          refreshReply(provider, {
+            access_token: `AT${index + 2}`,
+            refresh_token: `R${index + 2}`,
+            expires_in: TOKEN_LIFETIME,
+          }),
+        ),
+      ),
     );
 
     const providerRequests = async () => provider.requests((request) => !request.path.startsWith('/origin/'));

@@ -28,7 +28,9 @@ describe('POST /auth/refresh', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1', expiresIn: 3600 });
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 900 }));
+    await provider.serveToken(
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', expires_in: 900 }),
+    );
 
     clock.at(5);
     const response = await edge.fetch('/auth/refresh', SAME_ORIGIN_POST);
@@ -40,12 +42,14 @@ describe('POST /auth/refresh', () => {
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ expires_at: clock.start / 1000 + 5 + 900 });
     expect(text).not.toMatch(/AT2|R2|eyJ/);
-    expect((await refreshGrants(provider)).map((grant) => grant.form)).toEqual([expect.objectContaining({ grant_type: 'refresh_token', refresh_token: 'R1' })]);
+    expect((await refreshGrants(provider)).map((grant) => grant.form)).toEqual([
+      expect.objectContaining({ grant_type: 'refresh_token', refresh_token: 'R1' }),
+    ]);
     expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
     expect((await readRecord(logged.kvKey))!.access_token_expires_at).toBe(clock.start / 1000 + 5 + 900);
   });
 
-  it('sends the confidential client\'s credentials with client_secret_basic', async () => {
+  it("sends the confidential client's credentials with client_secret_basic", async () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     await logIn(edge, provider);
@@ -55,7 +59,9 @@ describe('POST /auth/refresh', () => {
 
     const [grant] = await refreshGrants(provider);
     // "@dev-team.is/web" : "dev-web-secret-change-me", each form-encoded (RFC 6749 §2.3.1).
-    expect(grant!.headers.authorization).toBe(`Basic ${btoa('%40dev%2Dteam%2Eis%2Fweb:dev%2Dweb%2Dsecret%2Dchange%2Dme')}`);
+    expect(grant!.headers.authorization).toBe(
+      `Basic ${btoa('%40dev%2Dteam%2Eis%2Fweb:dev%2Dweb%2Dsecret%2Dchange%2Dme')}`,
+    );
     expect(grant!.form).not.toHaveProperty('client_secret');
   });
 
@@ -88,7 +94,13 @@ describe('POST /auth/refresh', () => {
     expect(none.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await none.json()).toMatchObject({ code: 'session_required' });
 
-    const unknown = await edge.fetch('/auth/refresh', { ...SAME_ORIGIN_POST, headers: { ...(SAME_ORIGIN_POST.headers as Record<string, string>), cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}` } });
+    const unknown = await edge.fetch('/auth/refresh', {
+      ...SAME_ORIGIN_POST,
+      headers: {
+        ...(SAME_ORIGIN_POST.headers as Record<string, string>),
+        cookie: `${SESSION_COOKIE}=${'A'.repeat(43)}`,
+      },
+    });
     expect(unknown.status).toBe(401);
     expect(await unknown.json()).toMatchObject({ code: 'session_required' });
     expect(await provider.requests({ path: '/oidc/token' })).toHaveLength(0);

@@ -55,7 +55,9 @@ describe('a refresh response without a new refresh token', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider);
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', id_token: false }));
+    await provider.serveToken(
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', id_token: false }),
+    );
 
     expect((await edge.fetch('/auth/refresh', SAME_ORIGIN_POST)).status).toBe(200);
 
@@ -84,7 +86,10 @@ describe('a refreshed ID token', () => {
     expectSessionCookieCleared(response);
     expect(await readRecord(logged.kvKey)).toBeNull();
     expect(edge.jar.get(SESSION_COOKIE)).toBeUndefined();
-    const me = await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+    const me = await edge.fetch('/auth/me', {
+      headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+      jar: false,
+    });
     expect(me.status).toBe(401);
   });
 
@@ -93,7 +98,9 @@ describe('a refreshed ID token', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider, { expiresIn: 120 });
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', claims: { sub: 'someone-else' } }));
+    await provider.serveToken(
+      await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', claims: { sub: 'someone-else' } }),
+    );
 
     clock.at(90);
     const response = await edge.fetch('/api/x', { headers: API_FETCH });
@@ -110,14 +117,26 @@ describe('a refreshed ID token', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider);
-    const before = (await (await edge.fetch('/auth/me', { headers: API_FETCH })).json()) as { sub: string; claims: Record<string, unknown> };
+    const before = (await (await edge.fetch('/auth/me', { headers: API_FETCH })).json()) as {
+      sub: string;
+      claims: Record<string, unknown>;
+    };
     expect(before.sub).toBe(TEST_SUBJECT);
-    await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2', claims: { name: 'Guðrún Ólafsdóttir' } }));
+    await provider.serveToken(
+      await refreshReply(provider, {
+        access_token: 'AT2',
+        refresh_token: 'R2',
+        claims: { name: 'Guðrún Ólafsdóttir' },
+      }),
+    );
 
     const response = await edge.fetch('/auth/refresh', SAME_ORIGIN_POST);
 
     expect(response.status).toBe(200);
-    const after = (await (await edge.fetch('/auth/me', { headers: API_FETCH })).json()) as { sub: string; claims: Record<string, unknown> };
+    const after = (await (await edge.fetch('/auth/me', { headers: API_FETCH })).json()) as {
+      sub: string;
+      claims: Record<string, unknown>;
+    };
     expect(after.sub).toBe(TEST_SUBJECT);
     expect(after.claims).toMatchObject({ name: 'Guðrún Ólafsdóttir', national_id: before.claims.national_id });
     expect((await readRecord(logged.kvKey))!.claims).toMatchObject({ name: 'Guðrún Ólafsdóttir' });
@@ -129,8 +148,13 @@ describe('a refreshed ID token', () => {
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider);
     const stranger = await generateTestKey('RS256', (await providerKey()).kid);
-    const forged = await signJwt(stranger, makeIdTokenClaims({ issuer: provider.issuer, clientId: String(bindings.KENNI_CLIENT_ID), nonce: undefined }));
-    await provider.serveToken(tokenResponse({ access_token: 'AT2', refresh_token: 'R2', expires_in: 120, id_token: forged }));
+    const forged = await signJwt(
+      stranger,
+      makeIdTokenClaims({ issuer: provider.issuer, clientId: String(bindings.KENNI_CLIENT_ID), nonce: undefined }),
+    );
+    await provider.serveToken(
+      tokenResponse({ access_token: 'AT2', refresh_token: 'R2', expires_in: 120, id_token: forged }),
+    );
 
     const response = await edge.fetch('/auth/refresh', SAME_ORIGIN_POST);
 

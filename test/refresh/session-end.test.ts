@@ -47,7 +47,10 @@ describe('invalid_grant on refresh', () => {
     expect(edge.jar.get(SESSION_COOKIE)).toBeUndefined();
     expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1']);
 
-    const me = await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+    const me = await edge.fetch('/auth/me', {
+      headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+      jar: false,
+    });
     expect(me.status).toBe(401);
   });
 
@@ -73,7 +76,10 @@ describe('invalid_grant on refresh', () => {
     expect(await originRequests(provider)).toHaveLength(0);
 
     // The session is gone: the same page now sends the browser to login.
-    const after = await edge.fetch('/account', { headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false });
+    const after = await edge.fetch('/account', {
+      headers: { ...NAVIGATION, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+      jar: false,
+    });
     expect(after.status).toBe(302);
     expect(after.headers.get('location')).toBe('/auth/login?return_to=%2Faccount');
     expect(await originRequests(provider, '/account')).toHaveLength(1);
@@ -87,30 +93,33 @@ describe('the provider down during a refresh', () => {
     ['a reset connection', { destroy: true }, {}],
   ];
 
-  it.each(outages)('keeps the session on %s: 502 for that request, /auth/me still 200, the next request refreshes', async (_label, outage, settings) => {
-    const clock = startClock();
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider, settings));
-    const logged = await logIn(edge, provider, { expiresIn: 120 });
-    await provider.serveToken([outage, await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' })]);
+  it.each(outages)(
+    'keeps the session on %s: 502 for that request, /auth/me still 200, the next request refreshes',
+    async (_label, outage, settings) => {
+      const clock = startClock();
+      const provider = await createRefreshProvider();
+      const edge = createTestEdge(scriptedBindings(provider, settings));
+      const logged = await logIn(edge, provider, { expiresIn: 120 });
+      await provider.serveToken([outage, await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' })]);
 
-    clock.at(90);
-    const failed = await edge.fetch('/api/x', { headers: API_FETCH });
-    expect(failed.status).toBe(502);
-    expect(await failed.json()).toMatchObject({ code: 'provider_unreachable' });
-    expect(failed.headers.getSetCookie()).toEqual([]);
-    expect(await originRequests(provider)).toHaveLength(0);
+      clock.at(90);
+      const failed = await edge.fetch('/api/x', { headers: API_FETCH });
+      expect(failed.status).toBe(502);
+      expect(await failed.json()).toMatchObject({ code: 'provider_unreachable' });
+      expect(failed.headers.getSetCookie()).toEqual([]);
+      expect(await originRequests(provider)).toHaveLength(0);
 
-    const me = await edge.fetch('/auth/me', { headers: API_FETCH });
-    expect(me.status).toBe(200);
-    expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT1', refresh_token: 'R1' });
+      const me = await edge.fetch('/auth/me', { headers: API_FETCH });
+      expect(me.status).toBe(200);
+      expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT1', refresh_token: 'R1' });
 
-    const recovered = await edge.fetch('/api/x', { headers: API_FETCH });
-    expect(recovered.status).toBe(200);
-    expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(['Bearer AT2']);
-    expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1', 'R1']);
-    expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
-  });
+      const recovered = await edge.fetch('/api/x', { headers: API_FETCH });
+      expect(recovered.status).toBe(200);
+      expect((await originRequests(provider)).map((request) => request.headers.authorization)).toEqual(['Bearer AT2']);
+      expect((await refreshGrants(provider)).map((grant) => grant.form?.refresh_token)).toEqual(['R1', 'R1']);
+      expect(await tokensInKv(logged)).toMatchObject({ access_token: 'AT2', refresh_token: 'R2' });
+    },
+  );
 
   it('POST /auth/refresh answers 502 provider_unreachable and keeps the session', async () => {
     const provider = await createRefreshProvider();
@@ -131,7 +140,11 @@ describe('the provider down during a refresh', () => {
     const provider = await createRefreshProvider();
     const edge = createTestEdge(scriptedBindings(provider));
     const logged = await logIn(edge, provider);
-    await provider.serveToken({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>proxy error</html>' });
+    await provider.serveToken({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>proxy error</html>',
+    });
 
     const response = await edge.fetch('/auth/refresh', SAME_ORIGIN_POST);
 

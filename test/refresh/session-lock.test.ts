@@ -19,7 +19,17 @@ import type { ActiveSession, SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { SAME_ORIGIN_POST_HEADERS, THORDUR } from '../support/presets.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
-import { API_FETCH, CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST, SESSION_COOKIE, expectSessionCookieCleared, openTokens, readRecord, startClock } from './helpers.ts';
+import {
+  API_FETCH,
+  CROSS_SITE_NAVIGATION,
+  NAVIGATION,
+  SAME_ORIGIN_POST,
+  SESSION_COOKIE,
+  expectSessionCookieCleared,
+  openTokens,
+  readRecord,
+  startClock,
+} from './helpers.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
 
 const bindings = env as unknown as Env;
@@ -57,7 +67,9 @@ async function loadIndependently(logged: RealLogin): Promise<{ session: ActiveSe
 
 /** Revokes a refresh token at the provider (RFC 7009), as an administrator or the user elsewhere might. */
 async function revokeAtProvider(token: string): Promise<void> {
-  const discovery = (await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json()) as { revocation_endpoint: string };
+  const discovery = (await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json()) as {
+    revocation_endpoint: string;
+  };
   const response = await fetch(discovery.revocation_endpoint, {
     method: 'POST',
     headers: {
@@ -71,7 +83,9 @@ async function revokeAtProvider(token: string): Promise<void> {
 
 /** Sends a refresh grant straight to the provider, as an isolate without the lock would. */
 async function refreshAtProvider(refreshToken: string): Promise<{ status: number; error?: string }> {
-  const discovery = (await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const discovery = (await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
     headers: {
@@ -130,7 +144,10 @@ describe('refreshes through SESSION_LOCKS', () => {
     const second = await loadIndependently(logged);
     const before = await lockGrants(logged.keyHash);
 
-    const [a, b] = await Promise.all([refreshThroughLock(config, edge.env, first.session, true), refreshThroughLock(config, edge.env, second.session, true)]);
+    const [a, b] = await Promise.all([
+      refreshThroughLock(config, edge.env, first.session, true),
+      refreshThroughLock(config, edge.env, second.session, true),
+    ]);
 
     expect((await lockGrants(logged.keyHash)) - before).toBe(1);
     expect(b.tokens).toEqual(a.tokens);
@@ -151,10 +168,20 @@ describe('refreshes through SESSION_LOCKS', () => {
     expect(logout.status).toBe(302);
     const before = await lockGrants(logged.keyHash);
 
-    await expect(refreshThroughLock(config, edge.env, held.session, true)).rejects.toMatchObject({ code: 'session_ended', status: 401 });
+    await expect(refreshThroughLock(config, edge.env, held.session, true)).rejects.toMatchObject({
+      code: 'session_ended',
+      status: 401,
+    });
     expect((await lockGrants(logged.keyHash)) - before).toBe(0);
     expect(await readRecord(logged.kvKey)).toBeNull();
-    expect((await edge.fetch('/auth/me', { headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` }, jar: false })).status).toBe(401);
+    expect(
+      (
+        await edge.fetch('/auth/me', {
+          headers: { ...API_FETCH, cookie: `${SESSION_COOKIE}=${logged.sessionId}` },
+          jar: false,
+        })
+      ).status,
+    ).toBe(401);
     // Revoked at the provider: another isolate's refresh without the lock gets invalid_grant, not new tokens.
     expect(await refreshAtProvider(held.tokens.refresh_token!)).toMatchObject({ status: 400, error: 'invalid_grant' });
   });
@@ -167,9 +194,18 @@ describe('refreshes through SESSION_LOCKS', () => {
     const { tokens } = await refreshThroughLock(config, edge.env, loaded.session, false);
 
     const namespace = bindings.SESSION_LOCKS!;
-    const stored = await runInDurableObject(namespace.get(namespace.idFromName(logged.keyHash)), async (_instance, state) => JSON.stringify([...(await state.storage.list())]));
+    const stored = await runInDurableObject(
+      namespace.get(namespace.idFromName(logged.keyHash)),
+      async (_instance, state) => JSON.stringify([...(await state.storage.list())]),
+    );
     expect(stored).toContain('usedRefreshTokenHash');
-    for (const secret of [tokens.access_token, tokens.refresh_token!, tokens.id_token!, loaded.tokens.refresh_token!, logged.sessionId]) {
+    for (const secret of [
+      tokens.access_token,
+      tokens.refresh_token!,
+      tokens.id_token!,
+      loaded.tokens.refresh_token!,
+      logged.sessionId,
+    ]) {
       expect(stored).not.toContain(secret);
     }
   });
@@ -198,7 +234,9 @@ describe('refreshes through SESSION_LOCKS', () => {
 
     // The dev provider's access tokens live 300 s: 250 s later, 50 s are left.
     clock.at(loginTokens.expires_at - clock.start / 1000 - 50);
-    const responses = await Promise.all(Array.from({ length: 10 }, () => edge.fetch('/api/whoami', { headers: API_FETCH })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => edge.fetch('/api/whoami', { headers: API_FETCH })),
+    );
 
     expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
     for (const response of responses) expect(await response.json()).toMatchObject({ bearer: true, sub: THORDUR.sub });

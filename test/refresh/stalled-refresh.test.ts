@@ -55,7 +55,11 @@ describe('a shared refresh whose first request was cancelled', () => {
 
     void refresher.ensureFresh(session, { force: true }).catch(() => undefined);
     const waiting = refresher.ensureFresh(session, { force: true });
-    const settled = expect(waiting).rejects.toMatchObject({ code: 'provider_unreachable', status: 502, reason: 'refresh_stalled' });
+    const settled = expect(waiting).rejects.toMatchObject({
+      code: 'provider_unreachable',
+      status: 502,
+      reason: 'refresh_stalled',
+    });
     await vi.advanceTimersByTimeAsync(2 * 4 * config.providerTimeoutMs + 1);
     await settled;
   });

@@ -27,7 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const edgeKey = { ...(await exportJWK(privateKey)), kid: 'edge-test-1', alg: 'ES256' };
   // The worker under test has no port, so its /auth/jwks.json (the public half of the test edge key) is served here.
-  const edgeJwks = await serveJson({ keys: [{ ...(await exportJWK(publicKey)), kid: 'edge-test-1', alg: 'ES256', use: 'sig' }] });
+  const edgeJwks = await serveJson({
+    keys: [{ ...(await exportJWK(publicKey)), kid: 'edge-test-1', alg: 'ES256', use: 'sig' }],
+  });
   // The tests' edge is https://edge.test; the audience defaults to the demo origin's own origin.
   const origin = await startDemoOrigin({ port: 0, edgeJwksUrl: edgeJwks.url, edgeIssuer: 'https://edge.test' });
 

@@ -136,7 +136,9 @@ export function captureLogs(): LogCapture {
   const since = held.seq;
   let until = Number.POSITIVE_INFINITY;
   const lines = (): CapturedLine[] =>
-    (held.inTest ? held.test : held.outside).filter(({ seq }) => seq >= since && seq < until).map(({ method, text }) => ({ method, text }));
+    (held.inTest ? held.test : held.outside)
+      .filter(({ seq }) => seq >= since && seq < until)
+      .map(({ method, text }) => ({ method, text }));
   return {
     lines,
     events: () => eventsIn(lines()),
@@ -151,7 +153,9 @@ function eventsIn(lines: CapturedLine[]): Array<Record<string, unknown>> {
   return lines.flatMap(({ text }) => {
     try {
       const value = JSON.parse(text) as unknown;
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? [value as Record<string, unknown>] : [];
+      return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? [value as Record<string, unknown>]
+        : [];
     } catch {
       return [];
     }
@@ -161,7 +165,12 @@ function eventsIn(lines: CapturedLine[]): Array<Record<string, unknown>> {
 /** How a console argument reads in the log: strings as they are, errors with stack and cause. */
 function printed(arg: unknown): string {
   if (typeof arg === 'string') return arg;
-  if (arg instanceof Error) return [arg.stack ?? `${arg.name}: ${arg.message}`, arg.message, arg.cause === undefined ? '' : printed(arg.cause)].join('\n');
+  if (arg instanceof Error)
+    return [
+      arg.stack ?? `${arg.name}: ${arg.message}`,
+      arg.message,
+      arg.cause === undefined ? '' : printed(arg.cause),
+    ].join('\n');
   try {
     return JSON.stringify(arg) ?? String(arg);
   } catch {
@@ -183,7 +192,10 @@ const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
  * numbers; no JWT, no `Bearer` credential, no edge cookie, no stack frame;
  * and none of `secrets` anywhere in any line.
  */
-export function expectEveryLineFollowsLogRule(lines: ReadonlyArray<CapturedLine | string>, secrets: readonly string[] = []): void {
+export function expectEveryLineFollowsLogRule(
+  lines: ReadonlyArray<CapturedLine | string>,
+  secrets: readonly string[] = [],
+): void {
   for (const [index, line] of lines.entries()) {
     const { method, text } = typeof line === 'string' ? { method: 'log', text: line } : line;
     const label = `log line ${index} (console.${method}): ${text}`;
@@ -194,7 +206,9 @@ export function expectEveryLineFollowsLogRule(lines: ReadonlyArray<CapturedLine 
     } catch {
       expect.fail(`${label}\nis not JSON`);
     }
-    expect(typeof entry === 'object' && entry !== null && !Array.isArray(entry), `${label}\nis not a JSON object`).toBe(true);
+    expect(typeof entry === 'object' && entry !== null && !Array.isArray(entry), `${label}\nis not a JSON object`).toBe(
+      true,
+    );
     const fields = entry as Record<string, unknown>;
     expect(fields.level, label).toMatch(/^(info|warn|error)$/);
     expect(fields.event, label).toMatch(/^[a-z][a-z0-9_]*$/);

@@ -151,7 +151,11 @@ export async function postAsWebClient(
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(endpoint, {
     method: 'POST',
-    headers: { authorization: webClientBasicAuth(), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: {
+      authorization: webClientBasicAuth(),
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
     body: new URLSearchParams(form),
   });
   const text = await response.text();
@@ -167,5 +171,8 @@ async function sha256Base64url(value: string): Promise<string> {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }

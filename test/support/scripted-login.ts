@@ -12,7 +12,12 @@ import type { Env } from '../../src/config.ts';
 import type { TestEdge } from './edge.ts';
 import { sha256Hex } from './hash.ts';
 import { SESSION_COOKIE } from './presets.ts';
-import { createScriptedProvider, tokenResponse, type ScriptedProvider, type TokenResponseFields } from './scripted-provider.ts';
+import {
+  createScriptedProvider,
+  tokenResponse,
+  type ScriptedProvider,
+  type TokenResponseFields,
+} from './scripted-provider.ts';
 import { generateTestKey, makeIdTokenClaims, signJwt, type Claims, type TestKey } from './token-factory.ts';
 
 /** The session cookie of the contract. */
@@ -84,8 +89,17 @@ export interface LoginTokenOptions {
 }
 
 /** Signs an ID token for a login with `key` and scripts the provider's token endpoint to answer with it. */
-export async function serveLoginTokens(provider: ScriptedProvider, key: TestKey, options: LoginTokenOptions): Promise<ServedLoginTokens> {
-  const claims = makeIdTokenClaims({ issuer: provider.issuer, clientId: options.clientId, nonce: options.nonce, ...options.claims });
+export async function serveLoginTokens(
+  provider: ScriptedProvider,
+  key: TestKey,
+  options: LoginTokenOptions,
+): Promise<ServedLoginTokens> {
+  const claims = makeIdTokenClaims({
+    issuer: provider.issuer,
+    clientId: options.clientId,
+    nonce: options.nonce,
+    ...options.claims,
+  });
   const idToken = await signJwt(key, claims);
   const reply = tokenResponse({ id_token: idToken, ...DEFAULT_LOGIN_TOKEN_FIELDS, ...options.token });
   await provider.serveToken(reply);
@@ -135,7 +149,12 @@ export interface ScriptedLogin extends ServedLoginTokens {
  * state. Asserts both redirects, the session cookie and its KV record. Leaves
  * the token endpoint scripted with the login's reply.
  */
-export async function logInAt(edge: TestEdge, provider: ScriptedProvider, key: TestKey, options: LogInOptions = {}): Promise<ScriptedLogin> {
+export async function logInAt(
+  edge: TestEdge,
+  provider: ScriptedProvider,
+  key: TestKey,
+  options: LogInOptions = {},
+): Promise<ScriptedLogin> {
   const login = await edge.fetch(options.loginPath ?? '/auth/login', { headers: options.loginHeaders });
   expect(login.status).toBe(302);
   const authorize = new URL(login.headers.get('location')!);
@@ -145,7 +164,11 @@ export async function logInAt(edge: TestEdge, provider: ScriptedProvider, key: T
     claims: options.claims,
     token: options.token,
   });
-  const query = new URLSearchParams({ code: options.code ?? 'c', state: authorize.searchParams.get('state')!, iss: provider.issuer });
+  const query = new URLSearchParams({
+    code: options.code ?? 'c',
+    state: authorize.searchParams.get('state')!,
+    iss: provider.issuer,
+  });
   const callback = await edge.fetch(`/auth/callback?${query}`, { headers: options.callbackHeaders });
   expect(callback.status, await callback.clone().text()).toBe(302);
   const sessionCookie = callback.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`));

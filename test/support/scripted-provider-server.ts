@@ -241,7 +241,12 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     const tenant = url.pathname.split('/')[1] ?? '';
     if (tenant === CONTROL_SEGMENT || !TENANT_PATTERN.test(tenant)) return () => {};
     const state = tenantState(tenant);
-    const entry: BodyProgress = { method: (req.method ?? 'GET').toUpperCase(), path: url.pathname, bytes: 0, done: false };
+    const entry: BodyProgress = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      bytes: 0,
+      done: false,
+    };
     state.progress.push(entry);
     return (bytes, done) => {
       entry.bytes = bytes;
@@ -261,17 +266,19 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
 
   const createServer = (nodeHttp as unknown as { createServer: CreateServer }).createServer;
   const server = createServer((req, res) => {
-    readBody(req, trackBody(req)).then(
-      (body) => handle(req, res, body),
-      () => req.socket.destroy(),
-    ).catch((error: unknown) => {
-      // A bug in the harness itself: answer 500 rather than leaving the test hanging.
-      if (!res.headersSent && !res.writableEnded) {
-        sendJson(res, 500, { error: 'scripted_provider_failure', message: String(error) });
-      } else {
-        req.socket.destroy();
-      }
-    });
+    readBody(req, trackBody(req))
+      .then(
+        (body) => handle(req, res, body),
+        () => req.socket.destroy(),
+      )
+      .catch((error: unknown) => {
+        // A bug in the harness itself: answer 500 rather than leaving the test hanging.
+        if (!res.headersSent && !res.writableEnded) {
+          sendJson(res, 500, { error: 'scripted_provider_failure', message: String(error) });
+        } else {
+          req.socket.destroy();
+        }
+      });
   });
   // Hung replies must not be cut short by Node's own timeouts.
   server.requestTimeout = 0;
@@ -334,7 +341,13 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     }
   }
 
-  function handleControl(method: string, rest: string[], query: URLSearchParams, body: string, res: ServerResponse): void {
+  function handleControl(
+    method: string,
+    rest: string[],
+    query: URLSearchParams,
+    body: string,
+    res: ServerResponse,
+  ): void {
     const tenant = rest[0] ?? '';
     const action = rest.slice(1).join('/');
     if (!TENANT_PATTERN.test(tenant)) {
@@ -350,7 +363,10 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
         return;
       }
       if (typeof routes !== 'object' || routes === null || Array.isArray(routes)) {
-        sendJson(res, 400, { error: 'bad_routes', message: 'expected an object { "<METHOD> <path>": Reply | Reply[] }' });
+        sendJson(res, 400, {
+          error: 'bad_routes',
+          message: 'expected an object { "<METHOD> <path>": Reply | Reply[] }',
+        });
         return;
       }
       const parsed = new Map<string, RouteState>();
@@ -474,7 +490,8 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
     if (reply.download) {
       const { bytes, gate: gateName, holdAfter = DOWNLOAD_CHUNK } = reply.download;
       res.statusCode = reply.status ?? 200;
-      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/octet-stream';
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+        headers['content-type'] = 'application/octet-stream';
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.flushHeaders();
       let closed = false;
@@ -537,8 +554,12 @@ export async function startScriptedProviderServer(): Promise<ScriptedProviderSer
       return;
     }
     const accept = createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
-    const extra = Object.entries(reply.headers ?? {}).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${name}: ${one}\r\n`)).join('');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n${extra}\r\n`);
+    const extra = Object.entries(reply.headers ?? {})
+      .flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${name}: ${one}\r\n`))
+      .join('');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n${extra}\r\n`,
+    );
 
     let buffered: Uint8Array = new Uint8Array(0);
     const onData = (chunk: Uint8Array) => {
@@ -604,14 +625,20 @@ function readFrame(data: Uint8Array): { opcode: number; payload: Uint8Array; len
   if (masked) offset += 4;
   if (data.byteLength < offset + length) return undefined;
   const payload = data.slice(offset, offset + length);
-  if (mask) for (let index = 0; index < payload.byteLength; index++) payload[index] = payload[index]! ^ mask[index % 4]!;
+  if (mask)
+    for (let index = 0; index < payload.byteLength; index++) payload[index] = payload[index]! ^ mask[index % 4]!;
   return { opcode, payload, length: offset + length };
 }
 
 /** An unmasked (server) WebSocket frame with FIN set. */
 function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
   const length = payload.byteLength;
-  const header = length < 126 ? new Uint8Array([0x80 | opcode, length]) : length < 65_536 ? new Uint8Array([0x80 | opcode, 126, length >> 8, length & 0xff]) : new Uint8Array(10);
+  const header =
+    length < 126
+      ? new Uint8Array([0x80 | opcode, length])
+      : length < 65_536
+        ? new Uint8Array([0x80 | opcode, 126, length >> 8, length & 0xff])
+        : new Uint8Array(10);
   if (length >= 65_536) {
     header[0] = 0x80 | opcode;
     header[1] = 127;

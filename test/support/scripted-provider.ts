@@ -52,9 +52,7 @@ export interface RecordedRequest {
  * Selects recorded requests: by method and/or path (relative to the issuer,
  * exact string or RegExp), or with a predicate.
  */
-export type RequestFilter =
-  | { method?: string; path?: string | RegExp }
-  | ((request: RecordedRequest) => boolean);
+export type RequestFilter = { method?: string; path?: string | RegExp } | ((request: RecordedRequest) => boolean);
 
 /** The endpoints a discovery document points at. */
 export interface ProviderEndpoints {
@@ -131,7 +129,9 @@ export interface ScriptedProvider {
  */
 export function tokenResponse(fields: TokenResponseFields = {}): Reply {
   const json = Object.fromEntries(
-    Object.entries({ access_token: randomHex(16), token_type: 'Bearer', ...fields }).filter(([, value]) => value !== undefined),
+    Object.entries({ access_token: randomHex(16), token_type: 'Bearer', ...fields }).filter(
+      ([, value]) => value !== undefined,
+    ),
   );
   return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, json };
 }
@@ -281,7 +281,9 @@ export async function createScriptedProvider(options: { tenant?: string } = {}):
     },
     async serveJwks(keys, reply = {}) {
       const jwks = {
-        keys: keys.map((key) => ('publicJwk' in key && typeof key.publicJwk === 'object' ? (key as TestKey).publicJwk : (key as JWK))),
+        keys: keys.map((key) =>
+          'publicJwk' in key && typeof key.publicJwk === 'object' ? (key as TestKey).publicJwk : (key as JWK),
+        ),
       };
       await route('GET', endpoint('jwks_uri'), {
         ...reply,

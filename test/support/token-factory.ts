@@ -72,7 +72,9 @@ export async function signJwt(key: TestKey, claims: Claims, header: HeaderOverri
   const protectedHeader = withoutUndefined({ alg: key.alg, kid: key.kid, ...header });
   try {
     const crit = Array.isArray(protectedHeader.crit)
-      ? Object.fromEntries(protectedHeader.crit.filter((name): name is string => typeof name === 'string').map((name) => [name, true]))
+      ? Object.fromEntries(
+          protectedHeader.crit.filter((name): name is string => typeof name === 'string').map((name) => [name, true]),
+        )
       : undefined;
     return await new SignJWT(claims)
       .setProtectedHeader(protectedHeader as Parameters<SignJWT['setProtectedHeader']>[0])
@@ -176,7 +178,8 @@ export function randomGarbageTokens(n: number, options: GarbageOptions = {}): st
   const charset = options.charset ?? 'unicode';
   const int = (max: number) => Math.floor(next() * max);
   const pick = <T>(values: readonly T[]): T => values[int(values.length)]!;
-  const chars = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[int(alphabet.length)]).join('');
+  const chars = (alphabet: string, length: number) =>
+    Array.from({ length }, () => alphabet[int(alphabet.length)]).join('');
   const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const PRINTABLE = Array.from({ length: 94 }, (_, index) => String.fromCharCode(33 + index)).join('');
   const ICELANDIC = 'áéíóúýðþæöÁÉÍÓÚÝÐÞÆÖ';
@@ -264,7 +267,13 @@ export function makeIdTokenClaims(
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2
  */
 export function makeAccessTokenClaims(
-  options: { issuer: string; audience: string | string[]; scope: string | string[]; sub?: string; clientId?: string } & ClaimOverrides,
+  options: {
+    issuer: string;
+    audience: string | string[];
+    scope: string | string[];
+    sub?: string;
+    clientId?: string;
+  } & ClaimOverrides,
 ): Claims {
   const { issuer, audience, scope, sub, clientId, ...overrides } = options;
   const now = Math.floor(Date.now() / 1000);
@@ -316,7 +325,11 @@ const SIGNING_PARAMETERS: Record<TestKeyAlg, { name: string; hash?: string; salt
 /** Compact JWS signed with the key's real algorithm, whatever the header says. */
 async function signCompact(key: TestKey, header: Record<string, unknown>, claims: Claims): Promise<string> {
   const signingInput = `${base64urlJson(header)}.${base64urlJson(claims)}`;
-  const signature = await crypto.subtle.sign(SIGNING_PARAMETERS[key.alg], key.privateKey, new TextEncoder().encode(signingInput));
+  const signature = await crypto.subtle.sign(
+    SIGNING_PARAMETERS[key.alg],
+    key.privateKey,
+    new TextEncoder().encode(signingInput),
+  );
   return `${signingInput}.${base64url(new Uint8Array(signature))}`;
 }
 
@@ -324,7 +337,12 @@ async function signCompact(key: TestKey, header: Record<string, unknown>, claims
 function madeUpJwt(next: () => number): string {
   const bytes = (length: number) => Uint8Array.from({ length }, () => Math.floor(next() * 256));
   const header = base64urlJson({ alg: 'RS256', kid: 'garbage', typ: 'JWT' });
-  const payload = base64urlJson({ iss: 'https://idp.kenni.is/garbage.is', sub: 'garbage', aud: 'garbage', exp: 4102444800 });
+  const payload = base64urlJson({
+    iss: 'https://idp.kenni.is/garbage.is',
+    sub: 'garbage',
+    aud: 'garbage',
+    exp: 4102444800,
+  });
   return `${header}.${payload}.${base64url(bytes(256))}`;
 }
 

@@ -44,7 +44,9 @@ describe('singleFlight', () => {
   it('settles every waiter with the error of a failed run, and forgets the failure', async () => {
     const flight = singleFlight<string, number>();
     const gate = deferred<number>();
-    const callers = [flight('k', () => gate.promise), flight('k', () => gate.promise)].map((p) => p.catch((error: unknown) => error));
+    const callers = [flight('k', () => gate.promise), flight('k', () => gate.promise)].map((p) =>
+      p.catch((error: unknown) => error),
+    );
     await Promise.resolve();
     const failure = new Error('provider down');
     gate.reject(failure);
