@@ -5,6 +5,7 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider, type VerifiedAccessToken } from '../provider/index.ts';
 
@@ -50,7 +51,11 @@ export function bearerMissing(): AppError {
   return new AppError('bearer_missing', 'A bearer access token is required.', { reason: 'missing' });
 }
 
-/** Verifies a token against the configured provider and logs a rejection with its reason. */
+/**
+ * Verifies a token against the configured provider and logs a rejection with
+ * its reason. A token whose `actor` or `delegation_type` is malformed is
+ * `bearer_invalid` (401 `invalid_token`): an identity is used whole or not at all.
+ */
 export async function verifyBearer(
   config: KenniEdgeConfig,
   token: string,
@@ -58,9 +63,23 @@ export async function verifyBearer(
   path: string,
 ): Promise<VerifiedAccessToken> {
   try {
-    return await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
+    const verified = await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
+    checkIdentityClaims(verified.claims);
+    return verified;
   } catch (error) {
     if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path });
     throw error;
+  }
+}
+
+function checkIdentityClaims(claims: Readonly<Record<string, unknown>>): void {
+  try {
+    readIdentity(claims, String(claims.sub ?? ''));
+  } catch (error) {
+    if (!(error instanceof IdentityClaimsError)) throw error;
+    throw new AppError('bearer_invalid', 'The access token names the acting person in a malformed way.', {
+      oauthError: 'invalid_token',
+      reason: error.reason,
+    });
   }
 }

@@ -22,6 +22,12 @@ export interface AssertedIdentity {
   /** `session` or `bearer`: how the edge authenticated the request. */
   auth: 'session' | 'bearer';
   scope?: string;
+  /** The person acting for `sub` on a delegated sign-in (RFC 8693 §4.1 `act`; only the members there are). */
+  act?: { sub?: string; national_id?: string; name?: string };
+  /** Kenni's `delegation_type`, with `act` only. */
+  delegation_type?: string;
+  /** When the person authenticated at the provider, when known. */
+  auth_time?: number;
 }
 
 interface SigningKey {

@@ -34,6 +34,13 @@ export const IDENTITY_HEADERS = Object.freeze({
   assertion: 'X-Kenni-Assertion',
   scope: 'X-Kenni-Scope',
   auth: 'X-Kenni-Auth',
+  /** `person` or `company`, from the subject's kennitala; absent when it tells nothing. */
+  subjectKind: 'X-Kenni-Subject-Kind',
+  /** Delegated requests only: the person acting for the subject. */
+  actorNationalId: 'X-Kenni-Actor-National-Id',
+  actorName: 'X-Kenni-Actor-Name',
+  actorSub: 'X-Kenni-Actor-Sub',
+  delegationType: 'X-Kenni-Delegation-Type',
 });
 
 /**

@@ -9,10 +9,12 @@ import { bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
 import type { VerifiedAccessToken } from '../provider/index.ts';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { IdentityClaimsError, readIdentity, type Identity } from '../identity/claims.ts';
 import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest, isStateChanging } from '../request-kind.ts';
 import { loadRequestSession } from '../session/middleware.ts';
+import type { ActiveSession } from '../session/store.ts';
 import type { Principal } from './principal.ts';
 
 /**
@@ -68,11 +70,51 @@ export async function authenticateSession(c: Context<AppEnv>): Promise<Principal
       { reason: 'cross_site_request' },
     );
   }
-  return { subject: session.record.sub, claims: session.record.claims, auth: 'session', scopes: [], session };
+  const { sub, claims, auth_time } = session.record;
+  return {
+    subject: sub,
+    claims,
+    auth: 'session',
+    scopes: [],
+    session,
+    ...delegation(sessionIdentity(session), auth_time),
+  };
+}
+
+/**
+ * The session's identity. The callback refuses a malformed actor, so only a
+ * record written before that check can fail here: it ends as `session_ended`
+ * (sign in again), never used without its actor.
+ */
+export function sessionIdentity(session: ActiveSession): Identity {
+  try {
+    return readIdentity(session.record.claims, session.record.sub);
+  } catch (error) {
+    if (!(error instanceof IdentityClaimsError)) throw error;
+    throw new AppError('session_ended', 'Please sign in again.', { reason: error.reason, retryHref: '/auth/login' });
+  }
 }
 
 function bearerPrincipal({ claims, scopes }: VerifiedAccessToken): Principal {
-  return { subject: String(claims.sub ?? claims.client_id ?? ''), claims, auth: 'bearer', scopes: [...scopes] };
+  const subject = String(claims.sub ?? claims.client_id ?? '');
+  // verifyBearer refused a token whose actor is malformed.
+  const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
+  return {
+    subject,
+    claims,
+    auth: 'bearer',
+    scopes: [...scopes],
+    ...delegation(readIdentity(claims, subject), authTime),
+  };
+}
+
+/** The principal's actor, delegation type and authentication time, each only when there is one. */
+function delegation(identity: Identity, authTime: number | undefined): Partial<Principal> {
+  return {
+    ...(identity.actor ? { actor: identity.actor } : {}),
+    ...(identity.delegation_type ? { delegationType: identity.delegation_type } : {}),
+    ...(authTime !== undefined ? { authTime } : {}),
+  };
 }
 
 function isWebSocketUpgrade(request: Request): boolean {

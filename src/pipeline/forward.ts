@@ -11,6 +11,7 @@ import { AppError } from '../errors.ts';
 import { createIdentityAssertion, type AssertedIdentity } from '../gateway/assertion.ts';
 import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gateway/forward.ts';
 import type { Route } from '../gateway/route.ts';
+import { kennitalaKind } from '../identity/kennitala.ts';
 import { logEvent } from '../log.ts';
 import { ensureFreshTokens } from '../session/refresher.ts';
 import type { Principal } from './principal.ts';
@@ -79,6 +80,9 @@ function assertedIdentity(principal: Principal): AssertedIdentity {
     ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
     auth: principal.auth,
     ...(principal.auth === 'bearer' ? { scope: principal.scopes.join(' ') } : {}),
+    ...(principal.actor ? { act: { ...principal.actor } } : {}),
+    ...(principal.actor && principal.delegationType ? { delegation_type: principal.delegationType } : {}),
+    ...(principal.authTime !== undefined ? { auth_time: principal.authTime } : {}),
   };
 }
 
@@ -91,6 +95,15 @@ async function identityHeaders(c: Context<AppEnv>, principal: Principal, origin:
   // Percent-encoded UTF-8: header values are bytes, and "Þórður" must arrive intact.
   if (identity.name) headers[IDENTITY_HEADERS.name] = encodeURIComponent(identity.name);
   if (identity.scope) headers[IDENTITY_HEADERS.scope] = encodeIdentityValue(identity.scope);
+  const kind = kennitalaKind(identity.national_id);
+  if (kind) headers[IDENTITY_HEADERS.subjectKind] = kind;
+  // The actor has headers of its own and only on delegated requests: it never stands in the subject's.
+  const { act } = identity;
+  if (act?.national_id) headers[IDENTITY_HEADERS.actorNationalId] = encodeIdentityValue(act.national_id);
+  if (act?.name) headers[IDENTITY_HEADERS.actorName] = encodeURIComponent(act.name);
+  if (act?.sub) headers[IDENTITY_HEADERS.actorSub] = encodeIdentityValue(act.sub);
+  if (identity.delegation_type)
+    headers[IDENTITY_HEADERS.delegationType] = encodeIdentityValue(identity.delegation_type);
   const assertion = await createIdentityAssertion(c.get('config'), {
     edgeOrigin: new URL(c.req.url).origin,
     audience: origin.origin,

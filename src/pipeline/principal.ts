@@ -2,6 +2,7 @@
  * The principal: who a request speaks for, the one value the pipeline steps
  * (authenticate → authorize → forward) hand to each other.
  */
+import type { Actor } from '../identity/claims.ts';
 import type { ActiveSession } from '../session/store.ts';
 
 /** Who a request speaks for, however the edge authenticated it. */
@@ -16,4 +17,10 @@ export interface Principal {
   readonly scopes: readonly string[];
   /** The session, when the cookie authenticated the request. */
   readonly session?: ActiveSession;
+  /** On a delegated sign-in: the person acting for the subject (never the subject itself). */
+  readonly actor?: Actor;
+  /** On a delegated sign-in: Kenni's `delegation_type` (e.g. `c:procurator`). */
+  readonly delegationType?: string;
+  /** When the person authenticated at the provider (`auth_time`, seconds since the epoch), when known. */
+  readonly authTime?: number;
 }

@@ -9,6 +9,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider } from '../provider/index.ts';
 import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
@@ -37,6 +38,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     });
     // The first KV write of a callback: only once the provider accepted the code.
     await recordLoginState(c.env.SESSIONS, transaction.state);
+    checkLoginIdentity(claims);
 
     // A login always gets a new session id; the old session (if any) is ended.
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);
@@ -58,5 +60,19 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
       if (clearTransactionCookie) error.setCookies.push(clearTransactionCookie);
     }
     throw error;
+  }
+}
+
+/** Refuses a login whose ID token names the acting person in a malformed way: no session is half-right. */
+function checkLoginIdentity(claims: Record<string, unknown>): void {
+  try {
+    readIdentity(claims, String(claims.sub));
+  } catch (error) {
+    if (!(error instanceof IdentityClaimsError)) throw error;
+    throw new AppError(
+      'id_token_invalid',
+      'The sign-in service named the person acting for you in a form this site does not accept.',
+      { reason: error.reason, retryHref: '/auth/login' },
+    );
   }
 }

@@ -16,7 +16,18 @@ export interface SessionRecord {
   /** The idle clock: moved at most once an hour. */
   last_seen_at: number;
   refreshed_at?: number;
+  /** The ID token's `auth_time`: when the person authenticated (for step-up). Absent in older records. */
+  auth_time?: number;
+  /** The ID token's `acr` (authentication context class). */
+  acr?: string;
+  /** The ID token's `amr` (authentication methods). */
+  amr?: string[];
+  /** The ID token's `sid` (the provider's session, for logout). */
+  sid?: string;
 }
+
+/** The protocol claims a session keeps beside the identity: never sent as identity headers. */
+export type SessionProtocolClaims = Pick<SessionRecord, 'auth_time' | 'acr' | 'amr' | 'sid'>;
 
 /** A session loaded for a request. */
 export interface ActiveSession {

@@ -14,39 +14,17 @@ import { AppError } from '../errors.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
+import { identityClaims, protocolClaims, refreshedClaims } from './record-claims.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
-
-/** Protocol claims that say nothing about the user; they are not kept in the session. */
-const PROTOCOL_CLAIMS = new Set([
-  'iss',
-  'aud',
-  'exp',
-  'iat',
-  'nbf',
-  'nonce',
-  'azp',
-  'at_hash',
-  'c_hash',
-  's_hash',
-  'jti',
-  'sid',
-  'auth_time',
-  'acr',
-  'amr',
-]);
+export { identityClaims } from './record-claims.ts';
 
 /** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
 export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
   const keyHash = await sha256Hex(id);
   return { key: `session:${keyHash}`, keyHash };
-}
-
-/** Keeps the identity claims of a validated ID token. */
-export function identityClaims(claims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(claims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
 }
 
 /**
@@ -65,6 +43,7 @@ export async function createSession(
     version: 1,
     sub: params.sub,
     claims: identityClaims(params.claims),
+    ...protocolClaims(params.claims),
     tokens: await sealTokens(config, keyHash, params.tokens),
     access_token_expires_at: params.tokens.expires_at,
     created_at: now,
@@ -134,7 +113,7 @@ export async function saveSessionTokens(
   const now = nowSeconds();
   const record: SessionRecord = {
     ...session.record,
-    ...(claims ? { claims: { ...session.record.claims, ...identityClaims(claims) } } : {}),
+    ...(claims ? refreshedClaims(session.record, claims) : {}),
     tokens: await sealTokens(config, session.keyHash, tokens),
     access_token_expires_at: tokens.expires_at,
     refreshed_at: now,

@@ -219,10 +219,10 @@ describe('the KV session record', () => {
 });
 
 describe('GET /auth/me', () => {
-  it('answers { sub, claims, expires_at } with no token and cache-control: no-store', async () => {
+  it('answers { sub, claims, expires_at, auth_time } with no token and cache-control: no-store', async () => {
     const provider = await createProvider();
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
-    const { idToken, accessToken, refreshToken, sessionId } = await logIn(edge, provider);
+    const { idToken, accessToken, refreshToken, sessionId, claims } = await logIn(edge, provider);
 
     const response = await me(edge);
 
@@ -233,7 +233,9 @@ describe('GET /auth/me', () => {
     const text = await response.text();
     for (const secret of [idToken, accessToken, refreshToken, sessionId]) expect(text).not.toContain(secret);
     const body = JSON.parse(text) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['claims', 'expires_at', 'sub']);
+    // Not delegated: no actor and no delegation_type.
+    expect(Object.keys(body).sort()).toEqual(['auth_time', 'claims', 'expires_at', 'sub']);
+    expect(body.auth_time).toBe(claims.auth_time);
     expect(body.sub).toBe(TEST_SUBJECT);
     expect(body.claims).toEqual({ sub: TEST_SUBJECT, name: TEST_NAME, national_id: TEST_NATIONAL_ID });
     const record = (await readRecord(sessionId))!;
