@@ -11,8 +11,8 @@ import { loadProvider } from '../provider/index.ts';
 import { startLoginTransaction } from '../session/login-transaction.ts';
 import { sanitizeReturnTo } from '../session/return-to.ts';
 
-/** Values of `prompt` passed through (Kenni adds `delegation`). */
-const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'delegation']);
+/** Values of `prompt` passed through: those Kenni knows (it adds `delegation` and `delegation_admin`; it has no `select_account`). */
+const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'delegation', 'delegation_admin']);
 
 /** Handles `GET /auth/login`. */
 export async function handleLogin(c: Context<AppEnv>): Promise<Response> {
@@ -31,8 +31,10 @@ async function startLogin(c: Context<AppEnv>): Promise<Response> {
   const provider = loadProvider(config);
   await provider.discovery(); // a provider that is down fails the login before any cookie is set
   const redirectUri = config.redirectUri ?? `${url.origin}/auth/callback`;
+  const prompt = readPrompt(url.searchParams.get('prompt'));
   const { transaction, codeChallenge, setCookies } = await startLoginTransaction(config, {
     returnTo: sanitizeReturnTo(url.searchParams.get('return_to')),
+    ...(prompt ? { prompt } : {}),
     redirectUri,
     cookieHeader: c.req.header('cookie') ?? null,
   });
@@ -41,7 +43,7 @@ async function startLogin(c: Context<AppEnv>): Promise<Response> {
     state: transaction.state,
     nonce: transaction.nonce,
     codeChallenge,
-    prompt: readPrompt(url.searchParams.get('prompt')),
+    prompt,
     uiLocales: readUiLocales(url.searchParams.get('ui_locales')) ?? config.uiLocales,
   });
   logEvent('login_started', { path: url.pathname });

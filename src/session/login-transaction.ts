@@ -27,6 +27,8 @@ export interface LoginTransaction {
   return_to: string;
   redirect_uri: string;
   created_at: number;
+  /** The `prompt` sent to the provider, if any (a refusal after `prompt=delegation` is about delegations). */
+  prompt?: string;
 }
 
 /** A new login transaction with its cookie and the cookies that clear older pending logins. */
@@ -39,7 +41,7 @@ export interface StartedLogin {
 /** Creates a login transaction with fresh state, nonce and PKCE verifier, sealed into its cookie. */
 export async function startLoginTransaction(
   config: KenniEdgeConfig,
-  params: { returnTo: string; redirectUri: string; cookieHeader: string | null },
+  params: { returnTo: string; redirectUri: string; cookieHeader: string | null; prompt?: string },
 ): Promise<StartedLogin> {
   const transaction: LoginTransaction = {
     state: oauth.generateRandomState(),
@@ -48,6 +50,7 @@ export async function startLoginTransaction(
     return_to: params.returnTo,
     redirect_uri: params.redirectUri,
     created_at: nowSeconds(),
+    ...(params.prompt ? { prompt: params.prompt } : {}),
   };
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const name = cookieNameFor(transaction.state);

@@ -234,7 +234,14 @@ describe('GET /auth/login', () => {
     ['<script>', null],
     ['', null],
     ['login login consent login', 'login consent'],
-  ])('passes prompt=%j through as %j (unknown values are dropped)', async (prompt, expected) => {
+    ['delegation_admin', 'delegation_admin'],
+    ['login delegation', 'login delegation'],
+    // Kenni has no select_account: dropped, as every value Kenni does not know.
+    ['select_account', null],
+    ['select_account delegation', 'delegation'],
+    ['Delegation', null],
+    ['delegation\tlogin', null],
+  ])('passes prompt=%j through as %j (only values Kenni knows; others are dropped)', async (prompt, expected) => {
     const provider = await createProvider();
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
 
