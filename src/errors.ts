@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'login_replayed'
   | 'provider_error'
   | 'access_denied'
+  | 'delegation_denied'
   | 'invalid_grant'
   | 'id_token_invalid'
   | 'token_response_invalid'
@@ -50,6 +51,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   login_replayed: 400,
   provider_error: 400,
   access_denied: 403,
+  delegation_denied: 403,
   invalid_grant: 400,
   id_token_invalid: 400,
   token_response_invalid: 502,
@@ -83,6 +85,8 @@ export interface AppErrorOptions {
   scope?: string;
   /** Where the error page's "try again" link goes (pages only). */
   retryHref?: string;
+  /** Pages only: the retry link's text (default "Try again / Reyna aftur") and a "Back / Til baka" link. */
+  pageLinks?: { retryLabel?: string; backHref?: string };
   /** A finer stable reason for logs, e.g. `expired` or `wrong_audience`. */
   reason?: string;
   /** The underlying cause, logged but never shown. */
@@ -102,6 +106,7 @@ export class AppError extends HTTPException {
   readonly headers: Record<string, string>;
   readonly scope: string | undefined;
   readonly retryHref: string | undefined;
+  readonly pageLinks: { readonly retryLabel?: string; readonly backHref?: string };
   readonly reason: string;
   /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
   readonly setCookies: string[] = [];
@@ -115,6 +120,7 @@ export class AppError extends HTTPException {
     this.headers = options.headers ?? {};
     this.scope = options.scope === undefined ? undefined : cutScopeList(options.scope);
     this.retryHref = options.retryHref;
+    this.pageLinks = options.pageLinks ?? {};
     this.reason = options.reason ?? code;
   }
 
@@ -214,17 +220,18 @@ export function renderErrorPage(error: AppError): string {
           .join('')}</ul>`
       : `<p>${escapeHtml(error.message)}</p>`;
   const title = error instanceof ConfigError ? 'kenni-edge is not configured correctly' : titleFor(error);
-  const retry = error.retryHref
-    ? `<a class="button" href="${escapeHtml(error.retryHref)}">Try again / Reyna aftur</a>`
-    : '';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
+  const { retryLabel = 'Try again / Reyna aftur', backHref } = error.pageLinks;
+  const retry = error.retryHref ? button(error.retryHref, retryLabel) : '';
+  const back = backHref ? ` ${button(backHref, 'Back / Til baka')}` : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}${back}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
 }
 
+const button = (href: string, label: string) => `<a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
 function titleFor(error: AppError): string {
   if (error.status === 502 || error.status === 504)
     return 'The sign-in service or the application could not be reached';
-  if (error.status === 403) return 'Request refused';
-  if (error.code === 'path_ambiguous') return 'Request refused';
+  if (error.code === 'delegation_denied') return 'No delegation / Ekkert umboð';
+  if (error.status === 403 || error.code === 'path_ambiguous') return 'Request refused';
   if (error.status === 401) return 'Sign-in required';
   if (
     error.code.startsWith('login_') ||

@@ -68,6 +68,9 @@ export function buildAuthorizationUrl(
   return url;
 }
 
+/** An `error_description` about delegations (Kenni's "no delegations found" and the like, English or Icelandic). */
+const SPEAKS_OF_DELEGATIONS = /delegat|umbo[ðd]/i;
+
 /** Longest authorization code accepted; anything longer is not a code this edge sends on. */
 const MAX_AUTHORIZATION_CODE_LENGTH = 4096;
 
@@ -104,7 +107,14 @@ export function validateCallbackParameters(
         code === 'access_denied'
           ? 'Sign-in was cancelled or access was denied.'
           : `The sign-in provider reported an error: ${code}.`,
-        { oauthError: code, retryHref: '/auth/login' },
+        {
+          oauthError: code,
+          retryHref: '/auth/login',
+          // Kenni answers access_denied when the person has no delegation to pick; only this mark is kept of its text.
+          ...(code === 'access_denied' && SPEAKS_OF_DELEGATIONS.test(error.error_description ?? '')
+            ? { reason: 'no_delegations' }
+            : {}),
+        },
       );
     }
     throw new AppError('login_state_invalid', 'The sign-in response did not match this sign-in attempt.', {

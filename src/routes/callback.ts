@@ -13,7 +13,12 @@ import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider } from '../provider/index.ts';
 import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
-import { claimLoginState, openLoginTransaction, recordLoginState } from '../session/login-transaction.ts';
+import {
+  claimLoginState,
+  openLoginTransaction,
+  recordLoginState,
+  type LoginTransaction,
+} from '../session/login-transaction.ts';
 import { createSession, deleteSession, sessionKey } from '../session/store.ts';
 
 /** Handles `GET /auth/callback`. */
@@ -28,7 +33,9 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     const { transaction } = opened;
     const provider = loadProvider(config);
     // The whole authorization response (state, iss, code) is checked before anything is recorded.
-    const callbackParameters = await provider.validateCallback(url, transaction.state);
+    const callbackParameters = await provider
+      .validateCallback(url, transaction.state)
+      .catch((error: unknown) => Promise.reject(delegationRefusal(error, transaction)));
     await claimLoginState(config, c.env.SESSIONS, transaction.state);
     const { claims, tokens } = await provider.exchangeCode({
       callbackParameters,
@@ -75,4 +82,27 @@ function checkLoginIdentity(claims: Record<string, unknown>): void {
       { reason: error.reason, retryHref: '/auth/login' },
     );
   }
+}
+
+/**
+ * A provider `access_denied` about delegations (its description says so, or the
+ * login asked for `prompt=delegation`) as a page of its own: no delegation was
+ * found or access was refused, with a way back (sign in as oneself, or go back).
+ * The provider's own text is never shown. Any other error passes unchanged.
+ */
+function delegationRefusal(error: unknown, transaction: LoginTransaction): unknown {
+  if (!(error instanceof AppError) || error.code !== 'access_denied') return error;
+  const askedForDelegation = (transaction.prompt ?? '').split(' ').some((value) => value.startsWith('delegation'));
+  if (error.reason !== 'no_delegations' && !askedForDelegation) return error;
+  return new AppError(
+    'delegation_denied',
+    'No delegation was found for you, or access was refused. You can sign in as yourself instead. ' +
+      'Ekkert umboð fannst fyrir þig, eða aðgangi var hafnað. Þú getur skráð þig inn sem þú sjálf(ur).',
+    {
+      oauthError: 'access_denied',
+      reason: 'no_delegations',
+      retryHref: `/auth/login?return_to=${encodeURIComponent(transaction.return_to)}`,
+      pageLinks: { retryLabel: 'Sign in as yourself / Skrá inn sem þú sjálf(ur)', backHref: transaction.return_to },
+    },
+  );
 }

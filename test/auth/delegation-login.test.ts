@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { signJwt } from '../support/token-factory.ts';
 import {
+  callbackPath,
   callbackWithIdToken,
   expectLoginRefused,
   expectLoginSucceeded,
@@ -58,5 +59,76 @@ describe('the actor claim at login', () => {
     });
     expect(page).toContain('named the person acting for you in a form this site does not accept');
     expect(page).not.toContain(ACTOR.national_id);
+  });
+});
+
+describe('a provider refusal about delegations', () => {
+  /** Asserts the delegation page: 403, own bilingual text, "Sign in as yourself" and "Back", no provider text. */
+  async function expectDelegationPage(response: Response, login: Awaited<ReturnType<typeof startLogin>>) {
+    const setup = current!;
+    const page = await expectLoginRefused(setup, response, {
+      status: 403,
+      code: 'delegation_denied',
+      login,
+      reason: 'no_delegations',
+      logs,
+    });
+    expect(page).toContain('<title>No delegation / Ekkert umboð</title>');
+    expect(page).toContain('No delegation was found for you, or access was refused.');
+    expect(page).toContain('Ekkert umboð fannst fyrir þig');
+    expect(page).toContain(
+      '<a class="button" href="/auth/login?return_to=%2Fdashboard">Sign in as yourself / Skrá inn sem þú sjálf(ur)</a>',
+    );
+    expect(page).toContain('<a class="button" href="/dashboard">Back / Til baka</a>');
+    return page;
+  }
+  let current: Awaited<ReturnType<typeof setUpHostileProvider>> | undefined;
+
+  it.each([
+    'No delegations found for this user',
+    'Engin umboð fundust',
+    'user has no delegation <script>alert(1)</script> call +354 555 0000',
+  ])('after prompt=delegation, access_denied (%s) is a delegation page with a way back', async (description) => {
+    current = await setUpHostileProvider();
+    const login = await startLogin(current.edge, '/auth/login?prompt=delegation&return_to=/dashboard');
+    expect(login.authorizationUrl.searchParams.get('prompt')).toBe('delegation');
+    const response = await current.edge.fetch(
+      callbackPath(current, login, { code: undefined, error: 'access_denied', error_description: description }),
+    );
+    const page = await expectDelegationPage(response, login);
+    // The provider's own words never reach the page.
+    expect(page).not.toContain(description.slice(0, 20));
+    expect(page).not.toContain('<script>');
+    expect(page).not.toContain('+354');
+  });
+
+  it('without a delegation prompt, an access_denied that speaks of delegations is the delegation page too', async () => {
+    current = await setUpHostileProvider();
+    const login = await startLogin(current.edge);
+    const response = await current.edge.fetch(
+      callbackPath(current, login, {
+        code: undefined,
+        error: 'access_denied',
+        error_description: 'No delegations found',
+      }),
+    );
+    await expectDelegationPage(response, login);
+  });
+
+  it('an access_denied that has nothing to do with delegations stays the plain access_denied page', async () => {
+    current = await setUpHostileProvider();
+    const login = await startLogin(current.edge);
+    const response = await current.edge.fetch(
+      callbackPath(current, login, { code: undefined, error: 'access_denied', error_description: 'User cancelled' }),
+    );
+    const page = await expectLoginRefused(current, response, { status: 403, code: 'access_denied', login, logs });
+    expect(page).not.toContain('Sign in as yourself');
+  });
+
+  it('after prompt=delegation, another provider error stays what it is', async () => {
+    current = await setUpHostileProvider();
+    const login = await startLogin(current.edge, '/auth/login?prompt=delegation&return_to=/dashboard');
+    const response = await current.edge.fetch(callbackPath(current, login, { code: undefined, error: 'server_error' }));
+    await expectLoginRefused(current, response, { status: 400, code: 'provider_error', login, logs });
   });
 });

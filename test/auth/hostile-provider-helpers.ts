@@ -51,9 +51,9 @@ export interface StartedLogin {
   transactionCookieName: string;
 }
 
-/** `GET /auth/login` and what it redirected with. */
-export async function startLogin(edge: TestEdge): Promise<StartedLogin> {
-  const response = await edge.fetch('/auth/login?return_to=/dashboard');
+/** `GET /auth/login` (by default `?return_to=/dashboard`) and what it redirected with. */
+export async function startLogin(edge: TestEdge, path = '/auth/login?return_to=/dashboard'): Promise<StartedLogin> {
+  const response = await edge.fetch(path);
   expect(response.status).toBe(302);
   const authorizationUrl = new URL(response.headers.get('location')!);
   const transactionCookie = response.headers
