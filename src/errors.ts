@@ -220,9 +220,8 @@ export function renderErrorPage(error: AppError): string {
           .join('')}</ul>`
       : `<p>${escapeHtml(error.message)}</p>`;
   const title = error instanceof ConfigError ? 'kenni-edge is not configured correctly' : titleFor(error);
-  const { retryLabel = 'Try again / Reyna aftur', backHref } = error.pageLinks;
-  const retry = error.retryHref ? button(error.retryHref, retryLabel) : '';
-  const back = backHref ? ` ${button(backHref, 'Back / Til baka')}` : '';
+  const retry = error.retryHref ? button(error.retryHref, error.pageLinks.retryLabel ?? 'Try again / Reyna aftur') : '';
+  const back = error.pageLinks.backHref ? ` ${button(error.pageLinks.backHref, 'Back / Til baka')}` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}${back}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
 }
 
