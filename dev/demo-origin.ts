@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { kennitalaKind } from '../src/identity/kennitala.ts';
 import { closeOnSignal, escapeHtml, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
@@ -53,6 +54,9 @@ interface Identity {
   sub?: string;
   national_id?: string;
   name?: string;
+  /** On a delegated sign-in: the person acting for the subject (the assertion's `act`). */
+  actor?: { sub?: string; national_id?: string; name?: string };
+  delegation_type?: string;
   assertion: AssertionCheck;
 }
 
@@ -94,11 +98,13 @@ export async function startDemoOrigin(options: DemoOriginOptions): Promise<DemoO
     const assertion: AssertionCheck = raw ? await verifyAssertion(raw) : { present: false };
     if (!assertion.present || !assertion.verified) return { assertion };
     // The identity comes from the verified claims only, never from the plain headers.
-    const { sub, national_id: nationalId, name } = assertion.claims;
+    const { sub, national_id: nationalId, name, act, delegation_type: delegationType } = assertion.claims;
     return {
       sub: sub!,
       ...(typeof nationalId === 'string' ? { national_id: nationalId } : {}),
       ...(typeof name === 'string' ? { name } : {}),
+      ...(typeof act === 'object' && act !== null ? { actor: act as Identity['actor'] } : {}),
+      ...(typeof delegationType === 'string' ? { delegation_type: delegationType } : {}),
       assertion,
     };
   };
@@ -219,7 +225,7 @@ function homePage(identity: Identity): string {
     `<h1>kenni-edge demo origin</h1>
 ${
   signedIn
-    ? `<p class="hello">Halló, <strong>${escapeHtml(identity.name ?? identity.sub)}</strong>!</p>
+    ? `${greeting(identity)}
 <table>
 <tr><th>X-Kenni-Sub</th><td><code>${escapeHtml(identity.sub)}</code></td></tr>
 <tr><th>X-Kenni-National-Id</th><td><code>${escapeHtml(identity.national_id ?? '—')}</code></td></tr>
@@ -233,6 +239,7 @@ ${claims ? `<details><summary>Assertion claims</summary><pre>${escapeHtml(JSON.s
 Open this page through the edge (<a href="http://localhost:8787/">http://localhost:8787/</a>), not the origin directly.</p>`
 }
 <ul>
+<li><a href="/auth/login?prompt=delegation&amp;return_to=/">Skipta um umboð / switch delegation</a>: sign in again and pick whom to act for</li>
 <li><a href="/auth/me">/auth/me</a>: the edge's view of the session</li>
 <li><a href="/api/whoami">/api/whoami</a>: an API route (the session's access token forwarded)</li>
 <li><a href="/public/hello">/public/hello</a>: a public page</li>
@@ -246,6 +253,22 @@ document.getElementById('refresh').addEventListener('click', async () => {
 });
 </script>`,
   );
+}
+
+/**
+ * "Halló, <name>!", or on a delegated sign-in "Halló, <actor>, acting for
+ * <subject> (company|person)": the subject is whom the request is for, the
+ * actor who is doing it.
+ */
+function greeting(identity: Identity): string {
+  const subjectName = escapeHtml(identity.name ?? identity.sub ?? '');
+  if (!identity.actor) return `<p class="hello">Halló, <strong>${subjectName}</strong>!</p>`;
+  const actorName = escapeHtml(identity.actor.name ?? identity.actor.national_id ?? identity.actor.sub ?? '');
+  const kind = kennitalaKind(identity.national_id);
+  const kindText = kind === 'company' ? ' (fyrirtæki / company)' : kind === 'person' ? ' (einstaklingur / person)' : '';
+  return `<p class="hello">Halló, <strong>${actorName}</strong>, í umboði fyrir / acting for <strong class="subject">${subjectName}</strong>${kindText}${
+    identity.delegation_type ? ` <code>${escapeHtml(identity.delegation_type)}</code>` : ''
+  }</p>`;
 }
 
 function page(title: string, body: string): string {

@@ -103,6 +103,16 @@ describe('a delegated sign-in with the real provider', () => {
     });
     expect(payload.auth_time).toEqual(expect.any(Number));
 
+    // The demo origin's page, from the verified assertion: Þórður acting for the party.
+    const html = await (await edge.fetch('/', { headers: NAVIGATION })).text();
+    const kindText = kind === 'company' ? 'fyrirtæki / company' : 'einstaklingur / person';
+    expect(html).toContain(
+      `Halló, <strong>${THORDUR.name}</strong>, í umboði fyrir / acting for <strong class="subject">${party.name}</strong> (${kindText})`,
+    );
+    expect(html).toContain(
+      'href="/auth/login?prompt=delegation&amp;return_to=/">Skipta um umboð / switch delegation</a>',
+    );
+
     const me = (await (await edge.fetch('/auth/me')).json()) as Record<string, unknown>;
     expect(me).toMatchObject({
       sub: party.sub,
@@ -153,6 +163,9 @@ describe('a delegated sign-in with the real provider', () => {
       'x-kenni-subject-kind': 'person',
     });
     for (const name of ACTOR_HEADERS) expect(session.identityHeaders[name], name).toBeUndefined();
+    const html = await (await edge.fetch('/', { headers: NAVIGATION })).text();
+    expect(html).toContain(`Halló, <strong>${THORDUR.name}</strong>!`);
+    expect(html).not.toContain('acting for');
     const me = (await (await edge.fetch('/auth/me')).json()) as Record<string, unknown>;
     expect(me).not.toHaveProperty('actor');
     expect(me).not.toHaveProperty('delegation_type');
