@@ -1,7 +1,8 @@
 /**
  * The newcomer's path, in a real browser: `npm run dev`, open the printed URL,
  * sign in as a test user at the local Kenni-like provider, see the claims at
- * the demo origin and at `/auth/me`, sign out.
+ * the demo origin and at `/auth/me`, switch to a delegation (acting for a
+ * company) on the provider's picker and see "acting for", sign out.
  *
  * Runs in Node (the `node` vitest project), drives Debian's Chromium
  * (`/usr/bin/chromium`) with playwright-core, and runs the dev stack on free
@@ -182,61 +183,89 @@ describe('npm run dev in a browser', () => {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   });
 
-  it.skipIf(!hasChromium)(`signs in as a test user, shows the claims and signs out${SKIP_NOTE}`, async () => {
-    const providerOrigin = new URL(providerIssuer).origin;
-    const edgeOrigin = new URL(edgeUrl).origin;
+  it.skipIf(!hasChromium)(
+    `signs in as a test user, shows the claims, acts for a company and signs out${SKIP_NOTE}`,
+    async () => {
+      const providerOrigin = new URL(providerIssuer).origin;
+      const edgeOrigin = new URL(edgeUrl).origin;
 
-    // The printed URL: without a session, the edge sends the browser to the provider's login page.
-    await page.goto(edgeUrl);
-    await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
-    expect(page.url().startsWith(`${providerIssuer}/oidc/interaction/`)).toBe(true);
+      // The printed URL: without a session, the edge sends the browser to the provider's login page.
+      await page.goto(edgeUrl);
+      await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
+      expect(page.url().startsWith(`${providerIssuer}/oidc/interaction/`)).toBe(true);
 
-    await page.getByRole('button', { name: /Þórður Ævarsson/ }).click();
-    await page.getByRole('heading', { name: 'Samþykki / Consent' }).waitFor();
-    await page.getByRole('button', { name: 'Samþykkja / Allow' }).click();
+      await page.getByRole('button', { name: /Þórður Ævarsson/ }).click();
+      await page.getByRole('heading', { name: 'Samþykki / Consent' }).waitFor();
+      await page.getByRole('button', { name: 'Samþykkja / Allow' }).click();
 
-    // Back at the printed URL: the demo origin, through the edge, shows who signed in.
-    await page.waitForURL(edgeUrl);
-    await page.locator('.hello').waitFor();
-    const text = await page.locator('body').innerText();
-    expect(text).toContain(`Halló, ${THORDUR.name}!`);
-    expect(text).toContain(THORDUR.national_id);
-    expect(text).toContain(THORDUR.sub);
-    // The demo origin verified X-Kenni-Assertion against the edge's /auth/jwks.json.
-    expect(await page.locator('td.ok').innerText()).toBe('assertion verified ✓');
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      // Back at the printed URL: the demo origin, through the edge, shows who signed in.
+      await page.waitForURL(edgeUrl);
+      await page.locator('.hello').waitFor();
+      const text = await page.locator('body').innerText();
+      expect(text).toContain(`Halló, ${THORDUR.name}!`);
+      expect(text).toContain(THORDUR.national_id);
+      expect(text).toContain(THORDUR.sub);
+      // The demo origin verified X-Kenni-Assertion against the edge's /auth/jwks.json.
+      expect(await page.locator('td.ok').innerText()).toBe('assertion verified ✓');
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-    // The session cookie: opaque, HttpOnly, Secure, Lax, on the edge only.
-    const cookies = await context.cookies(edgeUrl);
-    const session = cookies.find((cookie) => cookie.name === '__Host-kenni-session');
-    expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
-    expect(session!.value).toMatch(/^[A-Za-z0-9_-]{43,}$/);
-    expect(cookies.filter((cookie) => cookie.name.startsWith('__Host-kenni-login-'))).toEqual([]);
+      // The session cookie: opaque, HttpOnly, Secure, Lax, on the edge only.
+      const cookies = await context.cookies(edgeUrl);
+      const session = cookies.find((cookie) => cookie.name === '__Host-kenni-session');
+      expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
+      expect(session!.value).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+      expect(cookies.filter((cookie) => cookie.name.startsWith('__Host-kenni-login-'))).toEqual([]);
 
-    // /auth/me: the claims, never a token.
-    const meResponse = await page.goto(new URL('/auth/me', edgeUrl).href);
-    expect(meResponse?.status()).toBe(200);
-    const meText = await meResponse!.text();
-    const me = JSON.parse(meText) as { sub: string; claims: Record<string, unknown> };
-    expect(me.sub).toBe(THORDUR.sub);
-    expect(me.claims).toMatchObject({ national_id: THORDUR.national_id, name: THORDUR.name });
-    expect(meText).not.toMatch(/eyJ|access_token|id_token|refresh_token/);
-    expect(meText).not.toContain(session!.value);
+      // /auth/me: the claims, never a token.
+      const meResponse = await page.goto(new URL('/auth/me', edgeUrl).href);
+      expect(meResponse?.status()).toBe(200);
+      const meText = await meResponse!.text();
+      const me = JSON.parse(meText) as { sub: string; claims: Record<string, unknown> };
+      expect(me.sub).toBe(THORDUR.sub);
+      expect(me.claims).toMatchObject({ national_id: THORDUR.national_id, name: THORDUR.name });
+      expect(meText).not.toMatch(/eyJ|access_token|id_token|refresh_token/);
+      expect(meText).not.toContain(session!.value);
 
-    // Sign out from the demo page's link: the edge, then the provider, then back to the edge.
-    await page.goto(edgeUrl);
-    await page.getByRole('link', { name: '/auth/logout' }).click();
-    // Back at the edge without a session, a page is sent to sign in again; the provider asks again too.
-    await page.waitForURL((url) => url.origin === providerOrigin && url.pathname.includes('/oidc/interaction/'));
-    await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
-    const after = await context.cookies(edgeUrl);
-    expect(after.find((cookie) => cookie.name === '__Host-kenni-session')).toBeUndefined();
-    const meAfter = await context.request.get(new URL('/auth/me', edgeOrigin).href);
-    expect(meAfter.status()).toBe(401);
-    expect(await meAfter.json()).toMatchObject({ code: 'session_required' });
+      // Switch delegation from the demo page: the provider's picker, then the demo page says whom Þórður acts for.
+      await page.goto(edgeUrl);
+      await page.getByRole('link', { name: 'Skipta um umboð / switch delegation' }).click();
+      const picker = page.getByRole('heading', { name: 'Umboð / Act on behalf of' });
+      const login = page.getByRole('heading', { name: 'Innskráning / Sign in' });
+      await picker.or(login).waitFor();
+      if (await login.isVisible()) await page.getByRole('button', { name: /Þórður Ævarsson/ }).click();
+      await picker.waitFor();
+      await page.getByRole('button', { name: /Ævarsson ehf\./ }).click();
+      const consent = page.getByRole('heading', { name: 'Samþykki / Consent' });
+      await Promise.race([page.waitForURL(edgeUrl), consent.waitFor()]);
+      if (await consent.isVisible()) await page.getByRole('button', { name: 'Samþykkja / Allow' }).click();
+      await page.waitForURL(edgeUrl);
+      const hello = await page.locator('.hello').innerText();
+      expect(hello).toContain(
+        `Halló, ${THORDUR.name}, í umboði fyrir / acting for Ævarsson ehf. (fyrirtæki / company)`,
+      );
+      expect(await page.locator('td.ok').innerText()).toBe('assertion verified ✓');
+      const delegated = (await (await context.request.get(new URL('/auth/me', edgeOrigin).href)).json()) as {
+        sub: string;
+        actor: Record<string, unknown>;
+      };
+      expect(delegated.sub).not.toBe(THORDUR.sub);
+      expect(delegated.actor).toEqual({ sub: THORDUR.sub, national_id: THORDUR.national_id, name: THORDUR.name });
 
-    // The developer's own .dev.vars was neither written nor changed.
-    expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
-    expect(existsSync(join(tempDir, '.dev.vars'))).toBe(true);
-  });
+      // Sign out from the demo page's link: the edge, then the provider, then back to the edge.
+      await page.goto(edgeUrl);
+      await page.getByRole('link', { name: '/auth/logout' }).click();
+      // Back at the edge without a session, a page is sent to sign in again; the provider asks again too.
+      await page.waitForURL((url) => url.origin === providerOrigin && url.pathname.includes('/oidc/interaction/'));
+      await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
+      const after = await context.cookies(edgeUrl);
+      expect(after.find((cookie) => cookie.name === '__Host-kenni-session')).toBeUndefined();
+      const meAfter = await context.request.get(new URL('/auth/me', edgeOrigin).href);
+      expect(meAfter.status()).toBe(401);
+      expect(await meAfter.json()).toMatchObject({ code: 'session_required' });
+
+      // The developer's own .dev.vars was neither written nor changed.
+      expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
+      expect(existsSync(join(tempDir, '.dev.vars'))).toBe(true);
+    },
+  );
 });
