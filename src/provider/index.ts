@@ -19,7 +19,12 @@ export type { AuthorizationRequest, LoginResult, ProviderTokens } from './client
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-token.ts';
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
 
-/** What a provider object has done in this isolate (read-only; tests and benchmarks read it). */
+/**
+ * What a provider object has done in this isolate (read-only; tests and benchmarks read it).
+ * @example
+ * const provider = loadProvider(c.var.config);
+ * const server = await provider.discovery();
+ */
 export interface ProviderStats {
   /** Discovery documents fetched from the provider. */
   readonly discoveryFetches: number;
@@ -41,6 +46,9 @@ export interface CodeExchange {
  * Everything that talks to or trusts the OpenID provider, for one configuration.
  * Methods load discovery themselves (an isolate lookup when warm). Failures are
  * `AppError`s: `provider_unreachable` (502) when the provider is down.
+ * @example
+ * const provider = loadProvider(c.var.config);
+ * const server = await provider.discovery();
  */
 export interface Provider {
   /** The configuration this provider was created for. */
