@@ -263,9 +263,11 @@ describe('spoofed identity headers', () => {
       'x-kenni-name',
       'x-kenni-national-id',
       'x-kenni-sub',
+      'x-kenni-subject-kind',
     ]);
     expect(identity['x-kenni-sub']).toBe(sub);
     expect(identity['x-kenni-national-id']).toBe('0101302989');
+    expect(identity['x-kenni-subject-kind']).toBe('person');
     expect(decodeURIComponent(identity['x-kenni-name']!)).toBe('Þórður Ævarsson');
     expect(identity['x-kenni-auth']).toBe('session');
     expect(identity['x-kenni-assertion']).not.toBe(SPOOFED['X-Kenni-Assertion']);
