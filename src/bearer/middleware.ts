@@ -6,7 +6,7 @@
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { loadProvider, type VerifiedAccessToken } from '../provider/index.ts';
+import { loadProvider, OPAQUE_ACCESS_TOKEN, type VerifiedAccessToken } from '../provider/index.ts';
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -50,15 +50,27 @@ export function bearerMissing(): AppError {
   return new AppError('bearer_missing', 'A bearer access token is required.', { reason: 'missing' });
 }
 
-/** Verifies a token against the configured provider and logs a rejection with its reason. */
+/**
+ * Verifies a token against the configured provider and logs a rejection with
+ * its reason: a credential shaped like the provider's opaque tokens by
+ * introspection (RFC 7662), anything else as a JWT (a compact JWS never goes to
+ * introspection; other shapes are refused without a provider call).
+ */
 export async function verifyBearer(
   config: KenniEdgeConfig,
   token: string,
   scopes: readonly string[],
   path: string,
 ): Promise<VerifiedAccessToken> {
+  const provider = loadProvider(config);
   try {
-    return await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
+    if (!OPAQUE_ACCESS_TOKEN.test(token)) return await provider.verifyAccessToken(token, { requiredScopes: scopes });
+    if (!provider.introspect)
+      throw new AppError('bearer_invalid', 'Opaque access tokens are not accepted here.', {
+        oauthError: 'invalid_token',
+        reason: 'introspection_off',
+      });
+    return await provider.introspect(token, { requiredScopes: scopes });
   } catch (error) {
     if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path });
     throw error;
