@@ -174,8 +174,9 @@ function decide(config: KenniEdgeConfig, json: oauth.IntrospectionResponse | und
   if (json.exp <= now) return no('expired');
   if (json.iss !== undefined && json.iss !== config.issuer) return no('wrong_issuer');
   if (typeof json.nbf === 'number' && json.nbf > now + config.clockTolerance) return no('not_yet_valid');
-  // A refresh token is opaque too; only access tokens (Bearer, or no type named) pass.
-  if (json.token_type !== undefined && !/^(bearer|access_token)$/i.test(String(json.token_type)))
+  // A refresh token is opaque too, and node-oidc-provider answers for it without a token_type; a DPoP-bound
+  // token must not pass as Bearer (RFC 9449 §7.1). So only an answer naming a Bearer token passes.
+  if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer')
     return no('not_an_access_token');
   if (json.scope !== undefined && typeof json.scope !== 'string') return no('introspection_invalid');
   const { active: _active, ...claims } = json;

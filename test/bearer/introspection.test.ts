@@ -171,6 +171,12 @@ describe('opaque access tokens: refusals', () => {
     ['exp a string', active({ exp: String(NOW_S + 3600) }), 'exp_missing'],
     ['another issuer', active({ iss: 'https://evil.example/t.is' }), 'wrong_issuer'],
     ['a refresh token', active({ token_type: 'refresh_token' }), 'not_an_access_token'],
+    [
+      'no token_type (how node-oidc-provider answers for a refresh token)',
+      active({ token_type: undefined }),
+      'not_an_access_token',
+    ],
+    ['a DPoP-bound token sent as Bearer', active({ token_type: 'DPoP' }), 'not_an_access_token'],
     ['not valid yet', active({ nbf: NOW_S + 3600 }), 'not_yet_valid'],
   ])('refuses %s with 401 invalid_token', async (_label, json, reason) => {
     const { edge, answer, calls } = await setUp();
