@@ -57,7 +57,11 @@ const refuseTrace: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Options for {@link createKenniEdge}. */
+/**
+ * Options for {@link createKenniEdge}.
+ * @example
+ * app.route('/', createKenniEdge({ gateway: false }));
+ */
 export interface KenniEdgeOptions {
   /** Serve the gateway (forwarding to `ORIGIN_URL`) on every other path. Default true. */
   gateway?: boolean;
@@ -67,6 +71,10 @@ export interface KenniEdgeOptions {
  * Middleware that parses the configuration from `c.env` (once per isolate) into
  * `c.var.config`. Use it first when composing `requireSession()` /
  * `requireBearer()` into your own Hono app.
+ * @example
+ * const app = new Hono<AppEnv>();
+ * app.use('*', kenniConfig());
+ * app.get('/me', requireSession(), (c) => c.json({ sub: c.var.principal!.subject }));
  */
 export function kenniConfig(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -79,6 +87,9 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
  * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
+ * @example
+ * export default createKenniEdge(); // the whole edge as a Worker
+ * app.route('/', createKenniEdge({ gateway: false })); // or only the /auth/* routes in your own app
  */
 export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -123,7 +134,11 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   return app;
 }
 
-/** The one error handler: known errors become their status, anything else a logged 500. */
+/**
+ * The one error handler: known errors become their status, anything else a logged 500.
+ * @example
+ * app.onError(handleError);
+ */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof AppError) return errorResponse(error, formatFor(c));
   // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.

@@ -13,7 +13,11 @@ import {
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { logEvent } from './log.ts';
 
-/** The Worker's bindings and variables, as wrangler passes them. */
+/**
+ * The Worker's bindings and variables, as wrangler passes them.
+ * @example
+ * export default { fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, env, ctx) };
+ */
 export interface Env {
   SESSIONS: KVNamespace;
   SESSION_LOCKS?: DurableObjectNamespace;
@@ -43,7 +47,11 @@ export interface Env {
   [key: string]: unknown;
 }
 
-/** The parsed, validated configuration. Frozen; never mutated after parsing. */
+/**
+ * The parsed, validated configuration. Frozen; never mutated after parsing.
+ * @example
+ * const { issuer, clientId, apiScopes } = loadConfig(env);
+ */
 export interface KenniEdgeConfig {
   /** `KENNI_ISSUER` exactly as configured (compared byte for byte with discovery and `iss`). */
   readonly issuer: string;
@@ -90,6 +98,8 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Parses and validates the Worker's environment. Throws a {@link ConfigError}
  * that names every invalid variable (and the `SESSIONS` binding, unless
  * `requireBindings` is false, as for command-line tools).
+ * @example
+ * const config = parseConfig(process.env as Env, { requireBindings: false }); // a command-line tool
  */
 export function parseConfig(env: Env, options: { requireBindings?: boolean } = {}): KenniEdgeConfig {
   const problems: ConfigProblem[] = [];
@@ -256,6 +266,8 @@ const loggedConfigErrors = new Set<string>();
  * Returns the configuration for this environment, parsing it on first use in
  * the isolate. An invalid configuration throws its {@link ConfigError} on every
  * call and is logged once.
+ * @example
+ * const config = loadConfig(c.env); // parsed once per isolate, frozen
  */
 export function loadConfig(env: Env): KenniEdgeConfig {
   let result = parsedByEnv.get(env);

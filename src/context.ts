@@ -5,7 +5,11 @@ import type { VerifiedAccessToken } from './provider/index.ts';
 import type { PathClassification } from './gateway/policy.ts';
 import type { Principal } from './pipeline/principal.ts';
 
-/** Hono generics for the edge app: bindings, and what middleware leaves for later handlers. */
+/**
+ * Hono generics for the edge app: bindings, and what middleware leaves for later handlers.
+ * @example
+ * const app = new Hono<AppEnv>();
+ */
 export interface AppEnv {
   Bindings: Env;
   Variables: {

@@ -6,8 +6,13 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
+import { BEARER_REALM, bearerChallenge, cutScopeList } from './www-authenticate.ts';
 
-/** Stable error codes. They appear in JSON bodies, on error pages and in logs. */
+/**
+ * Stable error codes. They appear in JSON bodies, on error pages and in logs.
+ * @example
+ * if (error instanceof AppError && error.code === 'session_ended') return c.redirect('/auth/login');
+ */
 export type ErrorCode =
   | 'config_invalid'
   | 'login_state_missing'
@@ -96,6 +101,8 @@ export interface AppErrorOptions {
  * The message is safe to show to the client: it never contains a token, secret
  * or personal number. It renders itself ({@link AppError.getResponse}: RFC 6750
  * JSON), so a Hono app without `onError` still answers 401/403, not 500.
+ * @example
+ * throw new AppError('session_required', 'Sign-in required.'); // 401, RFC 6750 JSON by default
  */
 export class AppError extends HTTPException {
   readonly code: ErrorCode;
@@ -133,7 +140,11 @@ export interface ConfigProblem {
   fix: string;
 }
 
-/** Raised when the configuration is missing or invalid; lists every problem by variable name. */
+/**
+ * Raised when the configuration is missing or invalid; lists every problem by variable name.
+ * @example
+ * try { parseConfig(env); } catch (error) { if (error instanceof ConfigError) console.log(error.problems); }
+ */
 export class ConfigError extends AppError {
   readonly problems: readonly ConfigProblem[];
 
@@ -147,56 +158,9 @@ export class ConfigError extends AppError {
   }
 }
 
-/** At most this many characters of a value a client supplied are reflected in a response (header, JSON body or page). */
-export const MAX_REFLECTED_LENGTH = 256;
-
-/**
- * Cuts a space-separated scope list short for reflection: whole scope values,
- * in order, as many as fit in {@link MAX_REFLECTED_LENGTH} characters, so a
- * huge `?scope=` cannot make a huge `WWW-Authenticate` header.
- * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
- */
-export function cutScopeList(scopes: string): string {
-  let kept = '';
-  for (const scope of scopes.split(' ')) {
-    if (!scope) continue;
-    const next = kept ? `${kept} ${scope}` : scope;
-    if (next.length > MAX_REFLECTED_LENGTH) break;
-    kept = next;
-  }
-  return kept;
-}
-
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-/**
- * Quotes a value for an RFC 6750 `WWW-Authenticate` auth-param (quoted-string):
- * backslashes and double quotes are escaped, control characters dropped.
- * @see https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4
- */
-export function quoteAuthParam(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return `"${value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/["\\]/g, '\\$&')}"`;
-}
-
-/**
- * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does.
- * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
- */
-export function bearerChallenge(params: {
-  realm: string;
-  error?: string;
-  description?: string;
-  scope?: string;
-}): string {
-  const parts = [`realm=${quoteAuthParam(params.realm)}`];
-  if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
-  if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
-  if (params.scope) parts.push(`scope=${quoteAuthParam(params.scope)}`);
-  return `Bearer ${parts.join(', ')}`;
 }
 
 const pageStyle =
@@ -238,9 +202,6 @@ function titleFor(error: AppError): string {
     return 'Sign-in failed';
   return 'Something went wrong';
 }
-
-/** The realm named in every Bearer challenge. */
-export const BEARER_REALM = 'kenni-edge';
 
 /**
  * Turns an {@link AppError} into a response: an RFC 6750 JSON body (with a

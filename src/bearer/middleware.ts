@@ -15,6 +15,8 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  * Reads the bearer token from an `Authorization` header. `undefined` when there
  * is none (or another scheme); throws `bearer_malformed` (400 `invalid_request`)
  * for a Bearer header that is not well formed.
+ * @example
+ * const token = readBearerToken(c.req.header('authorization') ?? null); // undefined without a Bearer header
  */
 export function readBearerToken(authorization: string | null): string | undefined {
   if (authorization === null) return undefined;

@@ -5,12 +5,18 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 
-/** The three kinds of gateway route (`/auth/*` is handled before the gateway). */
+/**
+ * The three kinds of gateway route (`/auth/*` is handled before the gateway).
+ * @example
+ * if (route.kind === 'api') throw new AppError('session_required', 'Sign-in required.'); // never a redirect
+ */
 export type RouteKind = 'public' | 'api' | 'page';
 
 /**
  * Per-route access rules. Empty today (everyone authenticated is admitted); the
  * access-rules issue fills these and `authorize()` enforces them.
+ * @example
+ * const rules: RouteRules = { methods: ['GET'] };
  */
 export interface RouteRules {
   /** Subjects or groups admitted (unset: everyone authenticated). */
@@ -25,7 +31,11 @@ export interface RouteRules {
   readonly methods?: readonly string[];
 }
 
-/** A gateway route: its kind, the origin it forwards to, and its access rules. */
+/**
+ * A gateway route: its kind, the origin it forwards to, and its access rules.
+ * @example
+ * const audience = route.origin?.origin; // the assertion's aud
+ */
 export interface Route {
   readonly kind: RouteKind;
   /** Where requests on this route are forwarded (`ORIGIN_URL`), or `undefined` when unset. */

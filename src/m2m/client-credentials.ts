@@ -16,7 +16,11 @@ import { nowSeconds } from '../time.ts';
 import { singleFlight } from '../util/single-flight.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 
-/** A cached client-credentials token. */
+/**
+ * A cached client-credentials token.
+ * @example
+ * const { access_token, expires_at } = await getClientCredentialsToken(env, { scope: '@your-team.is/api.read' });
+ */
 export interface ClientCredentialsToken {
   access_token: string;
   token_type: string;
@@ -27,7 +31,11 @@ export interface ClientCredentialsToken {
   scope?: string;
 }
 
-/** Options for {@link getClientCredentialsToken}. */
+/**
+ * Options for {@link getClientCredentialsToken}.
+ * @example
+ * await getClientCredentialsToken(env, { scope: '@your-team.is/orders.read' });
+ */
 export interface ClientCredentialsOptions {
   /** Space-separated scopes, e.g. `@your-team.is/orders.read`. */
   scope?: string;
@@ -61,6 +69,9 @@ function tokenCacheFor(provider: Provider): TokenCache {
  * Returns an access token for the M2M client and `scope`, from the cache when
  * it is still good for a while, else from the provider's token endpoint.
  * Throws `m2m_not_configured` (500) without credentials, `provider_unreachable` (502).
+ * @example
+ * const { access_token } = await getClientCredentialsToken(env, { scope: '@your-team.is/orders.read' });
+ * await fetch('https://api.example.is/orders', { headers: { authorization: `Bearer ${access_token}` } });
  */
 export async function getClientCredentialsToken(
   env: Env,

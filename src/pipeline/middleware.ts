@@ -20,7 +20,11 @@ const libraryRoute = (kind: Route['kind']): Route =>
 const SESSION_ROUTE = libraryRoute('page');
 const BEARER_ROUTE = libraryRoute('api');
 
-/** Options for {@link requireSession}. */
+/**
+ * Options for {@link requireSession}.
+ * @example
+ * app.post('/account', requireSession({ freshToken: true }), (c) => c.json({ ok: true }));
+ */
 export interface RequireSessionOptions {
   /**
    * Put the session's access token in `c.var.accessToken`, refreshed first when
@@ -50,7 +54,11 @@ export function requireSession(options: RequireSessionOptions = {}): MiddlewareH
   };
 }
 
-/** Options for {@link requireBearer}. */
+/**
+ * Options for {@link requireBearer}.
+ * @example
+ * app.get('/api/orders', requireBearer({ scopes: ['@your-team.is/orders.read'] }), (c) => c.json([]));
+ */
 export interface RequireBearerOptions {
   /** Scopes every token must carry (default: `KENNI_API_SCOPE`). */
   scopes?: readonly string[];

@@ -4,7 +4,11 @@
  */
 import type { ActiveSession } from '../session/store.ts';
 
-/** Who a request speaks for, however the edge authenticated it. */
+/**
+ * Who a request speaks for, however the edge authenticated it.
+ * @example
+ * app.get('/whoami', requireSession(), (c) => c.json({ sub: c.var.principal!.subject, auth: c.var.principal!.auth }));
+ */
 export interface Principal {
   /** `sub` of the session or token (a client-credentials token without `sub`: its `client_id`). */
   readonly subject: string;

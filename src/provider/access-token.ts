@@ -13,7 +13,12 @@ import { TtlMap } from '../util/ttl-map.ts';
 import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
 import { KeySetError, type KeySet } from './key-set.ts';
 
-/** A verified access token: its claims and granted scopes. */
+/**
+ * A verified access token: its claims and granted scopes.
+ * @example
+ * const { claims, scopes } = await loadProvider(config).verifyAccessToken(token);
+ * if (scopes.has('@your-team.is/orders.write')) return c.json({ sub: claims.sub });
+ */
 export interface VerifiedAccessToken {
   claims: JWTPayload & { sub?: string; scope?: string; client_id?: string };
   scopes: ReadonlySet<string>;

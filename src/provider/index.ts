@@ -21,7 +21,12 @@ export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-tok
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
 export { OPAQUE_ACCESS_TOKEN } from './introspection.ts';
 
-/** What a provider object has done in this isolate (read-only; tests and benchmarks read it). */
+/**
+ * What a provider object has done in this isolate (read-only; tests and benchmarks read it).
+ * @example
+ * const provider = loadProvider(c.var.config);
+ * const server = await provider.discovery();
+ */
 export interface ProviderStats {
   /** Discovery documents fetched from the provider. */
   readonly discoveryFetches: number;
@@ -45,6 +50,9 @@ export interface CodeExchange {
  * Everything that talks to or trusts the OpenID provider, for one configuration.
  * Methods load discovery themselves (an isolate lookup when warm). Failures are
  * `AppError`s: `provider_unreachable` (502) when the provider is down.
+ * @example
+ * const provider = loadProvider(c.var.config);
+ * const server = await provider.discovery();
  */
 export interface Provider {
   /** The configuration this provider was created for. */

@@ -44,6 +44,9 @@ export type LockRefreshResult = { ok: true; record: SessionRecord } | { ok: fals
  * One object per session (named by the session's key hash) that serialises its
  * refreshes. Export it from the Worker's main module and bind it as `SESSION_LOCKS`.
  * It stores only what KV stores (sealed tokens) and forgets it when the session ends.
+ * @example
+ * // src/index.ts of your Worker, with [[durable_objects.bindings]] name = "SESSION_LOCKS" in wrangler.toml
+ * export { SessionLock } from 'kenni-edge';
  */
 export class SessionLock extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();

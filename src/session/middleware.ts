@@ -10,6 +10,9 @@ import { idleClockWriteDue, loadSession, touchSession, type ActiveSession } from
 /**
  * Loads the request's session into `c.var.session` (or `undefined`). At most
  * one KV read; a KV write only when the idle clock is due (through `waitUntil`).
+ * @example
+ * const session = await loadRequestSession(c);
+ * if (session) console.log(session.record.sub);
  */
 export async function loadRequestSession(c: Context<AppEnv>): Promise<ActiveSession | undefined> {
   const config = c.get('config');

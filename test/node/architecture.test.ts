@@ -86,3 +86,42 @@ describe('the source tree', () => {
     ).toEqual([]);
   });
 });
+
+describe('the library surface (src/index.ts)', () => {
+  /** `[name, file]` for every name `src/index.ts` re-exports. */
+  function reExports(): Array<[string, string]> {
+    const index = readFileSync(join(SRC, 'index.ts'), 'utf8');
+    return [...index.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'(\.[^']+)'/g)].flatMap((match) =>
+      match[1]!
+        .split(',')
+        .map((name) => name.replace(/^\s*type\s+/, '').trim())
+        .filter(Boolean)
+        .map((name): [string, string] => [name, resolve(SRC, match[2]!)]),
+    );
+  }
+
+  /** Follows `export { name } from './x.ts'` chains to the file that declares `name`. */
+  function declaringFile(name: string, file: string): string {
+    const text = readFileSync(file, 'utf8');
+    const reExport = [...text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'(\.[^']+)'/g)].find((match) =>
+      match[1]!.split(',').some((item) => item.replace(/^\s*type\s+/, '').trim() === name),
+    );
+    return reExport ? declaringFile(name, resolve(dirname(file), reExport[2]!)) : file;
+  }
+
+  it('documents every export with TSDoc that has an @example', () => {
+    const exports = reExports();
+    expect(exports.length).toBeGreaterThan(20);
+    const missing = exports.filter(([name, exportedFrom]) => {
+      const file = declaringFile(name, exportedFrom);
+      const text = readFileSync(file, 'utf8');
+      const declaration = new RegExp(
+        `\\*/\\s*\\nexport (?:async )?(?:function|class|interface|type|const) ${name}\\b`,
+      ).exec(text);
+      if (!declaration) return true;
+      const doc = text.slice(text.lastIndexOf('/**', declaration.index), declaration.index);
+      return !doc.includes('@example');
+    });
+    expect(missing.map(([name, file]) => `${name} (${relative(SRC, file)})`)).toEqual([]);
+  });
+});
