@@ -43,6 +43,7 @@ export interface Env {
   REFRESH_BEFORE_EXPIRY?: string;
   CLOCK_TOLERANCE?: string;
   PROVIDER_TIMEOUT?: string;
+  KENNI_INTROSPECTION?: string;
   [key: string]: unknown;
 }
 
@@ -86,6 +87,8 @@ export interface KenniEdgeConfig {
   readonly clockTolerance: number;
   /** Milliseconds to wait for the provider (discovery, JWKS, token endpoint). */
   readonly providerTimeoutMs: number;
+  /** `auto`: opaque bearer tokens are introspected where the provider advertises it (RFC 7662); `off`: refused. */
+  readonly introspection: 'auto' | 'off';
 }
 
 const DEFAULT_SCOPE = 'openid profile national_id offline_access';
@@ -214,6 +217,15 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     });
   }
 
+  const introspection = text('KENNI_INTROSPECTION') ?? 'auto';
+  if (introspection !== 'auto' && introspection !== 'off') {
+    problems.push({
+      variable: 'KENNI_INTROSPECTION',
+      problem: `"${introspection}" is neither "auto" nor "off"`,
+      fix: 'set it to "auto" (introspect opaque access tokens) or "off" (accept JWT access tokens only)',
+    });
+  }
+
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
 
   const config: KenniEdgeConfig = {
@@ -241,6 +253,7 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     refreshBeforeExpiry: seconds('REFRESH_BEFORE_EXPIRY', 60, 0, 3600),
     clockTolerance: seconds('CLOCK_TOLERANCE', 30, 0, 60),
     providerTimeoutMs: seconds('PROVIDER_TIMEOUT', 10, 1, 60) * 1000,
+    introspection: introspection === 'off' ? 'off' : 'auto',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'bearer_malformed'
   | 'bearer_invalid'
   | 'insufficient_scope'
+  | 'introspection_limited'
   | 'scope_invalid'
   | 'origin_not_configured'
   | 'origin_unreachable'
@@ -70,6 +71,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   bearer_malformed: 400,
   bearer_invalid: 401,
   insufficient_scope: 403,
+  introspection_limited: 503,
   scope_invalid: 400,
   origin_not_configured: 404,
   origin_unreachable: 502,

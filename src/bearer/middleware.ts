@@ -7,7 +7,7 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
-import { loadProvider, type VerifiedAccessToken } from '../provider/index.ts';
+import { loadProvider, OPAQUE_ACCESS_TOKEN, type VerifiedAccessToken } from '../provider/index.ts';
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -55,8 +55,11 @@ export function bearerMissing(): AppError {
 
 /**
  * Verifies a token against the configured provider and logs a rejection with
- * its reason. A token whose `actor` or `delegation_type` is malformed is
- * `bearer_invalid` (401 `invalid_token`): an identity is used whole or not at all.
+ * its reason: a credential shaped like the provider's opaque tokens by
+ * introspection (RFC 7662), anything else as a JWT (a compact JWS never goes to
+ * introspection; other shapes are refused without a provider call). A token
+ * whose `actor` or `delegation_type` is malformed is `bearer_invalid` (401
+ * `invalid_token`): an identity is used whole or not at all.
  */
 export async function verifyBearer(
   config: KenniEdgeConfig,
@@ -64,8 +67,19 @@ export async function verifyBearer(
   scopes: readonly string[],
   path: string,
 ): Promise<VerifiedAccessToken> {
+  const provider = loadProvider(config);
   try {
-    const verified = await loadProvider(config).verifyAccessToken(token, { requiredScopes: scopes });
+    let verified: VerifiedAccessToken;
+    if (!OPAQUE_ACCESS_TOKEN.test(token)) {
+      verified = await provider.verifyAccessToken(token, { requiredScopes: scopes });
+    } else if (!provider.introspect) {
+      throw new AppError('bearer_invalid', 'Opaque access tokens are not accepted here.', {
+        oauthError: 'invalid_token',
+        reason: 'introspection_off',
+      });
+    } else {
+      verified = await provider.introspect(token, { requiredScopes: scopes });
+    }
     checkIdentityClaims(verified.claims);
     return verified;
   } catch (error) {

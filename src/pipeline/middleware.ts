@@ -65,7 +65,7 @@ export interface RequireBearerOptions {
 }
 
 /**
- * Verifies `Authorization: Bearer <jwt>` and sets `c.var.principal` and
+ * Verifies `Authorization: Bearer <jwt>` (an opaque token by introspection) and sets `c.var.principal` and
  * `c.var.bearer`. Failures answer RFC 6750 JSON with `WWW-Authenticate`, also
  * in an app without `onError`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1

@@ -145,7 +145,11 @@ export class AccessTokenVerifier {
   }
 }
 
-function requireScopes(verified: VerifiedAccessToken, requiredScopes: readonly string[] = []): VerifiedAccessToken {
+/** Throws `insufficient_scope` (403) unless `verified` carries every scope of `requiredScopes`. */
+export function requireScopes(
+  verified: VerifiedAccessToken,
+  requiredScopes: readonly string[] = [],
+): VerifiedAccessToken {
   const missing = requiredScopes.filter((scope) => !verified.scopes.has(scope));
   if (missing.length > 0) {
     // The scopes are named once, in `scope` (cut short there): some may come from the client's `?scope=`.

@@ -13,11 +13,13 @@ import { AccessTokenVerifier, type VerifiedAccessToken, type VerifyAccessTokenOp
 import * as client from './client.ts';
 import { Discovery } from './discovery.ts';
 import { IdTokenVerifier } from './id-token.ts';
+import { Introspector } from './introspection.ts';
 import { jwksCacheOptions, KeySet } from './key-set.ts';
 
 export type { AuthorizationRequest, LoginResult, ProviderTokens } from './client.ts';
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-token.ts';
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
+export { OPAQUE_ACCESS_TOKEN } from './introspection.ts';
 
 /**
  * What a provider object has done in this isolate (read-only; tests and benchmarks read it).
@@ -32,6 +34,8 @@ export interface ProviderStats {
   readonly jwksFetches: number;
   /** Client-credentials grants sent to the token endpoint. */
   readonly clientCredentialsRequests: number;
+  /** Introspection requests (RFC 7662) sent for opaque access tokens. */
+  readonly introspections: number;
 }
 
 /** Parameters of the code exchange that completes a login. */
@@ -96,10 +100,11 @@ export interface Provider {
    */
   readonly verifyLogoutToken?: (logoutToken: string) => Promise<JWTPayload>;
   /**
-   * The slot for token introspection of opaque tokens (not implemented yet: `undefined`).
+   * Checks an opaque access token by introspection (cached, rate limited); `undefined`
+   * with `KENNI_INTROSPECTION=off`. Refusals are `bearer_invalid` (401).
    * @see https://www.rfc-editor.org/rfc/rfc7662
    */
-  readonly introspect?: (token: string) => Promise<VerifiedAccessToken>;
+  readonly introspect?: (token: string, options?: VerifyAccessTokenOptions) => Promise<VerifiedAccessToken>;
 }
 
 /** Creates a provider for `config` with empty isolate state; most code wants {@link loadProvider}. */
@@ -108,6 +113,7 @@ export function createProvider(config: KenniEdgeConfig): Provider {
   const keys = new KeySet(jwksCacheOptions(config));
   const accessTokens = new AccessTokenVerifier(config, keys);
   const idTokens = new IdTokenVerifier(config, keys);
+  const introspector = new Introspector(config);
   let clientCredentialsRequests = 0;
   const load = () => discovery.load();
   return {
@@ -121,6 +127,9 @@ export function createProvider(config: KenniEdgeConfig): Provider {
       },
       get clientCredentialsRequests() {
         return clientCredentialsRequests;
+      },
+      get introspections() {
+        return introspector.calls;
       },
     },
     keys,
@@ -141,6 +150,12 @@ export function createProvider(config: KenniEdgeConfig): Provider {
     revokeRefreshToken: async (refreshToken) => client.revokeRefreshToken(config, await load(), refreshToken),
     verifyAccessToken: async (token, options) => accessTokens.verify(await load(), token, options),
     verifyIdToken: async (idToken) => idTokens.verify(await load(), idToken),
+    ...(config.introspection === 'auto'
+      ? {
+          introspect: async (token: string, options?: VerifyAccessTokenOptions) =>
+            introspector.introspect(await load(), token, options),
+        }
+      : {}),
   };
 }
 

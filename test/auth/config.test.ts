@@ -531,6 +531,22 @@ describe('parseConfig', () => {
     expect(config.originUrl?.href).toBe('https://origin.team.is/');
   });
 
+  it('introspects opaque tokens by default (KENNI_INTROSPECTION=auto) and reads "off"', () => {
+    expect(parseConfig(validEnv()).introspection).toBe('auto');
+    expect(parseConfig(validEnv({ KENNI_INTROSPECTION: 'off' })).introspection).toBe('off');
+    expect(parseConfig(validEnv({ KENNI_INTROSPECTION: ' auto ' })).introspection).toBe('auto');
+  });
+
+  it.each(['on', 'OFF', 'true', 'jwt'])('refuses KENNI_INTROSPECTION=%s, naming the variable', (value) => {
+    expect(problemsOf({ KENNI_INTROSPECTION: value })).toEqual([
+      {
+        variable: 'KENNI_INTROSPECTION',
+        problem: `"${value}" is neither "auto" nor "off"`,
+        fix: 'set it to "auto" (introspect opaque access tokens) or "off" (accept JWT access tokens only)',
+      },
+    ]);
+  });
+
   it('returns a frozen object', () => {
     const config = parseConfig(validEnv());
 

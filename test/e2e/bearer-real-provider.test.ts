@@ -115,7 +115,7 @@ describe('bearer tokens from the real local provider', () => {
     expect(payload).toMatchObject({ sub: M2M_CLIENT_ID, auth: 'bearer' });
   });
 
-  it('refuses a token requested without an API scope: it is opaque, 401 invalid_token', async () => {
+  it('introspects a token requested without an API scope (opaque): 403 insufficient_scope while KENNI_API_SCOPE is required', async () => {
     const token = await clientCredentialsToken();
     expect(token.split('.')).not.toHaveLength(3);
 
@@ -123,18 +123,13 @@ describe('bearer tokens from the real local provider', () => {
     const api = await edge.fetch('/api/whoami', { headers: { authorization: `Bearer ${token}` } });
 
     for (const response of [verify, api]) {
-      expect(response.status).toBe(401);
+      expect(response.status).toBe(403);
       expect(response.headers.get('www-authenticate')).toBe(
-        'Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not a JWT."',
+        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="The token lacks a required scope (named in scope).", scope="${API_READ}"`,
       );
       expect(response.headers.get('x-kenni-sub')).toBeNull();
-      expect(await response.json()).toEqual({
-        error: 'invalid_token',
-        error_description: 'The token is not a JWT.',
-        code: 'bearer_invalid',
-      });
     }
-    expect(rejectionReasons()).toEqual(['malformed', 'malformed']);
+    expect(rejectionReasons()).toEqual(['insufficient_scope', 'insufficient_scope']);
     expect(
       testLines()
         .map(({ text }) => text)

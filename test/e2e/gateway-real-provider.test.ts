@@ -204,7 +204,7 @@ describe('the gateway with the real provider and the demo origin', () => {
     expect(page.status).toBe(401);
   });
 
-  it('refuses a provider token issued without the API scope (opaque, not for this API) with 401 invalid_token', async () => {
+  it('refuses a provider token issued without the API scope (opaque, introspected) with 403 insufficient_scope', async () => {
     const edge = createTestEdge();
     const token = await clientCredentialsToken();
 
@@ -212,8 +212,8 @@ describe('the gateway with the real provider and the demo origin', () => {
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     });
 
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="invalid_token"/);
-    expect(await response.json()).toMatchObject({ code: 'bearer_invalid', error: 'invalid_token' });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="kenni-edge", error="insufficient_scope"/);
+    expect(await response.json()).toMatchObject({ code: 'insufficient_scope', error: 'insufficient_scope' });
   });
 });
