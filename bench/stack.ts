@@ -4,18 +4,15 @@
  * generated config and secrets in a temporary folder (a developer's
  * `.dev.vars` is never read or touched).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createDevVars, formatDotenv } from '../dev/dev-vars.ts';
+import { freePorts, PROJECT_DIR, startWranglerDev, stopProcessGroup } from '../dev/processes.ts';
 import { startKenniProvider, type KenniProvider } from '../dev/provider.ts';
 
-/** The project root. */
-export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
 
 /** A running benchmark stack. */
@@ -38,18 +35,9 @@ export interface BenchStackOptions {
   main?: string;
 }
 
-/** Picks a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolveListen) => server.listen(0, HOST, resolveListen));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
-}
-
 /** Starts provider, origin and worker; resolves once the worker accepts connections. */
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
-  const edgePort = await freePort();
+  const [edgePort] = (await freePorts(1)) as [number];
   const edge = `http://${HOST}:${edgePort}`;
   const provider = await startKenniProvider({
     port: 0,
@@ -82,12 +70,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   );
   writeFileSync(join(dir, '.dev.vars'), formatDotenv(secrets));
 
-  const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
-  const wrangler: ChildProcess = spawn(
-    process.execPath,
+  const wrangler = startWranglerDev(
     [
-      wranglerBin,
-      'dev',
       '-c',
       join(dir, 'wrangler.toml'),
       '--port',
@@ -100,12 +84,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       'error',
       '--show-interactive-dev-session=false',
     ],
-    {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
-      detached: true,
-    },
+    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitForPort(edgePort, 60_000);
   // The first request compiles the bundle; do it before anyone measures.
@@ -116,14 +95,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     provider,
     origin,
     async stop() {
-      if (wrangler.pid && wrangler.exitCode === null) {
-        try {
-          process.kill(-wrangler.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        await new Promise((resolveExit) => wrangler.once('exit', resolveExit));
-      }
+      await stopProcessGroup(wrangler);
       await Promise.allSettled([provider.close(), origin.close()]);
       rmSync(dir, { recursive: true, force: true });
     },

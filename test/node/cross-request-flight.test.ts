@@ -10,30 +10,26 @@
  * the cross-request case needs real requests. Binds 127.0.0.1 on free ports and
  * stops its process group afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePorts,
+  PROJECT_DIR,
+  startWranglerDev,
+  stopProcessGroup,
+  waitForOk,
+  type ProcessGroup,
+} from '../../dev/processes.ts';
 
-const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The slow provider answers after this long; the guarded waiter gives up on A's call after 2 s (the fixture's waitMs). */
 const ANSWER_DELAY_MS = 1500;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
-}
-
 let slow: Server;
-let wrangler: ChildProcess;
-let output = '';
+let wrangler: ProcessGroup | undefined;
 let base = '';
 let dir = '';
 
@@ -48,14 +44,10 @@ beforeAll(async () => {
     join(dir, 'wrangler.toml'),
     `name = "shared-call-fixture"\nmain = ${JSON.stringify(join(PROJECT_DIR, 'test/node/fixtures/shared-call-worker.ts'))}\ncompatibility_date = "2026-11-01"\n`,
   );
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const [port, inspectorPort] = await freePorts(2);
   base = `http://127.0.0.1:${port}`;
-  const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
-  wrangler = spawn(
-    process.execPath,
+  wrangler = startWranglerDev(
     [
-      wranglerBin,
-      'dev',
       '-c',
       join(dir, 'wrangler.toml'),
       '--ip',
@@ -70,38 +62,13 @@ beforeAll(async () => {
       join(dir, 'state'),
       '--show-interactive-dev-session=false',
     ],
-    {
-      cwd: dir,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-    },
+    { cwd: dir },
   );
-  wrangler.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  wrangler.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler exited:\n${output}`);
-    try {
-      if ((await fetch(`${base}/`, { signal: AbortSignal.timeout(5000) })).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`wrangler did not answer:\n${output}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-  }
+  await waitForOk(`${base}/`, 60_000, wrangler);
 });
 
 afterAll(async () => {
-  if (wrangler?.pid !== undefined && wrangler.exitCode === null) {
-    const exited = new Promise((resolveExit) => wrangler.once('exit', resolveExit));
-    try {
-      process.kill(-wrangler.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    await exited;
-  }
+  if (wrangler) await stopProcessGroup(wrangler);
   slow?.closeAllConnections();
   await new Promise((resolveClose) => slow?.close(resolveClose));
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -10,16 +10,23 @@
  * temporary directory (DEV_VARS_PATH), so it neither collides with a running
  * `npm run dev` nor touches the developer's `.dev.vars`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  freePorts,
+  startProcessGroup,
+  stopProcessGroup as stopDevStack,
+  waitForOk,
+  waitForOutput,
+  type ProcessGroup as DevStack,
+} from '../../dev/processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -44,102 +51,18 @@ const SKIP_NOTE = hasChromium
 if (!hasChromium)
   console.warn(`dev-browser.test.ts: skipping the browser test, ${CHROMIUM} is missing (apt-get install -y chromium).`);
 
-/** Distinct free loopback ports, held open together so they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let index = 0; index < count; index++) {
-      const server = createServer();
-      await new Promise<void>((resolvePromise, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolvePromise());
-      });
-      servers.push(server);
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
-  }
-}
-
 function fingerprint(path: string): string | undefined {
   return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
 }
 
 /** `npm run dev`, as its own process group so afterAll can stop exactly what it started. */
-interface DevStack {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<void>;
-}
-
 function startDevStack(env: NodeJS.ProcessEnv): DevStack {
-  let output = '';
-  const child = spawn('npm', ['run', 'dev'], {
-    cwd: PROJECT_DIR,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
-  return { child, output: () => output, exited };
-}
-
-/** Waits for `pattern` in the dev stack's output; fails early (with the output) if it exits. */
-async function waitForOutput(stack: DevStack, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  let running = true;
-  void stack.exited.then(() => (running = false));
-  while (Date.now() < deadline) {
-    const match = stack.output().match(pattern);
-    if (match) return match;
-    if (!running) throw new Error(`npm run dev exited before printing ${pattern}:\n${stack.output()}`);
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-  }
-  throw new Error(`npm run dev did not print ${pattern} within ${timeoutMs} ms:\n${stack.output()}`);
+  return startProcessGroup('npm', ['run', 'dev'], { cwd: PROJECT_DIR, env });
 }
 
 /** The worker answers (wrangler may still be finishing its first build when the port opens). */
-async function waitForEdge(edgeUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(new URL('/auth/jwks.json', edgeUrl), { signal: AbortSignal.timeout(5000) });
-      if (response.status === 200) return;
-      last = `status ${response.status}`;
-    } catch (error) {
-      last = String(error);
-    }
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
-  }
-  throw new Error(`the edge at ${edgeUrl} did not answer /auth/jwks.json: ${last}`);
-}
-
-/**
- * Stops the process group started for the dev stack (and nothing else):
- * SIGTERM to it (npm, dev/run.ts, wrangler, workerd; dev/run.ts also stops
- * wrangler itself), then SIGKILL to whatever of the group is left.
- */
-async function stopDevStack(stack: DevStack): Promise<void> {
-  const pid = stack.child.pid;
-  if (pid === undefined) return;
-  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
-    try {
-      process.kill(-pid, signal);
-      return true;
-    } catch {
-      return false; // ESRCH: nothing of the group is left
-    }
-  };
-  if (!signalGroup('SIGTERM')) return;
-  const deadline = Date.now() + 15_000;
-  while (signalGroup(0) && Date.now() < deadline)
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-  signalGroup('SIGKILL');
-  await stack.exited;
+function waitForEdge(edgeUrl: string, timeoutMs: number): Promise<void> {
+  return waitForOk(new URL('/auth/jwks.json', edgeUrl), timeoutMs);
 }
 
 describe('npm run dev in a browser', () => {

@@ -7,20 +7,24 @@
  * that file's EDGE_SIGNING_KEY, and that the demo origin accepts an assertion
  * only with the edge's issuer and its own audience. No browser.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureDevVars, quoteDotenvValue } from '../../dev/dev-vars.ts';
+import {
+  freePorts,
+  PROJECT_DIR,
+  startProcessGroup,
+  stopProcessGroup,
+  waitForOk,
+  type ProcessGroup,
+} from '../../dev/processes.ts';
 
-const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEVELOPER_DEV_VARS = join(PROJECT_DIR, '.dev.vars');
 const VARIABLES = [
   'KENNI_CLIENT_SECRET',
@@ -82,28 +86,8 @@ describe('ensureDevVars', () => {
   });
 });
 
-/** Distinct free loopback ports, held open together so they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let index = 0; index < count; index++) {
-      const server = createServer();
-      await new Promise<void>((resolvePromise, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolvePromise());
-      });
-      servers.push(server);
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
-  }
-}
-
 describe('npm run dev with DEV_VARS_PATH naming any file', () => {
-  let child: ChildProcess | undefined;
-  let exited: Promise<void>;
-  let output = '';
+  let stack: ProcessGroup | undefined;
   let dir: string;
   let secretsPath: string;
   let ports: { provider: number; origin: number; edge: number };
@@ -115,10 +99,8 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
     const [provider, origin, edge] = await freePorts(3);
     ports = { provider: provider!, origin: origin!, edge: edge! };
     // Its own process group, so afterAll stops exactly what it started.
-    child = spawn('npm', ['run', 'dev'], {
+    stack = startProcessGroup('npm', ['run', 'dev'], {
       cwd: PROJECT_DIR,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         PROVIDER_PORT: String(provider),
@@ -129,45 +111,11 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
         NO_COLOR: '1',
       },
     });
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    let running = true;
-    exited = new Promise<void>((resolvePromise) => child!.once('exit', () => ((running = false), resolvePromise())));
-    const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline) {
-      if (!running) throw new Error(`npm run dev exited:\n${output}`);
-      try {
-        if (
-          (await fetch(`http://127.0.0.1:${edge}/auth/jwks.json`, { signal: AbortSignal.timeout(5000) })).status === 200
-        )
-          return;
-      } catch {
-        // not up yet
-      }
-      await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
-    }
-    throw new Error(`the edge did not answer within 90 s:\n${output}`);
+    await waitForOk(`http://127.0.0.1:${edge}/auth/jwks.json`, 90_000, stack);
   });
 
   afterAll(async () => {
-    const pid = child?.pid;
-    if (pid !== undefined) {
-      const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
-        try {
-          process.kill(-pid, signal);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (signalGroup('SIGTERM')) {
-        const deadline = Date.now() + 15_000;
-        while (signalGroup(0) && Date.now() < deadline)
-          await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-        signalGroup('SIGKILL');
-        await exited;
-      }
-    }
+    if (stack) await stopProcessGroup(stack);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -178,7 +126,7 @@ describe('npm run dev with DEV_VARS_PATH naming any file', () => {
     const jwks = (await (await fetch(`http://127.0.0.1:${ports.edge}/auth/jwks.json`)).json()) as { keys: JWK[] };
 
     expect(jwks.keys.map((published) => [published.kid, published.x, published.y])).toEqual([[key.kid, key.x, key.y]]);
-    expect(output).toContain('kenni-secrets.env');
+    expect(stack!.output()).toContain('kenni-secrets.env');
     expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
   });
 

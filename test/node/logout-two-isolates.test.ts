@@ -10,45 +10,28 @@
  * Runs in Node (the `node` vitest project). Everything binds 127.0.0.1 on free
  * ports; both wrangler process groups and the provider are stopped afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevVars, formatDotenv } from '../../dev/dev-vars.ts';
+import {
+  freePorts,
+  PROJECT_DIR,
+  startWranglerDev,
+  stopProcessGroup,
+  waitForOk,
+  type ProcessGroup,
+} from '../../dev/processes.ts';
 import { startKenniProvider, type KenniProvider } from '../../dev/provider.ts';
 import { signInAtProvider } from '../support/provider-login.ts';
 
-const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SESSION_COOKIE = '__Host-kenni-session';
 const THORDUR_NATIONAL_ID = '0101302989';
 
-/** Distinct free loopback ports, held open together so they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let index = 0; index < count; index++) {
-      const server = createServer();
-      await new Promise<void>((resolvePromise, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolvePromise());
-      });
-      servers.push(server);
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
-  }
-}
-
 /** One `wrangler dev` process (its own process group, so it can be stopped with its workerd). */
-interface Isolate {
+interface Isolate extends ProcessGroup {
   url: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<void>;
 }
 
 function startWrangler(options: {
@@ -59,10 +42,7 @@ function startWrangler(options: {
   envFile: string;
   issuer: string;
 }): Isolate {
-  const wranglerBin = realpathSync(join(PROJECT_DIR, 'node_modules', '.bin', 'wrangler'));
-  const args = [
-    wranglerBin,
-    'dev',
+  const group = startWranglerDev([
     '--config',
     options.config,
     '--ip',
@@ -77,56 +57,8 @@ function startWrangler(options: {
     options.envFile,
     '--var',
     `KENNI_ISSUER:${options.issuer}`,
-  ];
-  let output = '';
-  const child = spawn(process.execPath, args, {
-    cwd: PROJECT_DIR,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-  });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
-  return { url: `http://127.0.0.1:${options.port}`, child, output: () => output, exited };
-}
-
-/** Waits until the worker answers (wrangler may still be building when the port opens). */
-async function waitForWorker(isolate: Isolate, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let running = true;
-  void isolate.exited.then(() => (running = false));
-  while (Date.now() < deadline) {
-    if (!running) throw new Error(`wrangler exited:\n${isolate.output()}`);
-    try {
-      const response = await fetch(`${isolate.url}/auth/jwks.json`, { signal: AbortSignal.timeout(5000) });
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
-  }
-  throw new Error(`wrangler at ${isolate.url} did not answer within ${timeoutMs} ms:\n${isolate.output()}`);
-}
-
-/** SIGTERM to the process group this test started, then SIGKILL to whatever is left of it. */
-async function stopWrangler(isolate: Isolate): Promise<void> {
-  const pid = isolate.child.pid;
-  if (pid === undefined) return;
-  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
-    try {
-      process.kill(-pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!signalGroup('SIGTERM')) return;
-  const deadline = Date.now() + 15_000;
-  while (signalGroup(0) && Date.now() < deadline)
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-  signalGroup('SIGKILL');
-  await isolate.exited;
+  ]);
+  return { ...group, url: `http://127.0.0.1:${options.port}` };
 }
 
 /** Same-origin request headers for `isolate` (what the app's own pages send), with the session cookie. */
@@ -213,7 +145,7 @@ describe.each([
       envFile,
       issuer: provider.issuer,
     });
-    await waitForWorker(a, 120_000);
+    await waitForOk(`${a.url}/auth/jwks.json`, 120_000, a);
     b = startWrangler({
       config,
       port: portB!,
@@ -222,11 +154,11 @@ describe.each([
       envFile,
       issuer: provider.issuer,
     });
-    await waitForWorker(b, 120_000);
+    await waitForOk(`${b.url}/auth/jwks.json`, 120_000, b);
   });
 
   afterAll(async () => {
-    await Promise.allSettled([a && stopWrangler(a), b && stopWrangler(b)]);
+    await Promise.allSettled([a && stopProcessGroup(a), b && stopProcessGroup(b)]);
     await provider?.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   });
