@@ -7,13 +7,19 @@
  * The test plays that other worker: it writes with `caches.default.put()` at
  * the URLs the edge uses, in the edge's old unauthenticated layout.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { getClientCredentialsToken } from '../../src/m2m/client-credentials.ts';
 import { sha256Hex } from '../../src/session/seal.ts';
-import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
-import { testEvents } from '../support/log-capture.ts';
-import { createScriptedProvider, tokenResponse, type ScriptedProvider } from '../support/scripted-provider.ts';
+import {
+  API_SCOPE,
+  AUDIENCE,
+  freezeDateEachTest,
+  loggedEvents,
+  NOW,
+  setUpVerifyingEdge as setUp,
+} from '../support/bearer.ts';
+import { createScriptedProvider, tokenResponse } from '../support/scripted-provider.ts';
 import {
   generateTestKey,
   makeAccessTokenClaims,
@@ -22,11 +28,6 @@ import {
   type TestKey,
 } from '../support/token-factory.ts';
 
-const CLIENT_ID = '@t.is/web';
-const AUDIENCE = '@t.is/web-api';
-const API_SCOPE = '@t.is/orders.read';
-const NOW = new Date('2026-06-17T12:00:00Z').getTime();
-const DISCOVERY_PATH = '/.well-known/openid-configuration';
 const UNKNOWN_KEY = 'The token was not signed by a known key of the provider.';
 
 /** Where the edge keeps an entry in the Cache API: what a second worker on the zone can compute and overwrite. */
@@ -49,43 +50,6 @@ async function storedText(name: string): Promise<string> {
   return hit!.text();
 }
 
-interface Setup {
-  provider: ScriptedProvider;
-  key: TestKey;
-  /** The edge `verify` calls; `coldIsolate()` replaces it with a new isolate. */
-  edge: TestEdge;
-  /** From now on, requests go to a new isolate (nothing held in memory; the same Cache API). */
-  coldIsolate(): void;
-  token(signer?: TestKey, overrides?: Claims): Promise<string>;
-  verify(token: string): Promise<Response>;
-  jwksFetches(): Promise<number>;
-  discoveryFetches(): Promise<number>;
-}
-
-async function setUp(): Promise<Setup> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  const key = await generateTestKey('RS256');
-  await provider.serveJwks([key]);
-  const setup: Setup = {
-    provider,
-    key,
-    edge: createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, KENNI_API_SCOPE: API_SCOPE }),
-    coldIsolate: () => {
-      setup.edge = coldIsolate(setup.edge);
-    },
-    token: (signer = key, overrides = {}) =>
-      signJwt(
-        signer,
-        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }),
-      ),
-    verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
-    jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
-    discoveryFetches: async () => (await provider.requests({ path: DISCOVERY_PATH })).length,
-  };
-  return setup;
-}
-
 /** A JWKS entry in the layout the edge used to write (`{ value, storedAt }`), fresh for ten minutes. */
 function plantedKeySet(keys: TestKey[], at = Date.now()): string {
   return JSON.stringify({
@@ -94,20 +58,7 @@ function plantedKeySet(keys: TestKey[], at = Date.now()): string {
   });
 }
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-/** The JSON log lines written so far for `event`. */
-function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return testEvents().filter((entry) => entry.event === event);
-}
+freezeDateEachTest();
 
 async function expectAccepted(response: Response): Promise<void> {
   expect(response.status).toBe(200);

@@ -8,24 +8,19 @@
  * Fetches are counted where they land: at the scripted provider's `jwks_uri`.
  */
 import type { JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deleteEdgeCache } from '../../src/provider/edge-cache.ts';
-import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
-import { testEvents } from '../support/log-capture.ts';
-import { createScriptedProvider, type Reply, type ScriptedProvider } from '../support/scripted-provider.ts';
 import {
-  generateTestKey,
-  makeAccessTokenClaims,
-  signJwt,
-  type Claims,
-  type HeaderOverrides,
-  type TestKey,
-} from '../support/token-factory.ts';
+  AUDIENCE,
+  freezeDateEachTest,
+  loggedEvents,
+  NOW,
+  setUpVerifyingEdge as setUp,
+  type VerifyingEdge,
+} from '../support/bearer.ts';
+import type { Reply } from '../support/scripted-provider.ts';
+import { generateTestKey, type Claims, type TestKey } from '../support/token-factory.ts';
 
-const CLIENT_ID = '@t.is/web';
-const AUDIENCE = '@t.is/web-api';
-const API_SCOPE = '@t.is/orders.read';
-const NOW = new Date('2026-06-17T12:00:00Z').getTime();
 /** The unknown-kid refetch cooldown of the contract (30 s at most). */
 const COOLDOWN_MS = 30_000;
 /** The JWKS TTL when the provider sends no usable Cache-Control. */
@@ -33,66 +28,9 @@ const DEFAULT_TTL_MS = 600_000;
 
 const UNKNOWN_KEY = 'The token was not signed by a known key of the provider.';
 
-interface Setup {
-  provider: ScriptedProvider;
-  key: TestKey;
-  /** The edge `verify` calls; `coldIsolate()` replaces it with a new isolate. */
-  edge: TestEdge;
-  /** From now on, `verify` goes to a new isolate (no discovery or keys held; the same Cache API). */
-  coldIsolate(): void;
-  /** A valid access token signed by `signer` (default `key`). */
-  token(signer?: TestKey, overrides?: Claims, header?: HeaderOverrides): Promise<string>;
-  /** `GET /auth/verify` with the token. */
-  verify(token: string): Promise<Response>;
-  /** How many times the provider's `jwks_uri` was requested so far. */
-  jwksFetches(): Promise<number>;
-}
+type Setup = VerifyingEdge;
 
-async function setUp(
-  options: { jwksReply?: Omit<Reply, 'json' | 'body'>; edge?: Record<string, unknown> } = {},
-): Promise<Setup> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  const key = await generateTestKey('RS256');
-  await provider.serveJwks([key], options.jwksReply);
-  const setup: Setup = {
-    provider,
-    key,
-    edge: createTestEdge({
-      KENNI_ISSUER: provider.issuer,
-      KENNI_CLIENT_ID: CLIENT_ID,
-      KENNI_API_SCOPE: API_SCOPE,
-      ...options.edge,
-    }),
-    coldIsolate: () => {
-      setup.edge = coldIsolate(setup.edge);
-    },
-    token: (signer = key, overrides = {}, header = {}) =>
-      signJwt(
-        signer,
-        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: API_SCOPE, ...overrides }),
-        header,
-      ),
-    verify: (token) => setup.edge.fetch('/auth/verify', { headers: { authorization: `Bearer ${token}` } }),
-    jwksFetches: async () => (await provider.requests({ path: '/oidc/jwks' })).length,
-  };
-  return setup;
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-/** The JSON log lines written so far for `event`. */
-function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return testEvents().filter((entry) => entry.event === event);
-}
+freezeDateEachTest();
 
 function at(offsetMs: number): void {
   vi.setSystemTime(NOW + offsetMs);
