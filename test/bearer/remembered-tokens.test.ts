@@ -8,61 +8,44 @@
  * Calls the library function directly, as an app using `verifyAccessToken`
  * would, with the configuration and discovery of scripted providers.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig, type KenniEdgeConfig } from '../../src/config.ts';
 import { loadProvider, verifyAccessToken } from '../../src/provider/index.ts';
-import { createTestEdge } from '../support/edge.ts';
-import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import {
-  generateTestKey,
-  makeAccessTokenClaims,
-  signJwt,
-  TEST_SUBJECT,
-  type TestKey,
-} from '../support/token-factory.ts';
-
-const CLIENT_ID = '@t.is/web';
-const AUDIENCE = '@t.is/web-api';
-const SCOPE = '@t.is/orders.read';
-const NOW = new Date('2026-06-17T12:00:00Z').getTime();
+  accessToken,
+  API_SCOPE,
+  AUDIENCE,
+  CLIENT_ID,
+  freezeDateEachTest,
+  NOW,
+  startKeyedProvider,
+} from '../support/bearer.ts';
+import { createTestEdge } from '../support/edge.ts';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import { generateTestKey, TEST_SUBJECT, type TestKey } from '../support/token-factory.ts';
 
 /** A scripted provider with one RS256 key, and the configuration of an edge in front of it. */
 async function setUp(
   options: { discovery?: Record<string, unknown>; edge?: Record<string, unknown> } = {},
 ): Promise<{ provider: ScriptedProvider; key: TestKey; config: KenniEdgeConfig }> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery(options.discovery);
-  const key = await generateTestKey('RS256');
   // A document pointing at another tenant's key set is served as it is.
-  if (!options.discovery?.jwks_uri) await provider.serveJwks([key]);
+  const { provider, key } = await startKeyedProvider({
+    discovery: options.discovery,
+    serveJwks: !options.discovery?.jwks_uri,
+  });
   const config = parseConfig(
     createTestEdge({ KENNI_ISSUER: provider.issuer, KENNI_CLIENT_ID: CLIENT_ID, ...options.edge }).env,
   );
   return { provider, key, config };
 }
 
-function tokenFor(provider: ScriptedProvider, key: TestKey, overrides: Record<string, unknown> = {}): Promise<string> {
-  return signJwt(
-    key,
-    makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, scope: SCOPE, ...overrides }),
-  );
-}
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+freezeDateEachTest();
 
 describe('a token the edge remembers having verified', () => {
   it('is not accepted from the cache for another audience', async () => {
     const { provider, key, config } = await setUp();
     const server = await loadProvider(config).discovery();
-    const token = await tokenFor(provider, key);
+    const token = await accessToken(provider, key);
     expect((await verifyAccessToken(config, server, token)).claims.aud).toBe(AUDIENCE);
 
     await expect(verifyAccessToken(config, server, token, { audience: '@t.is/other-api' })).rejects.toMatchObject({
@@ -90,7 +73,7 @@ describe('a token the edge remembers having verified', () => {
     const firstServer = await loadProvider(first.config).discovery();
     const secondServer = await loadProvider(second.config).discovery();
     expect(secondServer.jwks_uri).toBe(firstServer.jwks_uri);
-    const token = await tokenFor(first.provider, first.key);
+    const token = await accessToken(first.provider, first.key);
     expect((await verifyAccessToken(first.config, firstServer, token)).claims.iss).toBe(first.provider.issuer);
 
     await expect(verifyAccessToken(second.config, secondServer, token)).rejects.toMatchObject({
@@ -103,7 +86,7 @@ describe('a token the edge remembers having verified', () => {
   it('is not accepted from the cache under another jwks_uri whose key set lacks its key', async () => {
     const { provider, key, config } = await setUp();
     const server = await loadProvider(config).discovery();
-    const token = await tokenFor(provider, key);
+    const token = await accessToken(provider, key);
     await verifyAccessToken(config, server, token);
     // The provider moves its keys (discovery now names another key set, without this key).
     await provider.route('GET', '/oidc/jwks-next', { json: { keys: [(await generateTestKey('RS256')).publicJwk] } });
@@ -121,14 +104,14 @@ describe('a token the edge remembers having verified', () => {
   it('is verified again after the key set changes in the isolate', async () => {
     const { provider, key, config } = await setUp();
     const server = await loadProvider(config).discovery();
-    const token = await tokenFor(provider, key);
+    const token = await accessToken(provider, key);
     await verifyAccessToken(config, server, token);
     const next = await generateTestKey('RS256');
     await provider.serveJwks([next]); // the provider retires the key
 
     // Past the refetch cooldown, a token of the new key makes the isolate load the new set: a new generation.
     vi.setSystemTime(NOW + 31_000);
-    await verifyAccessToken(config, server, await tokenFor(provider, next));
+    await verifyAccessToken(config, server, await accessToken(provider, next));
     await expect(verifyAccessToken(config, server, token)).rejects.toMatchObject({
       code: 'bearer_invalid',
       status: 401,
@@ -142,7 +125,7 @@ describe('a token the edge remembers having verified', () => {
       discovery: { id_token_signing_alg_values_supported: ['RS256', 'ES256'] },
     });
     const server = await loadProvider(config).discovery();
-    const token = await tokenFor(provider, key);
+    const token = await accessToken(provider, key);
     await verifyAccessToken(config, server, token);
 
     await expect(
@@ -157,18 +140,22 @@ describe('a token the edge remembers having verified', () => {
   it('must still carry every required scope on a hit', async () => {
     const { provider, key, config } = await setUp();
     const server = await loadProvider(config).discovery();
-    const token = await tokenFor(provider, key);
-    expect([...(await verifyAccessToken(config, server, token, { requiredScopes: [SCOPE] })).scopes]).toEqual([SCOPE]);
+    const token = await accessToken(provider, key);
+    expect([...(await verifyAccessToken(config, server, token, { requiredScopes: [API_SCOPE] })).scopes]).toEqual([
+      API_SCOPE,
+    ]);
 
     await expect(
-      verifyAccessToken(config, server, token, { requiredScopes: [SCOPE, '@t.is/orders.write'] }),
+      verifyAccessToken(config, server, token, { requiredScopes: [API_SCOPE, '@t.is/orders.write'] }),
     ).rejects.toMatchObject({
       code: 'insufficient_scope',
       status: 403,
-      scope: `${SCOPE} @t.is/orders.write`,
+      scope: `${API_SCOPE} @t.is/orders.write`,
     });
     // The same token, the same key: the positive neighbour is served (from the cache) without a second JWKS fetch.
-    expect((await verifyAccessToken(config, server, token, { requiredScopes: [SCOPE] })).claims.sub).toBe(TEST_SUBJECT);
+    expect((await verifyAccessToken(config, server, token, { requiredScopes: [API_SCOPE] })).claims.sub).toBe(
+      TEST_SUBJECT,
+    );
     expect(await provider.requests({ path: '/oidc/jwks' })).toHaveLength(1);
   });
 });

@@ -5,7 +5,8 @@
  * `iss`, `aud`, `exp`/`nbf` with the 30 s leeway, token types, JWE, `crit`,
  * and that garbage never makes the edge answer 5xx.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { API_SCOPE, AUDIENCE, CLIENT_ID, freezeDateEachTest, NOW } from '../support/bearer.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
@@ -25,11 +26,6 @@ import {
   type TestKeyAlg,
 } from '../support/token-factory.ts';
 
-const CLIENT_ID = '@t.is/web';
-/** Kenni's convention: `<client_id>-api`, the default `KENNI_API_AUDIENCE`. */
-const AUDIENCE = '@t.is/web-api';
-const API_SCOPE = '@t.is/orders.read';
-const NOW = new Date('2026-06-17T12:00:00Z');
 /** The configured leeway (`CLOCK_TOLERANCE` default). */
 const LEEWAY_SECONDS = 30;
 
@@ -106,15 +102,7 @@ const apiRoute: Surface = {
   },
 };
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+freezeDateEachTest();
 
 /** Reasons of the `bearer_rejected` log lines written so far. */
 function rejectionReasons(): string[] {
@@ -168,16 +156,16 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
 
     it('a token that expired less than the 30 s leeway ago', async () => {
       const setup = await setUp();
-      const claims = setup.claims({ exp: Math.floor(NOW.getTime() / 1000) + 300 });
+      const claims = setup.claims({ exp: Math.floor(NOW / 1000) + 300 });
       const token = await signJwt(setup.key, claims);
-      vi.setSystemTime(NOW.getTime() + (300 + LEEWAY_SECONDS - 1) * 1000);
+      vi.setSystemTime(NOW + (300 + LEEWAY_SECONDS - 1) * 1000);
 
       await surface.expectAccepted(setup, await surface.send(setup.edge, token), claims);
     });
 
     it('a token whose nbf is within the leeway', async () => {
       const setup = await setUp();
-      const claims = setup.claims({ nbf: Math.floor(NOW.getTime() / 1000) + LEEWAY_SECONDS - 5 });
+      const claims = setup.claims({ nbf: Math.floor(NOW / 1000) + LEEWAY_SECONDS - 5 });
 
       await surface.expectAccepted(setup, await surface.send(setup.edge, await signJwt(setup.key, claims)), claims);
     });
@@ -276,8 +264,8 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
 
     it('a token that expired more than the 30 s leeway ago', async () => {
       const setup = await setUp();
-      const token = await setup.token({ exp: Math.floor(NOW.getTime() / 1000) + 300 });
-      vi.setSystemTime(NOW.getTime() + (300 + LEEWAY_SECONDS + 1) * 1000);
+      const token = await setup.token({ exp: Math.floor(NOW / 1000) + 300 });
+      vi.setSystemTime(NOW + (300 + LEEWAY_SECONDS + 1) * 1000);
 
       await expectInvalidToken(await surface.send(setup.edge, token), 'The token has expired.', 'expired');
       await expectNotForwarded(setup);
@@ -287,10 +275,7 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
       const setup = await setUp();
 
       await expectInvalidToken(
-        await surface.send(
-          setup.edge,
-          await setup.token({ nbf: Math.floor(NOW.getTime() / 1000) + LEEWAY_SECONDS + 60 }),
-        ),
+        await surface.send(setup.edge, await setup.token({ nbf: Math.floor(NOW / 1000) + LEEWAY_SECONDS + 60 })),
         'The token is not valid yet.',
         'invalid_nbf',
       );

@@ -9,25 +9,24 @@
  */
 import { env } from 'cloudflare:test';
 import { Hono } from 'hono';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { handleError, loadConfig, requireBearer, type AppEnv, type Env } from '../../src/index.ts';
-import { createTestEdge, type TestEdge } from '../support/edge.ts';
-import { testEvents, testLines } from '../support/log-capture.ts';
-import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
 import {
-  generateTestKey,
-  makeAccessTokenClaims,
-  signJwt,
-  TEST_SUBJECT,
-  type Claims,
-  type TestKey,
-} from '../support/token-factory.ts';
+  accessToken,
+  API_SCOPE,
+  CLIENT_ID,
+  freezeDateEachTest,
+  loggedEvents,
+  NOW,
+  startKeyedProvider,
+} from '../support/bearer.ts';
+import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { testLines } from '../support/log-capture.ts';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import { TEST_SUBJECT, type Claims, type TestKey } from '../support/token-factory.ts';
 
-const CLIENT_ID = '@t.is/web';
-const AUDIENCE = '@t.is/web-api';
-const READ = '@t.is/orders.read';
+const READ = API_SCOPE;
 const WRITE = '@t.is/orders.write';
-const NOW = new Date('2026-06-17T12:00:00Z');
 
 const MALFORMED_DESCRIPTION = 'The Authorization header is not "Bearer <token>".';
 const MALFORMED_CHALLENGE =
@@ -44,10 +43,7 @@ interface Setup {
 }
 
 async function setUp(vars: Record<string, unknown> = {}): Promise<Setup> {
-  const provider = await createScriptedProvider();
-  await provider.serveDiscovery();
-  const key = await generateTestKey('ES256');
-  await provider.serveJwks([key]);
+  const { provider, key } = await startKeyedProvider({ alg: 'ES256' });
   await provider.route('GET', '/origin/api/orders', { json: { orders: [] } });
   const allVars = {
     KENNI_ISSUER: provider.issuer,
@@ -63,27 +59,11 @@ async function setUp(vars: Record<string, unknown> = {}): Promise<Setup> {
     edge,
     vars: allVars,
     // `scope: undefined` leaves the claim out.
-    token: (scope, overrides = {}) =>
-      signJwt(
-        key,
-        makeAccessTokenClaims({ issuer: provider.issuer, audience: AUDIENCE, ...overrides, scope: scope as string }),
-      ),
+    token: (scope, overrides = {}) => accessToken(provider, key, { ...overrides, scope }),
   };
 }
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
-
-function loggedEvents(event: string): Array<Record<string, unknown>> {
-  return testEvents().filter((entry) => entry.event === event);
-}
+freezeDateEachTest();
 
 function verify(edge: TestEdge, authorization: string | undefined, query = ''): Promise<Response> {
   return edge.fetch(`/auth/verify${query}`, authorization === undefined ? {} : { headers: { authorization } });
@@ -421,7 +401,7 @@ describe('the Authorization header', () => {
 describe('the bearer_rejected log line', () => {
   it('has a reason, the status and the path, and never the token or its parts', async () => {
     const setup = await setUp();
-    const expired = await setup.token(READ, { exp: Math.floor(NOW.getTime() / 1000) - 120 });
+    const expired = await setup.token(READ, { exp: Math.floor(NOW / 1000) - 120 });
     const wrongAudience = await setup.token(READ, { aud: '@t.is/other-api' });
     const tampered = `${expired.split('.').slice(0, 2).join('.')}.${wrongAudience.split('.')[2]}`;
 
@@ -440,7 +420,7 @@ describe('the bearer_rejected log line', () => {
         reason: 'expired',
         status: 401,
         path: '/auth/verify',
-        time: NOW.toISOString(),
+        time: new Date(NOW).toISOString(),
       },
       {
         level: 'warn',
@@ -448,7 +428,7 @@ describe('the bearer_rejected log line', () => {
         reason: 'invalid_aud',
         status: 401,
         path: '/auth/verify',
-        time: NOW.toISOString(),
+        time: new Date(NOW).toISOString(),
       },
       {
         level: 'warn',
@@ -456,7 +436,7 @@ describe('the bearer_rejected log line', () => {
         reason: 'bad_signature',
         status: 401,
         path: '/auth/verify',
-        time: NOW.toISOString(),
+        time: new Date(NOW).toISOString(),
       },
       {
         level: 'warn',
@@ -464,7 +444,7 @@ describe('the bearer_rejected log line', () => {
         reason: 'expired',
         status: 401,
         path: '/api/orders',
-        time: NOW.toISOString(),
+        time: new Date(NOW).toISOString(),
       },
     ]);
     const everything = testLines()

@@ -7,26 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type KenniEdgeConfig } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { createProvider, KeySetError, loadProvider } from '../../src/provider/index.ts';
+import { accessToken as signAccessToken, CLIENT_ID, startKeyedProvider } from '../support/bearer.ts';
 import { createTestEdge } from '../support/edge.ts';
-import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
-import {
-  generateTestKey,
-  makeAccessTokenClaims,
-  makeIdTokenClaims,
-  signJwt,
-  type TestKey,
-} from '../support/token-factory.ts';
-
-const CLIENT_ID = '@t.is/web';
-const AUDIENCE = '@t.is/web-api';
-const SCOPE = '@t.is/orders.read';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
+import { generateTestKey, makeIdTokenClaims, signJwt, type TestKey } from '../support/token-factory.ts';
 
 /** A scripted provider with one RS256 key and a configuration in front of it. */
 async function setUp(): Promise<{ scripted: ScriptedProvider; key: TestKey; config: KenniEdgeConfig }> {
-  const scripted = await createScriptedProvider();
-  await scripted.serveDiscovery();
-  const key = await generateTestKey('RS256');
-  await scripted.serveJwks([key]);
+  const { provider: scripted, key } = await startKeyedProvider();
   const config = parseConfig(createTestEdge({ KENNI_ISSUER: scripted.issuer, KENNI_CLIENT_ID: CLIENT_ID }).env);
   return { scripted, key, config };
 }
@@ -42,15 +30,10 @@ describe('loadProvider', () => {
 
   it('keeps isolate state in the instance: a fresh provider fetches again, the cached one does not', async () => {
     const { scripted, key, config } = await setUp();
-    const token = await signJwt(
-      key,
-      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
-    );
+    const token = await signAccessToken(scripted, key);
     const provider = loadProvider(config);
     await provider.verifyAccessToken(token);
-    await provider.verifyAccessToken(
-      await signJwt(key, makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE })),
-    );
+    await provider.verifyAccessToken(await signAccessToken(scripted, key));
     expect(provider.stats).toMatchObject({ discoveryFetches: 1, jwksFetches: 1, clientCredentialsRequests: 0 });
 
     // A new provider object (another isolate) reads both from the Cache API: no provider request at all.
@@ -101,10 +84,7 @@ describe('key-set errors', () => {
     const { scripted, config } = await setUp();
     const stranger = await generateTestKey('RS256');
     const provider = createProvider(config);
-    const accessToken = await signJwt(
-      stranger,
-      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
-    );
+    const accessToken = await signAccessToken(scripted, stranger);
     const idToken = await signJwt(
       stranger,
       makeIdTokenClaims({ issuer: scripted.issuer, clientId: CLIENT_ID, nonce: 'n' }),
@@ -123,10 +103,7 @@ describe('key-set errors', () => {
     const { scripted, key, config } = await setUp();
     await scripted.route('GET', '/oidc/jwks', { status: 503 });
     const provider = createProvider(config);
-    const accessToken = await signJwt(
-      key,
-      makeAccessTokenClaims({ issuer: scripted.issuer, audience: AUDIENCE, scope: SCOPE }),
-    );
+    const accessToken = await signAccessToken(scripted, key);
     const idToken = await signJwt(key, makeIdTokenClaims({ issuer: scripted.issuer, clientId: CLIENT_ID, nonce: 'n' }));
 
     await expect(provider.verifyAccessToken(accessToken)).rejects.toMatchObject({
