@@ -7,8 +7,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Env, type KenniEdgeConfig } from '../../src/config.ts';
 import { refreshSession } from '../../src/session/refresh-grant.ts';
-import { loadSession, readSessionTokens, saveSessionTokens, touchSession } from '../../src/session/store.ts';
+import {
+  loadSession,
+  readSessionTokens,
+  saveSessionTokens,
+  touchSession,
+  type ActiveSession,
+} from '../../src/session/store.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import type { ScriptedProvider } from '../support/scripted-provider.ts';
 import {
   API_FETCH,
   SAME_ORIGIN_POST,
@@ -36,6 +43,22 @@ function anotherIsolate(edge: TestEdge): { env: Env; config: KenniEdgeConfig } {
   return { env, config: loadConfig(env) };
 }
 
+/** A session signed in at a scripted provider, and the record as a request that loaded it holds it. */
+async function signedInAndHeld(options?: Parameters<typeof logIn>[2]): Promise<{
+  provider: ScriptedProvider;
+  edge: TestEdge;
+  logged: LoggedIn;
+  config: KenniEdgeConfig;
+  held: ActiveSession;
+}> {
+  const provider = await createRefreshProvider();
+  const edge = createTestEdge(scriptedBindings(provider));
+  const logged = await logIn(edge, provider, options);
+  const config = loadConfig(edge.env);
+  const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+  return { provider, edge, logged, config, held };
+}
+
 /** Logs the browser out with a same-origin `POST /auth/logout`. */
 async function logOut(edge: TestEdge): Promise<void> {
   const response = await edge.fetch('/auth/logout', SAME_ORIGIN_POST);
@@ -57,11 +80,7 @@ async function expectSessionDead(edge: TestEdge, logged: LoggedIn): Promise<void
 
 describe('after a logout in the same isolate', () => {
   it('the idle clock of a request that loaded the session before the logout does not write it back (touchSession)', async () => {
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider));
-    const logged = await logIn(edge, provider);
-    const config = loadConfig(edge.env);
-    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const { edge, logged, config, held } = await signedInAndHeld();
     expect(held.keyHash).toBe(logged.keyHash);
 
     await logOut(edge);
@@ -71,11 +90,7 @@ describe('after a logout in the same isolate', () => {
   });
 
   it('a refresh result saved after the logout does not write it back (saveSessionTokens)', async () => {
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider));
-    const logged = await logIn(edge, provider);
-    const config = loadConfig(edge.env);
-    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const { edge, logged, config, held } = await signedInAndHeld();
     const tokens = (await readSessionTokens(config, held))!;
 
     await logOut(edge);
@@ -127,11 +142,7 @@ describe('after a logout in the same isolate', () => {
 
 describe('after a logout in another isolate', () => {
   it('a refresh in an isolate that still holds the session answers session_ended and does not write it back', async () => {
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider));
-    const logged = await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1' });
-    const config = loadConfig(edge.env);
-    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const { provider, edge, logged, config, held } = await signedInAndHeld({ accessToken: 'AT1', refreshToken: 'R1' });
     const tokens = (await readSessionTokens(config, held))!;
     // This provider has no revocation_endpoint: only the edge's own check can stop the write.
     await provider.serveToken(await refreshReply(provider, { access_token: 'AT2', refresh_token: 'R2' }));
@@ -146,11 +157,7 @@ describe('after a logout in another isolate', () => {
   });
 
   it('the idle clock of an isolate that still holds the session does not write it back', async () => {
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider));
-    const logged = await logIn(edge, provider);
-    const config = loadConfig(edge.env);
-    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const { edge, logged, held } = await signedInAndHeld();
 
     await logOut(edge);
     await touchSession(anotherIsolate(edge).config, edge.env.SESSIONS, held);
@@ -162,11 +169,7 @@ describe('after a logout in another isolate', () => {
 describe('the idle clock of an isolate with an older copy', () => {
   it('moves the clock on the newest record KV holds, never rolling back tokens another isolate rotated', async () => {
     const clock = startClock();
-    const provider = await createRefreshProvider();
-    const edge = createTestEdge(scriptedBindings(provider));
-    const logged = await logIn(edge, provider, { accessToken: 'AT1', refreshToken: 'R1' });
-    const config = loadConfig(edge.env);
-    const held = (await loadSession(config, edge.env.SESSIONS, logged.sessionId))!;
+    const { edge, logged, config, held } = await signedInAndHeld({ accessToken: 'AT1', refreshToken: 'R1' });
     const tokens = (await readSessionTokens(config, held))!;
 
     // Another isolate rotates the tokens 100 s later…
