@@ -73,26 +73,18 @@ describe('the request as the origin receives it', () => {
     const setup = await setUpGateway();
     await setup.routeOrigin('GET', '/public/x', { status: 200 });
 
-    await setup.edge.fetch('/public/x', {
-      headers: {
-        accept: 'application/json',
-        'accept-language': 'is, en;q=0.5',
-        'user-agent': 'kenni-test/1.0',
-        'x-request-id': 'req-42',
-        'if-none-match': '"abc"',
-        'x-kennitala-hint': 'not an identity header',
-      },
-    });
-
-    const [request] = await setup.originRequests();
-    expect(request!.headers).toMatchObject({
+    const sent = {
       accept: 'application/json',
       'accept-language': 'is, en;q=0.5',
       'user-agent': 'kenni-test/1.0',
       'x-request-id': 'req-42',
       'if-none-match': '"abc"',
       'x-kennitala-hint': 'not an identity header',
-    });
+    };
+    await setup.edge.fetch('/public/x', { headers: sent });
+
+    const [request] = await setup.originRequests();
+    expect(request!.headers).toMatchObject(sent);
   });
 
   it('drops hop-by-hop headers: Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization, Proxy-Connection and the headers Connection names', async () => {

@@ -189,6 +189,12 @@ export async function closedPort(provider: ScriptedProvider): Promise<number> {
   return port;
 }
 
+/** Another edge on the same issuer and session store (KV) as `setup`, its origin a closed port (at `originPath`). */
+export async function edgeWithOriginDown(setup: GatewaySetup, originPath = ''): Promise<TestEdge> {
+  const port = await closedPort(setup.provider);
+  return createTestEdge({ KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: `http://127.0.0.1:${port}${originPath}` });
+}
+
 /** Byte `index` of the scripted server's generated download body. */
 export function patternByte(index: number): number {
   return index % 251;

@@ -18,6 +18,7 @@ import {
   accessToken,
   API_AUDIENCE,
   closedPort,
+  edgeWithOriginDown,
   expectErrorPage,
   expectJsonError,
   NAVIGATION,
@@ -227,8 +228,7 @@ describe('the log rule on the other error paths', () => {
   it("holds with the origin down, for a page and for an API call that forwards the session's token", async () => {
     const setup = await setUpGateway();
     const { sessionId, accessToken: sessionToken } = await signIn(setup);
-    const port = await closedPort(setup.provider);
-    const down = createTestEdge({ KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: `http://127.0.0.1:${port}/app` });
+    const down = await edgeWithOriginDown(setup, '/app');
     const cookie = `${SESSION_COOKIE}=${sessionId}`;
     const capture = captureLogs();
 

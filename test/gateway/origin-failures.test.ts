@@ -5,10 +5,10 @@
  * page for page navigations; each logged as `origin_failed`.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
 import {
   closedPort,
+  edgeWithOriginDown,
   expectErrorPage,
   expectJsonError,
   NAVIGATION,
@@ -49,9 +49,7 @@ describe('origin unreachable', () => {
   it('answers 502 for signed-in pages and API calls too, JSON on API paths even for a navigation', async () => {
     const setup = await setUpGateway();
     await signIn(setup);
-    const port = await closedPort(setup.provider);
-    // The same issuer and session store (KV), with the origin down.
-    const broken = createTestEdge({ KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: `http://127.0.0.1:${port}` });
+    const broken = await edgeWithOriginDown(setup);
     const cookie = `${SESSION_COOKIE}=${setup.edge.jar.get(SESSION_COOKIE)!}`;
 
     await expectErrorPage(
