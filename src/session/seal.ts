@@ -12,29 +12,43 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Derives (and caches per isolate) the AES-GCM key for one purpose. */
-export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<CryptoKey> {
-  const cacheKey = `${purpose}\u0000${secret}`;
+/**
+ * Derives `SESSION_SECRET`'s HKDF-SHA256 key (salt `kenni-edge`) for the `info`
+ * label, cached per isolate under `cacheKey`.
+ */
+function deriveCached(
+  cacheKey: string,
+  secret: string,
+  info: string,
+  algorithm: Parameters<SubtleCrypto['deriveKey']>[2],
+  usages: string[],
+): Promise<CryptoKey> {
   let key = keyCache.get(cacheKey);
   if (!key) {
     key = (async () => {
       const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
       return crypto.subtle.deriveKey(
-        {
-          name: 'HKDF',
-          hash: 'SHA-256',
-          salt: encoder.encode('kenni-edge'),
-          info: encoder.encode(`kenni-edge ${purpose} v1`),
-        },
+        { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('kenni-edge'), info: encoder.encode(info) },
         material,
-        { name: 'AES-GCM', length: 256 },
+        algorithm,
         false,
-        ['encrypt', 'decrypt'],
+        usages,
       );
     })();
     keyCache.set(cacheKey, key);
   }
   return key;
+}
+
+/** Derives (and caches per isolate) the AES-GCM key for one purpose. */
+export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<CryptoKey> {
+  return deriveCached(
+    `${purpose}\u0000${secret}`,
+    secret,
+    `kenni-edge ${purpose} v1`,
+    { name: 'AES-GCM', length: 256 },
+    ['encrypt', 'decrypt'],
+  );
 }
 
 /** What an HMAC key is used for; each purpose gets its own HKDF-derived key. */
@@ -46,27 +60,13 @@ export type MacPurpose = 'edge-cache';
  * @see https://www.rfc-editor.org/rfc/rfc2104
  */
 export function deriveMacKey(secret: string, purpose: MacPurpose): Promise<CryptoKey> {
-  const cacheKey = `mac\u0000${purpose}\u0000${secret}`;
-  let key = keyCache.get(cacheKey);
-  if (!key) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        {
-          name: 'HKDF',
-          hash: 'SHA-256',
-          salt: encoder.encode('kenni-edge'),
-          info: encoder.encode(`kenni-edge ${purpose} hmac-sha256 v1`),
-        },
-        material,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      );
-    })();
-    keyCache.set(cacheKey, key);
-  }
-  return key;
+  return deriveCached(
+    `mac\u0000${purpose}\u0000${secret}`,
+    secret,
+    `kenni-edge ${purpose} hmac-sha256 v1`,
+    { name: 'HMAC', hash: 'SHA-256', length: 256 },
+    ['sign', 'verify'],
+  );
 }
 
 /**
