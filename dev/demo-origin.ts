@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { kennitalaKind } from '../src/identity/kennitala.ts';
-import { closeOnSignal, escapeHtml, sendHtml, sendJson } from './http.ts';
+import { closeOnSignal, escapeHtml, htmlPage, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
 export const DEMO_ORIGIN_PORT = 9401;
@@ -271,21 +271,12 @@ function greeting(identity: Identity): string {
   }</p>`;
 }
 
-function page(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="is">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
+const PAGE_STYLE = `body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
 th{text-align:left;padding-right:1rem}td,th{padding:.2rem .4rem}.ok{color:#106b21}.bad{color:#b00020}
-code,pre{background:#f2f2f5;padding:0 .2rem}li{margin:.3rem 0}</style>
-</head>
-<body>
-${body}
-</body>
-</html>`;
+code,pre{background:#f2f2f5;padding:0 .2rem}li{margin:.3rem 0}`;
+
+function page(title: string, body: string): string {
+  return htmlPage(title, PAGE_STYLE, body);
 }
 
 /** `origin`, and on loopback also its `localhost` / `127.0.0.1` twin: both name the same local edge. */

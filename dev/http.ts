@@ -59,3 +59,19 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** A complete HTML page (Icelandic, mobile viewport) with `style` inline; `body` is inserted as given. */
+export function htmlPage(title: string, style: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="is">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${style}</style>
+</head>
+<body>
+${body}
+</body>
+</html>`;
+}

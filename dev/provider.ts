@@ -60,18 +60,7 @@ import {
 export { DEV_DELEGATIONS, DEV_USERS, delegationsOf, describeDelegations } from './provider/people.ts';
 export type { DevDelegation, DevDelegationKey, DevParty, DevUser } from './provider/people.ts';
 export { isValidKennitala } from './kennitala.ts';
-export {
-  DEV_TEAM_PATH,
-  DEV_PROVIDER_PORT,
-  DEV_API_SCOPES,
-  DEV_API_AUDIENCE,
-  DEV_API_RESOURCE,
-  DEV_OIDC_SCOPES,
-  DEV_REDIRECT_URIS,
-  DEV_POST_LOGOUT_REDIRECT_URIS,
-  DEV_CLIENTS,
-  DEV_BACKCHANNEL_LOGOUT_URI,
-} from './provider/settings.ts';
+export * from './provider/settings.ts';
 
 /** Options for {@link startKenniProvider}. */
 export interface KenniProviderOptions {

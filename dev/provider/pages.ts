@@ -1,5 +1,5 @@
 /** The dev provider's HTML: login, delegation picker, consent, logout and error pages (Icelandic / English). */
-import { escapeHtml } from '../http.ts';
+import { escapeHtml, htmlPage } from '../http.ts';
 import { describeDelegations, DEV_USERS, type DevDelegation, type DevUser } from './people.ts';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}
@@ -7,18 +7,7 @@ h1{font-size:1.4rem}form{margin:.5rem 0}button{font:inherit;padding:.6rem 1rem;c
 .muted{color:#666;font-size:.9rem}.error{color:#b00020}code{background:#f2f2f5;padding:0 .2rem}`;
 
 function layout(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="is">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${body}
-</body>
-</html>`;
+  return htmlPage(title, STYLE, body);
 }
 
 /** The login page: one button per test user, each posting its kennitala to `action`. */
