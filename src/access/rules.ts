@@ -27,12 +27,12 @@ export type ConditionType = Condition['type'];
  * Who may pass a route: `allow` (any one holds; absent: anyone signed in),
  * `require` (every one holds), `deny` (any one holding refuses; deny wins).
  * @example
- * const rules: AccessRules = { allow: [{ type: 'kind', kind: 'person' }], require: [], deny: [] };
+ * const rules: AccessRules = { allow: [{ type: 'kind', kind: 'person' }] };
  */
 export interface AccessRules {
   readonly allow?: readonly Condition[];
-  readonly require: readonly Condition[];
-  readonly deny: readonly Condition[];
+  readonly require?: readonly Condition[];
+  readonly deny?: readonly Condition[];
 }
 
 /**
