@@ -234,7 +234,6 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
   const publicPaths = Object.freeze(pathList('PUBLIC_PATHS', []));
   const apiPaths = Object.freeze(pathList('API_PATHS', ['/api/']));
-
   const config: KenniEdgeConfig = {
     issuer: issuer ?? '',
     issuerIsLoopbackHttp,

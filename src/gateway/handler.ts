@@ -68,7 +68,7 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     );
   }
   c.set('principal', principal);
-  authorize(principal, route);
+  authorize(principal, route, { returnTo: `${url.pathname}${url.search}`, path: url.pathname, method: c.req.method });
   return forward(c, principal, route);
 }
 
