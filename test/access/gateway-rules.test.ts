@@ -83,6 +83,17 @@ describe('rules at the gateway', () => {
     expect(await admitted.text()).toBe('admin area');
   });
 
+  it('a path whose readings fall under different ROUTES entries is refused (400 path_ambiguous)', async () => {
+    const setup = await setUpGateway({ edge: { ROUTES: [{ path: '/admin', allow: ADMIN_ONLY }] } });
+    await signIn(setup, { claims: { ...GUDRUN } });
+    for (const path of ['/admin%2Fusers', '/x/..%2Fadmin', '/admin;a=b']) {
+      const response = await setup.edge.fetch(path, { headers: SAME_ORIGIN_FETCH });
+      expect(response.status, path).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'path_ambiguous' });
+    }
+    expect((await setup.originRequests()).length).toBe(0);
+  });
+
   it('session vs bearer: {"auth": "session"} refuses a bearer token that the route otherwise accepts', async () => {
     const setup = await setUpGateway({
       edge: { ROUTES: [{ path: '/api/console', api: true, require: [{ auth: 'session' }] }] },
