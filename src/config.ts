@@ -3,6 +3,8 @@
  * isolate into a typed, frozen object. Problems are reported by variable name
  * with the fix, all at once.
  */
+import { parseRoutes } from './access/parse-routes.ts';
+import type { RouteEntry } from './access/rules.ts';
 import {
   createVariableReader,
   hasEmptyQueryFragmentOrUserinfo,
@@ -36,6 +38,7 @@ export interface Env {
   ORIGIN_URL?: string;
   PUBLIC_PATHS?: string;
   API_PATHS?: string;
+  ROUTES?: unknown; // a JSON string, or the array a TOML array of inline tables becomes
   ORIGIN_TIMEOUT?: string;
   SESSION_TTL?: string;
   SESSION_IDLE_TTL?: string;
@@ -73,6 +76,8 @@ export interface KenniEdgeConfig {
   readonly originUrl: URL | undefined;
   readonly publicPaths: readonly string[];
   readonly apiPaths: readonly string[];
+  /** `ROUTES`: the access rules and origins per path prefix (strictly validated). */
+  readonly routes: readonly RouteEntry[];
   /** Milliseconds to wait for the origin before answering 504. */
   readonly originTimeoutMs: number;
   /** Absolute session lifetime, seconds. */
@@ -227,7 +232,8 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   }
 
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
-
+  const publicPaths = Object.freeze(pathList('PUBLIC_PATHS', []));
+  const apiPaths = Object.freeze(pathList('API_PATHS', ['/api/']));
   const config: KenniEdgeConfig = {
     issuer: issuer ?? '',
     issuerIsLoopbackHttp,
@@ -243,8 +249,9 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     m2mClientSecret,
     sessionSecret: sessionSecret ?? '',
     originUrl,
-    publicPaths: Object.freeze(pathList('PUBLIC_PATHS', [])),
-    apiPaths: Object.freeze(pathList('API_PATHS', ['/api/'])),
+    publicPaths,
+    apiPaths,
+    routes: parseRoutes(env.ROUTES, { publicPaths, apiPaths }, problems),
     originTimeoutMs: seconds('ORIGIN_TIMEOUT', 30, 1, 600) * 1000,
     sessionTtl: seconds('SESSION_TTL', 2_592_000, 60, 31_536_000),
     sessionIdleTtl: seconds('SESSION_IDLE_TTL', 86_400, 60, 31_536_000),

@@ -96,6 +96,8 @@ export interface AppErrorOptions {
   pageLinks?: { retryLabel?: string; backHref?: string };
   /** A finer stable reason for logs, e.g. `expired` or `wrong_audience`. */
   reason?: string;
+  /** Pages only: a complete, already escaped HTML page to answer with instead of the generic one. */
+  page?: string;
   /** The underlying cause, logged but never shown. */
   cause?: unknown;
 }
@@ -117,6 +119,8 @@ export class AppError extends HTTPException {
   readonly retryHref: string | undefined;
   readonly pageLinks: { readonly retryLabel?: string; readonly backHref?: string };
   readonly reason: string;
+  /** Pages only: the page to answer with instead of the generic one. */
+  readonly page: string | undefined;
   /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
   readonly setCookies: string[] = [];
 
@@ -131,6 +135,7 @@ export class AppError extends HTTPException {
     this.retryHref = options.retryHref;
     this.pageLinks = options.pageLinks ?? {};
     this.reason = options.reason ?? code;
+    this.page = options.page;
   }
 
   /** The error as a response: RFC 6750 JSON (what Hono's default error handler sends); `errorResponse` renders pages. */
@@ -176,6 +181,7 @@ const pageStyle =
 
 /** Renders a plain, self-contained error page (no scripts, everything escaped). */
 export function renderErrorPage(error: AppError): string {
+  if (error.page !== undefined) return error.page;
   const details =
     error instanceof ConfigError
       ? `<ul>${error.problems

@@ -19,6 +19,7 @@ export type AuthEvent =
   | 'bearer_rejected'
   | 'cache_entry_rejected'
   | 'request_refused'
+  | 'access_denied'
   | 'origin_failed'
   | 'm2m_token_issued'
   | 'm2m_token_failed'

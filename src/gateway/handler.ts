@@ -22,7 +22,7 @@ import { classifyPath, type PathClassification } from './policy.ts';
  * is no page navigation, a page otherwise.
  */
 export const classifyGatewayRequest: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const classification = classifyPath(c.get('config'), new URL(c.req.url).pathname);
+  const classification = classifyPath(c.get('config'), new URL(c.req.url).pathname, c.req.method);
   c.set('classification', classification);
   const apiReading = classification.readings.some((reading) => reading.route.kind === 'api');
   c.set('errorFormat', apiReading || !isPageNavigation(c.req.raw) ? 'json' : 'page');
@@ -32,7 +32,8 @@ export const classifyGatewayRequest: MiddlewareHandler<AppEnv> = async (c, next)
 /** Handles every request outside `/auth/*`. */
 export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   const url = new URL(c.req.url);
-  const classification: PathClassification = c.get('classification') ?? classifyPath(c.get('config'), url.pathname);
+  const classification: PathClassification =
+    c.get('classification') ?? classifyPath(c.get('config'), url.pathname, c.req.method);
   // Decided before any authentication: an origin that reads the path another way would serve what the edge did not authorise.
   const route = classification.agreed;
   if (route === undefined) {
@@ -67,7 +68,7 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     );
   }
   c.set('principal', principal);
-  authorize(principal, route);
+  authorize(principal, route, { returnTo: `${url.pathname}${url.search}`, path: url.pathname, method: c.req.method });
   return forward(c, principal, route);
 }
 

@@ -106,14 +106,14 @@ export function readPath(pathname: string): PathReadings {
 }
 
 /**
- * Classifies a request path under each of its readings ({@link readPath}) into
- * the configuration's routes (see `routeTable`).
+ * Classifies a request path and method under each of the path's readings
+ * ({@link readPath}) into the configuration's routes (see `routeTable`).
  */
-export function classifyPath(config: KenniEdgeConfig, pathname: string): PathClassification {
+export function classifyPath(config: KenniEdgeConfig, pathname: string, method: string): PathClassification {
   const result = readPath(pathname);
   if ('refused' in result) return { readings: [], agreed: undefined, reason: result.refused };
   const table = routeTable(config);
-  const readings = result.readings.map((segments) => ({ segments, route: table.match(segments) }));
+  const readings = result.readings.map((segments) => ({ segments, route: table.match(segments, method) }));
   const first = readings[0]!.route;
   if (readings.every((reading) => reading.route === first)) return { readings, agreed: first };
   return { readings, agreed: undefined, reason: 'readings_differ' };

@@ -1,8 +1,10 @@
 /**
  * Gateway routes: what the edge does with a path outside `/auth/*`. One frozen
- * {@link Route} per kind and configuration, built once and compared by
- * identity, so every reading of a path can be checked to name the same route.
+ * {@link Route} per `ROUTES` entry, per shorthand list entry and for the
+ * default page, built once per configuration and compared by identity, so
+ * every reading of a path can be checked to name the same route.
  */
+import type { AccessRules } from '../access/rules.ts';
 import type { KenniEdgeConfig } from '../config.ts';
 
 /**
@@ -13,23 +15,11 @@ import type { KenniEdgeConfig } from '../config.ts';
 export type RouteKind = 'public' | 'api' | 'page';
 
 /**
- * Per-route access rules. Empty today (everyone authenticated is admitted); the
- * access-rules issue fills these and `authorize()` enforces them.
+ * A route's access rules (`allow`, `require`, `deny`), enforced by `authorize()`.
  * @example
- * const rules: RouteRules = { methods: ['GET'] };
+ * const rules: RouteRules = { require: [{ type: 'kind', kind: 'person' }] };
  */
-export interface RouteRules {
-  /** Subjects or groups admitted (unset: everyone authenticated). */
-  readonly allow?: readonly string[];
-  /** Claims or scopes every principal must carry. */
-  readonly require?: readonly string[];
-  /** Subjects or groups refused. */
-  readonly deny?: readonly string[];
-  /** The longest time since sign-in accepted, seconds. */
-  readonly maxAuthAge?: number;
-  /** The methods the route answers. */
-  readonly methods?: readonly string[];
-}
+export type RouteRules = AccessRules;
 
 /**
  * A gateway route: its kind, the origin it forwards to, and its access rules.
@@ -38,26 +28,38 @@ export interface RouteRules {
  */
 export interface Route {
   readonly kind: RouteKind;
-  /** Where requests on this route are forwarded (`ORIGIN_URL`), or `undefined` when unset. */
+  /** Where requests on this route are forwarded (the entry's `origin`, else `ORIGIN_URL`), or `undefined` when unset. */
   readonly origin: URL | undefined;
   readonly rules: RouteRules;
+  /** The configured prefix; absent on the default page route. */
+  readonly path?: string;
+  /** The upper-case methods the route covers; absent: all. */
+  readonly methods?: readonly string[];
 }
 
 /** A configuration's routes and the segment prefixes that select them. */
 export interface RouteTable {
-  readonly public: Route;
-  readonly api: Route;
+  /** The route when nothing else matches: a page to `ORIGIN_URL`, no rules. */
   readonly page: Route;
-  /** The route a reading (decoded segments, dot segments resolved) falls under. */
-  match(segments: readonly string[]): Route;
+  /** Every route, longest prefix first (on a tie, one with methods first). */
+  readonly routes: readonly Route[];
+  /** The route a reading (decoded segments, dot segments resolved) and method fall under. */
+  match(segments: readonly string[], method: string): Route;
+}
+
+interface Candidate {
+  readonly prefix: readonly string[];
+  /** Public prefixes match in exact letter case (never widen what is public); all others in any case. */
+  readonly anyCase: boolean;
+  readonly route: Route;
 }
 
 const tables = new WeakMap<KenniEdgeConfig, RouteTable>();
 
 /**
- * The routes of a configuration, built once per (frozen) configuration: public
- * when a public prefix covers the reading (exact letter case); API when an API
- * prefix does, in any letter case; a page otherwise.
+ * The routes of a configuration, built once per (frozen) configuration: the
+ * longest whole-segment prefix wins, and on a tie an entry with `methods`
+ * beats one without; no match is the default page route.
  */
 export function routeTable(config: KenniEdgeConfig): RouteTable {
   let table = tables.get(config);
@@ -69,17 +71,40 @@ export function routeTable(config: KenniEdgeConfig): RouteTable {
 }
 
 function buildTable(config: KenniEdgeConfig): RouteTable {
-  const route = (kind: RouteKind): Route => Object.freeze({ kind, origin: config.originUrl, rules: Object.freeze({}) });
-  const segmentsOf = (prefix: string) => prefix.split('/').filter((segment) => segment !== '');
-  const publicPrefixes = config.publicPaths.map(segmentsOf);
-  const apiPrefixes = config.apiPaths.map((prefix) => segmentsOf(prefix.toLowerCase()));
-  const routes = { public: route('public'), api: route('api'), page: route('page') };
+  const segmentsOf = (prefix: string, anyCase: boolean) =>
+    (anyCase ? prefix.toLowerCase() : prefix).split('/').filter((segment) => segment !== '');
+  const make = (route: Route, anyCase: boolean): Candidate =>
+    Object.freeze({ prefix: segmentsOf(route.path ?? '/', anyCase), anyCase, route: Object.freeze(route) });
+  const shorthand = (kind: 'public' | 'api') => (path: string) =>
+    make({ kind, origin: config.originUrl, rules: Object.freeze({}), path }, kind !== 'public');
+  const candidates: Candidate[] = [
+    ...config.routes.map((entry) =>
+      make(
+        {
+          kind: entry.kind,
+          origin: entry.origin ?? config.originUrl,
+          rules: entry.rules,
+          path: entry.path,
+          ...(entry.methods ? { methods: entry.methods } : {}),
+        },
+        entry.kind !== 'public',
+      ),
+    ),
+    ...config.publicPaths.map(shorthand('public')),
+    ...config.apiPaths.map(shorthand('api')),
+  ];
+  candidates.sort((a, b) => b.prefix.length - a.prefix.length || Number(!!b.route.methods) - Number(!!a.route.methods));
+  const page: Route = Object.freeze({ kind: 'page', origin: config.originUrl, rules: Object.freeze({}) });
   return Object.freeze({
-    ...routes,
-    match(segments: readonly string[]): Route {
-      if (publicPrefixes.some((prefix) => covers(prefix, segments, false))) return routes.public;
-      if (apiPrefixes.some((prefix) => covers(prefix, segments, true))) return routes.api;
-      return routes.page;
+    page,
+    routes: Object.freeze(candidates.map((candidate) => candidate.route)),
+    match(segments: readonly string[], method: string): Route {
+      const upper = method.toUpperCase();
+      for (const { prefix, anyCase, route } of candidates) {
+        if (route.methods && !route.methods.includes(upper)) continue;
+        if (covers(prefix, segments, anyCase)) return route;
+      }
+      return page;
     },
   });
 }
