@@ -5,7 +5,7 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
+import { IdentityClaimsError, readIdentity, type Identity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider, OPAQUE_ACCESS_TOKEN, type VerifiedAccessToken } from '../provider/index.ts';
 
@@ -66,7 +66,7 @@ export async function verifyBearer(
   token: string,
   scopes: readonly string[],
   path: string,
-): Promise<VerifiedAccessToken> {
+): Promise<VerifiedBearer> {
   const provider = loadProvider(config);
   try {
     let verified: VerifiedAccessToken;
@@ -80,17 +80,19 @@ export async function verifyBearer(
     } else {
       verified = await provider.introspect(token, { requiredScopes: scopes });
     }
-    checkIdentityClaims(verified.claims);
-    return verified;
+    return { ...verified, identity: identityOf(verified.claims) };
   } catch (error) {
     if (error instanceof AppError) logEvent('bearer_rejected', { reason: error.reason, status: error.status, path });
     throw error;
   }
 }
 
-function checkIdentityClaims(claims: Readonly<Record<string, unknown>>): void {
+/** A verified bearer token with the identity read from it (once, checked strictly). */
+export type VerifiedBearer = VerifiedAccessToken & { readonly identity: Identity };
+
+function identityOf(claims: Readonly<Record<string, unknown>>): Identity {
   try {
-    readIdentity(claims, String(claims.sub ?? ''));
+    return readIdentity(claims, String(claims.sub ?? claims.client_id ?? ''));
   } catch (error) {
     if (!(error instanceof IdentityClaimsError)) throw error;
     throw new AppError('bearer_invalid', 'The access token names the acting person in a malformed way.', {

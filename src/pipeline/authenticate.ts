@@ -5,8 +5,7 @@
  * comes from another site.
  */
 import type { Context } from 'hono';
-import { bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
-import type { VerifiedAccessToken } from '../provider/index.ts';
+import { bearerTokenFrom, verifyBearer, type VerifiedBearer } from '../bearer/middleware.ts';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { IdentityClaimsError, readIdentity, type Identity } from '../identity/claims.ts';
@@ -95,16 +94,15 @@ export function sessionIdentity(session: ActiveSession): Identity {
   }
 }
 
-function bearerPrincipal({ claims, scopes }: VerifiedAccessToken): Principal {
+function bearerPrincipal({ claims, scopes, identity }: VerifiedBearer): Principal {
   const subject = String(claims.sub ?? claims.client_id ?? '');
-  // verifyBearer refused a token whose actor is malformed.
   const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
   return {
     subject,
     claims,
     auth: 'bearer',
     scopes: [...scopes],
-    ...delegation(readIdentity(claims, subject), authTime),
+    ...delegation(identity, authTime),
   };
 }
 
