@@ -38,7 +38,11 @@ interface Preference {
  */
 export function chooseLocale(request: Request, config?: { readonly uiLocales?: unknown }): Locale {
   const configured = configuredLocale(config?.uiLocales);
-  return fromAcceptLanguage(request.headers.get('accept-language'), configured) ?? configured ?? DEFAULT_LOCALE;
+  const { best, refused } = readAcceptLanguage(request.headers.get('accept-language'), configured);
+  if (best) return best;
+  // Nothing acceptable: the configured language, then the default, unless the reader refused it ("en;q=0").
+  const fallbacks = [configured, DEFAULT_LOCALE, ...LOCALES].filter((locale) => locale !== undefined);
+  return fallbacks.find((locale) => !refused.has(locale)) ?? configured ?? DEFAULT_LOCALE;
 }
 
 /** The first `is` or `en` (any region) in a space- or comma-separated list of language tags. */
@@ -51,11 +55,14 @@ export function configuredLocale(uiLocales: unknown): Locale | undefined {
   return undefined;
 }
 
-/** The preferred acceptable locale of an `Accept-Language` value, or undefined when it accepts neither. */
-function fromAcceptLanguage(header: string | null, tieBreak: Locale | undefined): Locale | undefined {
-  if (!header) return undefined;
-  const explicit = new Map<Locale, Preference>();
+/** The preferred acceptable locale of an `Accept-Language` value (none when it accepts neither), and the ones it refuses. */
+function readAcceptLanguage(
+  header: string | null,
+  tieBreak: Locale | undefined,
+): { best: Locale | undefined; refused: ReadonlySet<Locale> } {
   const refused = new Set<Locale>();
+  if (!header) return { best: undefined, refused };
+  const explicit = new Map<Locale, Preference>();
   let wildcard: Preference | undefined;
   const ranges = header.slice(0, MAX_HEADER_LENGTH).split(',').slice(0, MAX_RANGES);
   ranges.forEach((raw, position) => {
@@ -86,7 +93,7 @@ function fromAcceptLanguage(header: string | null, tieBreak: Locale | undefined)
     )
       best = { locale, preference };
   }
-  return best?.locale;
+  return { best: best?.locale, refused };
 }
 
 /** `is`, `is-IS`, `EN-gb` → the locale of their primary language subtag; anything else → undefined. */

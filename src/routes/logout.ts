@@ -28,7 +28,8 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   if (refused) {
     logEvent('request_refused', { reason: 'cross_site_logout', path: url.pathname, method: c.req.method });
     const locale = chooseLocale(c.req.raw, config);
-    return c.html(confirmationPage(locale), 403, { 'cache-control': 'no-store', ...pageHeaders(locale) });
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...pageHeaders(locale) };
+    return new Response(confirmationPage(locale), { status: 403, headers });
   }
 
   // Not loadRequestSession: moving the idle clock here would race the delete (a put landing after it revives the session).
