@@ -38,11 +38,11 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
   login_state_missing: {
     is: [
       SIGN_IN_FAILED.is,
-      'Vafrinn skilaði ekki innskráningunni sem hófst hér, til dæmis vegna þess að lokað er á vafrakökur eða innskráningin hófst í öðrum glugga. Reyndu aftur.',
+      'Vafrinn þinn skilaði ekki upplýsingum um innskráninguna sem hófst hér, til dæmis vegna þess að lokað er á vafrakökur, innskráningin hófst í öðrum vafra eða henni var þegar lokið. Reyndu aftur.',
     ],
     en: [
       SIGN_IN_FAILED.en,
-      'Your browser did not bring back the sign-in that was started here, for instance because cookies are blocked or the sign-in began in another window. Please try again.',
+      'Your browser did not bring back the sign-in that was started here, for instance because cookies are blocked, the sign-in began in another browser, or it was already completed. Please try again.',
     ],
   },
   login_state_invalid: {
