@@ -33,6 +33,8 @@ export interface BenchStackOptions {
   sessionLocks?: boolean;
   /** Worker entry, relative to the project (default src/index.ts). */
   main?: string;
+  /** More redirect URIs to register at the provider (e.g. the peers' callbacks). */
+  extraRedirectUris?: string[];
 }
 
 /** Starts provider, origin and worker; resolves once the worker accepts connections. */
@@ -42,7 +44,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const provider = await startKenniProvider({
     port: 0,
     accessTokenTtl: options.accessTokenTtl ?? 300,
-    extraRedirectUris: [`${edge}/auth/callback`],
+    extraRedirectUris: [`${edge}/auth/callback`, ...(options.extraRedirectUris ?? [])],
     extraPostLogoutRedirectUris: [`${edge}/`],
   });
   const origin = await startMinimalOrigin();
