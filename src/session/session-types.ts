@@ -24,6 +24,12 @@ export interface SessionRecord {
   amr?: string[];
   /** The ID token's `sid` (the provider's session, for logout). */
   sid?: string;
+  /**
+   * The scope granted to the session's access token (space-separated): the
+   * token response's `scope`, else the scope asked for (RFC 6749 §5.1); kept
+   * current at refresh. Absent in older records: a `scope` rule then fails closed.
+   */
+  scope?: string;
 }
 
 /** The protocol claims a session keeps beside the identity: never sent as identity headers. */

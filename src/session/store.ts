@@ -28,13 +28,14 @@ export async function sessionKey(id: string): Promise<{ key: string; keyHash: st
 }
 
 /**
- * Creates and stores a brand-new session (a fresh 256-bit id every login).
+ * Creates and stores a brand-new session (a fresh 256-bit id every login). The
+ * granted scope is the token response's `scope`, else `requestedScope` (RFC 6749 §5.1).
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
  */
 export async function createSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens },
+  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens; requestedScope: string },
 ): Promise<ActiveSession> {
   const id = randomId(32);
   const { keyHash } = await sessionKey(id);
@@ -44,6 +45,7 @@ export async function createSession(
     sub: params.sub,
     claims: identityClaims(params.claims),
     ...protocolClaims(params.claims),
+    scope: params.tokens.scope ?? params.requestedScope,
     tokens: await sealTokens(config, keyHash, params.tokens),
     access_token_expires_at: params.tokens.expires_at,
     created_at: now,
@@ -100,8 +102,10 @@ export async function readSessionTokens(
 
 /**
  * Replaces the session's tokens (after a refresh) and writes the record to KV
- * before they are used. Throws `session_ended` (401) instead of writing when the
- * session ended meanwhile (here or in another isolate): logout wins.
+ * before they are used: the refreshed ID token's claims replace the old ones,
+ * and the response's `scope` the granted scope (omitted: unchanged, RFC 6749 §6).
+ * Throws `session_ended` (401) instead of writing when the session ended
+ * meanwhile (here or in another isolate): logout wins.
  */
 export async function saveSessionTokens(
   config: KenniEdgeConfig,
@@ -114,6 +118,7 @@ export async function saveSessionTokens(
   const record: SessionRecord = {
     ...session.record,
     ...(claims ? refreshedClaims(session.record, claims) : {}),
+    ...(tokens.scope !== undefined ? { scope: tokens.scope } : {}),
     tokens: await sealTokens(config, session.keyHash, tokens),
     access_token_expires_at: tokens.expires_at,
     refreshed_at: now,

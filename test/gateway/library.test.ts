@@ -20,6 +20,7 @@ import { CookieJar } from '../support/provider-login.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import {
   accessToken,
+  API_SCOPE,
   BEARER_CHALLENGE,
   CLIENT_ID,
   expectJsonError,
@@ -201,10 +202,11 @@ describe('your own Hono app with the pieces', () => {
     const { sub } = await signIn(setup, { browser, claims: { name: 'Þórður Ævarsson' } });
 
     const account = await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH });
+    // The token response named no scope, so the session was granted the scope the login asked for (RFC 6749 §5.1).
     expect(await account.json()).toEqual({
       subject: sub,
       auth: 'session',
-      scopes: [],
+      scopes: ['openid', 'profile', 'national_id', 'offline_access', API_SCOPE],
       name: 'Þórður Ævarsson',
       hasSession: true,
     });
