@@ -32,10 +32,19 @@ function libraryRoute(kind: Route['kind'], rules: AccessRuleSpec | undefined, wh
   });
 }
 
-/** Decides `principal` on `route` as the gateway does: the 403 page for navigations names this path and query. */
+/**
+ * Decides `principal` on `route` as the gateway does: the 403 page for
+ * navigations names this path and query, and step-up allows `CLOCK_TOLERANCE`.
+ */
 function authorizeRequest(c: Context<AppEnv>, principal: Principal, route: Route): void {
   const url = new URL(c.req.url);
-  authorize(principal, route, { returnTo: `${url.pathname}${url.search}`, path: url.pathname, method: c.req.method });
+  const context = {
+    returnTo: `${url.pathname}${url.search}`,
+    path: url.pathname,
+    method: c.req.method,
+    clockTolerance: c.get('config').clockTolerance,
+  };
+  authorize(principal, route, context);
 }
 
 /**
