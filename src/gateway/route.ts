@@ -31,12 +31,12 @@ export interface Route {
   /** Where requests on this route are forwarded (the entry's `origin`, else `ORIGIN_URL`), or `undefined` when unset. */
   readonly origin: URL | undefined;
   readonly rules: RouteRules;
-  /** Step-up: the sign-in must be at most this many seconds old (`max_auth_age`); absent: any age. */
-  readonly maxAuthAge?: number;
   /** The configured prefix; absent on the default page route. */
   readonly path?: string;
   /** The upper-case methods the route covers; absent: all. */
   readonly methods?: readonly string[];
+  /** Step-up: the sign-in must be at most this many seconds old (`max_auth_age`). */
+  readonly maxAuthAge?: number;
 }
 
 /** A configuration's routes and the segment prefixes that select them. */
