@@ -11,7 +11,6 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
 import { logEvent } from '../log.ts';
-import { requestedScope } from '../provider/client.ts';
 import { loadProvider } from '../provider/index.ts';
 import { readCookie, serializeCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import {
@@ -54,12 +53,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
       const { keyHash } = await sessionKey(previousId);
       await deleteSession(config, c.env.SESSIONS, { id: previousId, keyHash });
     }
-    const session = await createSession(config, c.env.SESSIONS, {
-      sub: claims.sub,
-      claims,
-      tokens,
-      requestedScope: requestedScope(config),
-    });
+    const session = await createSession(config, c.env.SESSIONS, { sub: claims.sub, claims, tokens });
     logEvent('login_succeeded', { session: session.keyHash.slice(0, 12) });
 
     const headers = new Headers({ location: transaction.return_to, 'cache-control': 'no-store' });

@@ -11,6 +11,7 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { requestedScope } from '../provider/client.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
@@ -29,13 +30,13 @@ export async function sessionKey(id: string): Promise<{ key: string; keyHash: st
 
 /**
  * Creates and stores a brand-new session (a fresh 256-bit id every login). The
- * granted scope is the token response's `scope`, else `requestedScope` (RFC 6749 §5.1).
+ * granted scope is the token response's `scope`, else the scope the login asked for (RFC 6749 §5.1).
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
  */
 export async function createSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens; requestedScope: string },
+  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens },
 ): Promise<ActiveSession> {
   const id = randomId(32);
   const { keyHash } = await sessionKey(id);
@@ -45,7 +46,7 @@ export async function createSession(
     sub: params.sub,
     claims: identityClaims(params.claims),
     ...protocolClaims(params.claims),
-    scope: params.tokens.scope ?? params.requestedScope,
+    scope: params.tokens.scope ?? requestedScope(config),
     tokens: await sealTokens(config, keyHash, params.tokens),
     access_token_expires_at: params.tokens.expires_at,
     created_at: now,

@@ -20,7 +20,6 @@ import { CookieJar } from '../support/provider-login.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import {
   accessToken,
-  API_SCOPE,
   BEARER_CHALLENGE,
   CLIENT_ID,
   expectJsonError,
@@ -206,7 +205,7 @@ describe('your own Hono app with the pieces', () => {
     expect(await account.json()).toEqual({
       subject: sub,
       auth: 'session',
-      scopes: ['openid', 'profile', 'national_id', 'offline_access', API_SCOPE],
+      scopes: ['openid', 'profile', 'national_id', 'offline_access', '@dev-team.is/api.read'],
       name: 'Þórður Ævarsson',
       hasSession: true,
     });
