@@ -7,7 +7,7 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import {
   ConfigError,
@@ -318,5 +318,50 @@ describe('rules are validated once, when the middleware is created', () => {
     expect(typeof requireSession({ rules })).toBe('function');
     expect(typeof requireBearer({ rules })).toBe('function');
     expect(typeof requireAccess(rules)).toBe('function');
+  });
+});
+
+describe('max_auth_age in the library (step-up, as the gateway decides it)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('requireSession({ rules: { max_auth_age } }) sends a stale navigation to a max_age login and answers a fetch with the RFC 9470 challenge; requireAccess does the same after requireBearer', async () => {
+    const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    const setup = await setUpGateway();
+    const browser = appWith(setup, (app) => {
+      app.get('/settings/*', requireSession({ rules: { max_auth_age: 60 } }), ok);
+      app.get('/api/payouts', requireBearer(), requireAccess({ max_auth_age: 60 }), ok);
+    });
+    await signIn(setup, { browser, claims: { ...THORDUR } }); // the ID token's auth_time is T0
+
+    // 60 s plus the 30 s CLOCK_TOLERANCE is still recent enough.
+    vi.setSystemTime(T0 + 90_000);
+    expect((await browser.fetch('/settings/bank', { headers: NAVIGATION })).status).toBe(200);
+
+    vi.setSystemTime(T0 + 91_000);
+    const navigation = await browser.fetch('/settings/bank?x=1', { headers: NAVIGATION });
+    expect(navigation.status).toBe(302);
+    expect(navigation.headers.get('location')).toBe('/auth/login?return_to=%2Fsettings%2Fbank%3Fx%3D1&max_age=60');
+    const fetched = await browser.fetch('/settings/bank', { headers: SAME_ORIGIN_FETCH });
+    expect(fetched.status).toBe(401);
+    expect(fetched.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="kenni-edge", error="insufficient_user_authentication", error_description="[^"]+", max_age=60$/,
+    );
+
+    const t0 = T0 / 1000;
+    const call = async (authTime: number | undefined) => {
+      const token = await accessToken(setup, { sub: 'payout-clerk', scope: API_SCOPE, auth_time: authTime });
+      return browser.fetch('/api/payouts', { headers: { authorization: `Bearer ${token}` }, jar: false });
+    };
+    expect((await call(t0 + 60)).status).toBe(200);
+    for (const stale of [t0, undefined]) {
+      const refused = await call(stale);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_user_authentication"');
+      expect(refused.headers.get('www-authenticate')).toContain('max_age=60');
+    }
   });
 });
