@@ -75,7 +75,7 @@ export function kenniAssertion(
  * Middleware for routes that need someone signed in: 401 unless
  * {@link kenniAssertion} verified an identity.
  * @example
- * app.get('/account', requireKenniIdentity, (req, res) => res.json({ sub: req.kenni.sub }));
+ * app.get('/account', requireKenniIdentity, (req: KenniRequest, res) => res.json({ sub: req.kenni!.sub }));
  */
 export function requireKenniIdentity(req: KenniRequest, res: ServerResponse, next: (error?: unknown) => void): void {
   if (req.kenni) next();
