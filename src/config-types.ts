@@ -24,6 +24,7 @@ export interface Env {
   KENNI_M2M_CLIENT_ID?: string;
   KENNI_M2M_CLIENT_SECRET?: string;
   SESSION_SECRET?: string;
+  SESSION_SECRET_PREVIOUS?: string;
   ORIGIN_URL?: string;
   PUBLIC_PATHS?: string;
   API_PATHS?: string;
@@ -62,6 +63,8 @@ export interface KenniEdgeConfig {
   readonly m2mClientId: string | undefined;
   readonly m2mClientSecret: string | undefined;
   readonly sessionSecret: string;
+  /** `SESSION_SECRET_PREVIOUS`: old secrets that still open (never seal) sessions and login transactions. */
+  readonly previousSessionSecrets: readonly string[];
   readonly originUrl: URL | undefined;
   readonly publicPaths: readonly string[];
   readonly apiPaths: readonly string[];

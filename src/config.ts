@@ -10,6 +10,7 @@ import {
   hasEmptyQueryFragmentOrUserinfo,
   optionalUrl,
   parseEdgeSigningKeys,
+  parsePreviousSessionSecrets,
   parseUrl,
 } from './config-values.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
@@ -169,6 +170,9 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     m2mClientId,
     m2mClientSecret,
     sessionSecret: sessionSecret ?? '',
+    previousSessionSecrets: Object.freeze(
+      parsePreviousSessionSecrets(text('SESSION_SECRET_PREVIOUS'), sessionSecret, problems),
+    ),
     originUrl,
     publicPaths,
     apiPaths,

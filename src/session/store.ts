@@ -17,7 +17,7 @@ import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
 import { identityClaims, protocolClaims, refreshedClaims } from './record-claims.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
-import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
+import { deriveSealKey, randomId, seal, sha256Hex, unsealWithSecrets } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
 export { identityClaims } from './record-claims.ts';
@@ -78,8 +78,12 @@ export async function loadSession(
     const { key, keyHash } = await sessionKey(id);
     const record = await kv.get<SessionRecord>(key, 'json');
     if (!isLiveRecord(record)) return undefined;
+    // A record whose tokens no configured secret opens (SESSION_SECRET changed without SESSION_SECRET_PREVIOUS)
+    // is no session: anonymous, not a 500 later. It stays in KV, so restoring the secret brings it back.
+    const tokens = await openSessionTokens(config, record, keyHash);
+    if (!tokens) return undefined;
     session = { id, keyHash, record };
-    isolate.remember(session, undefined);
+    isolate.remember(session, tokens);
   }
   if (now >= session.record.expires_at || now >= session.record.last_seen_at + config.sessionIdleTtl) {
     await deleteSession(config, kv, session);
@@ -95,8 +99,7 @@ export async function readSessionTokens(
 ): Promise<ProviderTokens | undefined> {
   const cached = sessionIsolateState(config).sessions.get(session.id);
   if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
-  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
-  const tokens = await unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
+  const tokens = await openSessionTokens(config, session.record, session.keyHash);
   if (tokens && cached && cached.session.record === session.record) cached.tokens = tokens;
   return tokens;
 }
@@ -253,6 +256,15 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
   await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
+}
+
+/** Opens a record's tokens under `SESSION_SECRET` or a previous one; the next token write re-seals under the current. */
+function openSessionTokens(
+  config: KenniEdgeConfig,
+  record: SessionRecord,
+  keyHash: string,
+): Promise<ProviderTokens | undefined> {
+  return unsealWithSecrets<ProviderTokens>(config, 'session-tokens', record.tokens, `session:${keyHash}`);
 }
 
 async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
