@@ -28,6 +28,7 @@ const THORDUR = user('dev-user-thordur');
 const GUDRUN = user('dev-user-gudrun');
 const SOLEY = user('dev-user-soley');
 const COMPANY = DEV_DELEGATIONS.find((delegation) => delegation.key === 'company')!.party;
+const ASTA = DEV_DELEGATIONS.find((delegation) => delegation.key === 'person')!.party;
 
 describe("wrangler.toml's example ROUTES", () => {
   it('parse with the rest of the configuration into the three documented rules', () => {
@@ -42,8 +43,8 @@ describe("wrangler.toml's example ROUTES", () => {
   });
 });
 
-/** A new browser signed in at the real provider as `login`, optionally acting for the company. */
-async function signIn(login: string, delegation?: 'company'): Promise<TestEdge> {
+/** A new browser signed in at the real provider as `login`, optionally acting for a party. */
+async function signIn(login: string, delegation?: 'company' | 'person'): Promise<TestEdge> {
   const edge = createTestEdge({ ROUTES: DEV_ROUTES });
   const query = delegation ? '?prompt=delegation&return_to=/' : '';
   const start = await edge.fetch(`/auth/login${query}`, { headers: NAVIGATION });
@@ -138,5 +139,19 @@ describe('the example rules with the real local provider', () => {
         `Þú ert skráð(ur) inn sem <strong>${THORDUR.name}</strong> fyrir hönd <strong>${COMPANY.name}</strong>.`,
       );
     }
+  });
+
+  it('/adults/ follows the subject: Þórður acting for Ásta (born 1935) gets in, as for the company he does not', async () => {
+    const forAsta = await signIn(THORDUR.national_id, 'person');
+    await expectAdmitted(
+      forAsta,
+      '/adults/',
+      'Aðeins fullorðnir / Adults only',
+      `í umboði fyrir / acting for <strong class="subject">${ASTA.name}</strong> (einstaklingur / person)`,
+    );
+    const page = await expectRefused(forAsta, '/company/');
+    expect(page).toContain(
+      `You are signed in as <strong>${THORDUR.name}</strong> on behalf of <strong>${ASTA.name}</strong>.`,
+    );
   });
 });
