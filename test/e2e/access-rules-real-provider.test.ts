@@ -3,8 +3,9 @@
  * `ROUTES` of the project's wrangler.toml, as wrangler reads them (handed over
  * by the global setup), run against the REAL local provider (its users, the
  * minor Sóley, Þórður's delegation for Ævarsson ehf.) and the demo origin.
- * Each refusal is the bilingual 403 page naming who is signed in (and for
- * whom), never a redirect; each admission reaches the demo origin's area page.
+ * Each refusal is the 403 page (English and Icelandic, by Accept-Language)
+ * naming who is signed in (and for whom), never a redirect; each admission
+ * reaches the demo origin's area page.
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
@@ -58,22 +59,30 @@ async function signIn(login: string, delegation?: 'company' | 'person'): Promise
   return edge;
 }
 
-/** Asserts the 403 page for a navigation to `path` and returns its text; a JSON request gets 403 JSON. */
-async function expectRefused(edge: TestEdge, path: string): Promise<string> {
+/** The 403 page for a navigation to `path`, in English and in Icelandic; a JSON request gets 403 JSON. */
+async function expectRefused(edge: TestEdge, path: string): Promise<{ en: string; is: string }> {
   const logs = captureLogs();
-  const page = await edge.fetch(path, { headers: NAVIGATION });
-  expect(page.status).toBe(403);
-  expect(page.headers.get('location')).toBeNull();
-  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-  const html = await page.text();
-  expect(html).toContain('Aðgangi hafnað / <span lang="en">Access denied</span>');
-  expect(html).toContain('<form method="post" action="/auth/logout">');
-  expect(html).toContain(`href="/auth/login?prompt=delegation&#38;return_to=${encodeURIComponent(path)}"`);
+  const pages = { en: '', is: '' };
+  for (const locale of ['en', 'is'] as const) {
+    const page = await edge.fetch(path, { headers: { ...NAVIGATION, 'accept-language': locale } });
+    expect(page.status).toBe(403);
+    expect(page.headers.get('location')).toBeNull();
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain(`<html lang="${locale}">`);
+    expect(html).toContain('<form method="post" action="/auth/logout">');
+    expect(html).toContain(`href="/auth/login?prompt=delegation&#38;return_to=${encodeURIComponent(path)}"`);
+    pages[locale] = html;
+  }
+  expect(pages.en).toContain('<h1>Access denied</h1>');
+  expect(pages.en).toContain('<button type="submit">Sign out</button>');
+  expect(pages.is).toContain('<h1>Aðgangi hafnað</h1>');
+  expect(pages.is).toContain('<button type="submit">Skrá út</button>');
   const json = await edge.fetch(path, { headers: SAME_ORIGIN_FETCH });
   expect(json.status).toBe(403);
   expect(await json.json()).toMatchObject({ error: 'access_denied' });
-  expect(logs.events().filter((event) => event.event === 'access_denied')).toHaveLength(2);
-  return html;
+  expect(logs.events().filter((event) => event.event === 'access_denied')).toHaveLength(3);
+  return pages;
 }
 
 /** Asserts the demo origin's area page for `path`, greeting `name`. */
@@ -92,9 +101,9 @@ describe('the example rules with the real local provider', () => {
   it('/admin/: Guðrún gets the 403 page naming her, Þórður gets in', async () => {
     const gudrun = await signIn(GUDRUN.national_id);
     const refused = await expectRefused(gudrun, '/admin/');
-    expect(refused).toContain(signedInAs(GUDRUN.name));
-    expect(refused).toContain(`Þú ert skráð(ur) inn sem <strong>${GUDRUN.name}</strong>.`);
-    expect(refused).not.toContain(GUDRUN.national_id);
+    expect(refused.en).toContain(signedInAs(GUDRUN.name));
+    expect(refused.is).toContain(`Þú ert skráð(ur) inn sem <strong>${GUDRUN.name}</strong>.`);
+    expect(refused.en + refused.is).not.toContain(GUDRUN.national_id);
 
     const thordur = await signIn(THORDUR.national_id);
     // The demo origin's home page says who is signed in and links to each area.
@@ -109,7 +118,7 @@ describe('the example rules with the real local provider', () => {
     const soley = await signIn(SOLEY.national_id);
     expect(((await (await soley.fetch('/auth/me')).json()) as { sub: string }).sub).toBe(SOLEY.sub);
     const refused = await expectRefused(soley, '/adults/');
-    expect(refused).toContain(signedInAs(SOLEY.name));
+    expect(refused.en).toContain(signedInAs(SOLEY.name));
     // Other routes still let her in: the rule is the route's, not a ban on the user.
     expect((await soley.fetch('/', { headers: NAVIGATION })).status).toBe(200);
 
@@ -120,7 +129,7 @@ describe('the example rules with the real local provider', () => {
   it('/company/: Þórður as himself gets the 403 page, acting for Ævarsson ehf. he gets in', async () => {
     const himself = await signIn(THORDUR.national_id);
     const refused = await expectRefused(himself, '/company/');
-    expect(refused).toContain(signedInAs(THORDUR.name));
+    expect(refused.en).toContain(signedInAs(THORDUR.name));
 
     const forCompany = await signIn(THORDUR.national_id, 'company');
     await expectAdmitted(
@@ -132,10 +141,10 @@ describe('the example rules with the real local provider', () => {
     // Delegated, the subject is the company: the admin and adults areas refuse, naming both.
     for (const path of ['/admin/', '/adults/']) {
       const page = await expectRefused(forCompany, path);
-      expect(page).toContain(
+      expect(page.en).toContain(
         `You are signed in as <strong>${THORDUR.name}</strong> on behalf of <strong>${COMPANY.name}</strong>.`,
       );
-      expect(page).toContain(
+      expect(page.is).toContain(
         `Þú ert skráð(ur) inn sem <strong>${THORDUR.name}</strong> fyrir hönd <strong>${COMPANY.name}</strong>.`,
       );
     }
@@ -150,7 +159,7 @@ describe('the example rules with the real local provider', () => {
       `í umboði fyrir / acting for <strong class="subject">${ASTA.name}</strong> (einstaklingur / person)`,
     );
     const page = await expectRefused(forAsta, '/company/');
-    expect(page).toContain(
+    expect(page.en).toContain(
       `You are signed in as <strong>${THORDUR.name}</strong> on behalf of <strong>${ASTA.name}</strong>.`,
     );
   });
