@@ -2,12 +2,16 @@
  * Vitest global setup (runs in Node): starts the servers the worker tests talk
  * to over 127.0.0.1 and hands their URLs to the tests with `provide`:
  * the real local Kenni-like provider, the scripted (hostile) provider, and the
- * demo origin. Each is stopped in the teardown.
+ * demo origin. Each is stopped in the teardown. It also hands over the
+ * `ROUTES` of the deploy/dev `wrangler.toml` as wrangler reads them, so a test
+ * can run the `npm run dev` example rules.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
+import { unstable_readConfig } from 'wrangler';
 import { startDemoOrigin } from '../../dev/demo-origin.ts';
 import { startKenniProvider } from '../../dev/provider.ts';
 import { startScriptedProviderServer } from './scripted-provider-server.ts';
@@ -18,6 +22,8 @@ declare module 'vitest' {
     kenniIssuer: string;
     demoOriginUrl: string;
     edgeSigningKey: string;
+    /** `[vars].ROUTES` of the project's wrangler.toml (what `npm run dev` runs), as JSON. */
+    devRoutes: string;
   }
 }
 
@@ -37,6 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kenniIssuer', provider.issuer);
   project.provide('demoOriginUrl', origin.url);
   project.provide('edgeSigningKey', JSON.stringify(edgeKey));
+  const devConfig = unstable_readConfig({ config: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)) });
+  project.provide('devRoutes', JSON.stringify(devConfig.vars.ROUTES ?? null));
 
   return async () => {
     await Promise.allSettled([scripted.close(), provider.close(), origin.close(), edgeJwks.close()]);
