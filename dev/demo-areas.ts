@@ -1,6 +1,6 @@
 /**
  * The demo origin's restricted areas: one page per example route in
- * wrangler.toml's `ROUTES` (admin, adults only, companies only). The origin
+ * wrangler.toml's `ROUTES` (admin, adults only, companies only, step-up). The origin
  * does not check the rules itself: the edge answers 403 before a refused
  * request gets here, so reaching one of these pages shows the rule let you in.
  */
@@ -37,6 +37,12 @@ export const DEMO_AREAS: readonly DemoArea[] = [
     title: 'Fyrirtækjasíða / Company page',
     rule: 'Aðeins fyrirtæki / companies only (<code>kind: company</code>): Þórður on behalf of Ævarsson ehf. (switch delegation)',
     who: 'companies: Þórður on behalf of Ævarsson ehf.',
+  },
+  {
+    path: '/step-up/',
+    title: 'Nýleg innskráning / Recent sign-in',
+    rule: 'innskráning síðustu 60 sekúndur / a sign-in at most 60 seconds old (<code>max_auth_age: 60</code>): older, and you sign in again',
+    who: 'anyone signed in within the last 60 s (step-up)',
   },
 ];
 

@@ -32,7 +32,7 @@ const COMPANY = DEV_DELEGATIONS.find((delegation) => delegation.key === 'company
 const ASTA = DEV_DELEGATIONS.find((delegation) => delegation.key === 'person')!.party;
 
 describe("wrangler.toml's example ROUTES", () => {
-  it('parse with the rest of the configuration into the three documented rules', () => {
+  it('parse with the rest of the configuration into the four documented rules', () => {
     // The array wrangler passes for a TOML array of inline tables, not a JSON string.
     expect(Array.isArray(DEV_ROUTES)).toBe(true);
     const config = parseConfig({ ...(env as unknown as Env), ROUTES: DEV_ROUTES } as Env);
@@ -40,7 +40,9 @@ describe("wrangler.toml's example ROUTES", () => {
       ['/admin/', 'page', { allow: [{ type: 'national_id', values: [THORDUR.national_id] }], require: [], deny: [] }],
       ['/adults/', 'page', { require: [{ type: 'min_age', years: 18 }], deny: [] }],
       ['/company/', 'page', { require: [{ type: 'kind', kind: 'company' }], deny: [] }],
+      ['/step-up/', 'page', { require: [], deny: [] }],
     ]);
+    expect(config.routes.map((route) => route.maxAuthAge)).toEqual([undefined, undefined, undefined, 60]);
   });
 });
 
