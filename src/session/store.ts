@@ -217,8 +217,10 @@ export function deleteSession(
   return isolate.inWriteOrder(session.keyHash, async () => {
     const key = `session:${session.keyHash}`;
     const record = session.record ?? (await kv.get<SessionRecord>(key, 'json'));
-    await kv.delete(key);
-    if (isLiveRecord(record)) await deleteSessionIndexes(config, kv, session.keyHash, record);
+    await Promise.all([
+      kv.delete(key),
+      isLiveRecord(record) ? deleteSessionIndexes(config, kv, session.keyHash, record) : undefined,
+    ]);
   });
 }
 
@@ -272,9 +274,11 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   const endsAt = Math.min(record.expires_at, record.last_seen_at + config.sessionIdleTtl);
   // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
-  await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
   // The indexes live exactly as long as the record, and move with it (login, refresh, idle clock).
-  await writeSessionIndexes(config, kv, session.keyHash, record, expirationTtl);
+  await Promise.all([
+    kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl }),
+    writeSessionIndexes(config, kv, session.keyHash, record, expirationTtl),
+  ]);
 }
 
 async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
