@@ -35,19 +35,24 @@ export function quoteAuthParam(value: string): string {
 }
 
 /**
- * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does.
+ * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does
+ * (with RFC 9470's `max_age` for a step-up).
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc9470#section-3
  */
 export function bearerChallenge(params: {
   realm: string;
   error?: string;
   description?: string;
   scope?: string;
+  /** RFC 9470 `max_age` (a token, unquoted: whole seconds). */
+  maxAge?: number;
 }): string {
   const parts = [`realm=${quoteAuthParam(params.realm)}`];
   if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
   if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
   if (params.scope) parts.push(`scope=${quoteAuthParam(params.scope)}`);
+  if (params.maxAge !== undefined) parts.push(`max_age=${Math.floor(params.maxAge)}`);
   return `Bearer ${parts.join(', ')}`;
 }
 

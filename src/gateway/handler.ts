@@ -68,7 +68,12 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
     );
   }
   c.set('principal', principal);
-  authorize(principal, route, { returnTo: `${url.pathname}${url.search}`, path: url.pathname, method: c.req.method });
+  authorize(principal, route, {
+    returnTo: `${url.pathname}${url.search}`,
+    path: url.pathname,
+    method: c.req.method,
+    clockTolerance: c.get('config').clockTolerance,
+  });
   return forward(c, principal, route);
 }
 
