@@ -20,6 +20,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { kennitalaKind } from '../src/identity/kennitala.ts';
 import { demoAreaBody, demoAreaFor, demoAreaLinks } from './demo-areas.ts';
+import { sessionsPanel } from './demo-sessions.ts';
 import { closeOnSignal, escapeHtml, htmlPage, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
@@ -258,6 +259,7 @@ ${demoAreaLinks()}
 <li><button type="button" id="refresh">POST /auth/refresh</button> <output id="refresh-result"></output></li>
 <li><a href="/auth/logout">/auth/logout</a>: skrá út / sign out</li>
 </ul>
+${signedIn ? sessionsPanel() : ''}
 <script>
 document.getElementById('refresh').addEventListener('click', async () => {
   const response = await fetch('/auth/refresh', { method: 'POST' });

@@ -17,6 +17,7 @@ import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
 import { handleRefresh } from './routes/refresh.ts';
+import { handleListSessions, handleRevokeSessions } from './routes/sessions.ts';
 import { handleVerify } from './routes/verify.ts';
 
 /** The methods each `/auth/*` route answers (anything else gets 405 with `Allow`). */
@@ -28,6 +29,8 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/logout': ['GET', 'POST'],
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
+  '/auth/sessions': ['GET'],
+  '/auth/sessions/revoke': ['POST'],
 };
 
 /** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
@@ -118,6 +121,8 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.on(['GET', 'POST'], '/auth/logout', handleLogout);
   app.get('/auth/jwks.json', handleEdgeJwks);
   app.get('/auth/verify', handleVerify);
+  app.get('/auth/sessions', handleListSessions);
+  app.post('/auth/sessions/revoke', handleRevokeSessions);
   app.all('/auth/*', (c) => {
     const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
     if (allowed) {
