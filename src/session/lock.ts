@@ -159,7 +159,7 @@ export class SessionLock extends DurableObject<Env> {
  * Tells the session's {@link SessionLock} that the session ended, so a refresh
  * queued behind the lock does not write it back.
  */
-export async function endSessionLock(env: Env, session: ActiveSession): Promise<void> {
+export async function endSessionLock(env: Env, session: Pick<ActiveSession, 'keyHash' | 'record'>): Promise<void> {
   const namespace = env.SESSION_LOCKS as DurableObjectNamespace<SessionLock>;
   await namespace.get(namespace.idFromName(session.keyHash)).end(session.record.expires_at);
 }

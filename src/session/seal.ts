@@ -52,7 +52,7 @@ export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<Cry
 }
 
 /** What an HMAC key is used for; each purpose gets its own HKDF-derived key. */
-export type MacPurpose = 'edge-cache';
+export type MacPurpose = 'edge-cache' | 'national-id-index' | 'session-handle';
 
 /**
  * Derives (and caches per isolate) the HMAC-SHA256 key for one purpose, under

@@ -15,7 +15,9 @@ import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
 import { identityClaims, protocolClaims, refreshedClaims } from './record-claims.ts';
+import { deleteSessionIndexes, writeSessionIndexes } from './index-keys.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
+import { describeUserAgent } from './user-agent.ts';
 import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
@@ -34,7 +36,7 @@ export async function sessionKey(id: string): Promise<{ key: string; keyHash: st
 export async function createSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens },
+  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens; userAgent?: string | null },
 ): Promise<ActiveSession> {
   const id = randomId(32);
   const { keyHash } = await sessionKey(id);
@@ -49,6 +51,7 @@ export async function createSession(
     created_at: now,
     expires_at: now + config.sessionTtl,
     last_seen_at: now,
+    user_agent: describeUserAgent(params.userAgent),
   };
   const session: ActiveSession = { id, keyHash, record };
   // A brand-new id has nothing to re-read: the only write that needs no guard.
@@ -71,8 +74,14 @@ export async function loadSession(
   const now = nowSeconds();
   const isolate = sessionIsolateState(config);
   let session = isolate.sessions.get(id)?.session;
+  // Ended here without its cookie (revoked, back-channel): a map lookup, no KV read.
+  if (session && isolate.ended.has(session.keyHash)) {
+    isolate.sessions.delete(id);
+    return undefined;
+  }
   if (!session) {
     const { key, keyHash } = await sessionKey(id);
+    if (isolate.ended.has(keyHash)) return undefined;
     const record = await kv.get<SessionRecord>(key, 'json');
     if (!isLiveRecord(record)) return undefined;
     session = { id, keyHash, record };
@@ -92,10 +101,18 @@ export async function readSessionTokens(
 ): Promise<ProviderTokens | undefined> {
   const cached = sessionIsolateState(config).sessions.get(session.id);
   if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
-  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
-  const tokens = await unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
+  const tokens = await unsealRecordTokens(config, session);
   if (tokens && cached && cached.session.record === session.record) cached.tokens = tokens;
   return tokens;
+}
+
+/** Opens a record's sealed tokens (no isolate cache): for ending a session found through an index. */
+export async function unsealRecordTokens(
+  config: KenniEdgeConfig,
+  session: Pick<ActiveSession, 'keyHash' | 'record'>,
+): Promise<ProviderTokens | undefined> {
+  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
+  return unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
 }
 
 /**
@@ -185,22 +202,31 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
 }
 
 /**
- * Deletes the session everywhere this isolate can reach: KV and the isolate
- * cache. Every later write of the session, in any isolate, re-reads KV first and
- * refuses a record that is gone (see `writeIfLive`), so a delete is final.
+ * Deletes the session everywhere this isolate can reach: KV (record and
+ * indexes; without `record` it is read first) and the isolate cache. Every later
+ * write of the session, in any isolate, re-reads KV first and refuses a record
+ * that is gone (see `writeIfLive`), so a delete is final.
  */
 export function deleteSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  session: Pick<ActiveSession, 'id' | 'keyHash'>,
+  session: { readonly id?: string; readonly keyHash: string; readonly record?: SessionRecord },
 ): Promise<void> {
   const isolate = sessionIsolateState(config);
   isolate.forget(session);
-  return isolate.inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
+  return isolate.inWriteOrder(session.keyHash, async () => {
+    const key = `session:${session.keyHash}`;
+    const record = session.record ?? (await kv.get<SessionRecord>(key, 'json'));
+    await kv.delete(key);
+    if (isLiveRecord(record)) await deleteSessionIndexes(config, kv, session.keyHash, record);
+  });
 }
 
 /** Forgets an ended session in this isolate only (no KV write), e.g. when the refresh lock reports it ended. */
-export function forgetSession(config: KenniEdgeConfig, session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
+export function forgetSession(
+  config: KenniEdgeConfig,
+  session: { readonly id?: string; readonly keyHash: string },
+): void {
   sessionIsolateState(config).forget(session);
 }
 
@@ -247,6 +273,8 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
   await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
+  // The indexes live exactly as long as the record, and move with it (login, refresh, idle clock).
+  await writeSessionIndexes(config, kv, session.keyHash, record, expirationTtl);
 }
 
 async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
