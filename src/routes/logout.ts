@@ -53,7 +53,7 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** The request's `waitUntil`, or undefined without an execution context (e.g. `app.request` in a script). */
-function waitUntilOf(c: Context<AppEnv>): ((work: Promise<unknown>) => void) | undefined {
+export function waitUntilOf(c: Context<AppEnv>): ((work: Promise<unknown>) => void) | undefined {
   try {
     const ctx = c.executionCtx;
     return (work) => ctx.waitUntil(work);
