@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
 import { startDemoOrigin } from '../../dev/demo-origin.ts';
 import { startKenniProvider } from '../../dev/provider.ts';
+import { startBackchannelCapture } from './backchannel-capture-server.ts';
 import { startScriptedProviderServer } from './scripted-provider-server.ts';
 
 declare module 'vitest' {
@@ -18,12 +19,16 @@ declare module 'vitest' {
     kenniIssuer: string;
     demoOriginUrl: string;
     edgeSigningKey: string;
+    /** The server that receives the real provider's back-channel logout tokens (see backchannel-capture-server.ts). */
+    backchannelCaptureUrl: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const scripted = await startScriptedProviderServer();
-  const provider = await startKenniProvider({ port: 0 });
+  // The worker under test has no port: the provider's back-channel logout tokens go to a capture server instead.
+  const backchannel = await startBackchannelCapture();
+  const provider = await startKenniProvider({ port: 0, backchannelLogoutUri: backchannel.logoutUri });
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const edgeKey = { ...(await exportJWK(privateKey)), kid: 'edge-test-1', alg: 'ES256' };
   // The worker under test has no port, so its /auth/jwks.json (the public half of the test edge key) is served here.
@@ -37,9 +42,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kenniIssuer', provider.issuer);
   project.provide('demoOriginUrl', origin.url);
   project.provide('edgeSigningKey', JSON.stringify(edgeKey));
+  project.provide('backchannelCaptureUrl', backchannel.url);
 
   return async () => {
-    await Promise.allSettled([scripted.close(), provider.close(), origin.close(), edgeJwks.close()]);
+    await Promise.allSettled([
+      scripted.close(),
+      provider.close(),
+      origin.close(),
+      edgeJwks.close(),
+      backchannel.close(),
+    ]);
   };
 }
 
