@@ -31,7 +31,7 @@ export async function handleAdminRevoke(c: Context<AppEnv>): Promise<Response> {
   // The normal access-token verification (issuer, audience, keys or introspection), with the admin scope required.
   await verifyBearer(config, token, [config.adminScope], PATH);
   const target = await readTarget(c.req.raw);
-  const options = { waitUntil: waitUntilOf(c) };
+  const options = { waitUntil: waitUntilOf(c), reason: 'admin_revoked' };
   const revoked =
     'sub' in target
       ? await endSessionsOfSubject(config, c.env, target.sub, options)

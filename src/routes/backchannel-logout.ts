@@ -26,7 +26,7 @@ export async function handleBackchannelLogout(c: Context<AppEnv>): Promise<Respo
   try {
     const logoutToken = await readLogoutToken(c.req.raw);
     const verified = await loadProvider(config).verifyLogoutToken(logoutToken, createReplayGuard(c.env));
-    const options = { waitUntil: waitUntilOf(c) };
+    const options = { waitUntil: waitUntilOf(c), reason: 'backchannel_logout' };
     const ended =
       verified.sid !== undefined
         ? await endSessionsBySid(config, c.env, verified.sid, options)

@@ -95,6 +95,13 @@ describe('POST /auth/admin/revoke with KENNI_ADMIN_SCOPE', () => {
     expect(capture.events().filter((event) => event.event === 'admin_revoked')).toEqual([
       expect.objectContaining({ level: 'info', n_sessions: 2, detail: 'by_sub' }),
     ]);
+    const ended = capture.events().filter((event) => event.event === 'session_ended');
+    expect(ended.map((event) => [event.reason, event.session]).sort()).toEqual(
+      [
+        ['admin_revoked', first.keyHash.slice(0, 12)],
+        ['admin_revoked', second.keyHash.slice(0, 12)],
+      ].sort(),
+    );
     for (const { text } of capture.lines()) expect(text).not.toContain(setup.sub);
   });
 

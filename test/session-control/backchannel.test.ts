@@ -275,6 +275,9 @@ describe('POST /auth/backchannel-logout ends sessions', () => {
     expect(capture.events().filter((event) => event.event === 'backchannel_logout')).toEqual([
       expect.objectContaining({ level: 'info', n_sessions: 1, detail: 'by_sid' }),
     ]);
+    expect(capture.events().filter((event) => event.event === 'session_ended')).toEqual([
+      expect.objectContaining({ reason: 'backchannel_logout', session: target.keyHash.slice(0, 12) }),
+    ]);
     for (const line of lines) {
       expect(line).not.toContain(setup.sub);
       expect(line).not.toContain(sid);
