@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { kennitalaKind } from '../src/identity/kennitala.ts';
+import { sessionsPanel } from './demo-sessions.ts';
 import { closeOnSignal, escapeHtml, htmlPage, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
@@ -246,6 +247,7 @@ Open this page through the edge (<a href="http://localhost:8787/">http://localho
 <li><button type="button" id="refresh">POST /auth/refresh</button> <output id="refresh-result"></output></li>
 <li><a href="/auth/logout">/auth/logout</a>: skrá út / sign out</li>
 </ul>
+${signedIn ? sessionsPanel() : ''}
 <script>
 document.getElementById('refresh').addEventListener('click', async () => {
   const response = await fetch('/auth/refresh', { method: 'POST' });

@@ -18,6 +18,7 @@ import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
 import { handleRefresh } from './routes/refresh.ts';
+import { handleListSessions, handleRevokeSessions } from './routes/sessions.ts';
 import { handleVerify } from './routes/verify.ts';
 
 /** The methods each `/auth/*` route answers (anything else gets 405 with `Allow`). */
@@ -29,6 +30,8 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/logout': ['GET', 'POST'],
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
+  '/auth/sessions': ['GET'],
+  '/auth/sessions/revoke': ['POST'],
   '/auth/backchannel-logout': ['POST'],
   '/auth/admin/revoke': ['POST'], // 404 for every method without KENNI_ADMIN_SCOPE
 };
@@ -122,6 +125,8 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.on(['GET', 'POST'], '/auth/logout', handleLogout);
   app.get('/auth/jwks.json', handleEdgeJwks);
   app.get('/auth/verify', handleVerify);
+  app.get('/auth/sessions', handleListSessions);
+  app.post('/auth/sessions/revoke', handleRevokeSessions);
   app.post('/auth/backchannel-logout', handleBackchannelLogout);
   app.post('/auth/admin/revoke', handleAdminRevoke);
   app.all('/auth/*', (c) => {

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'session_required'
   | 'session_ended'
   | 'cross_site_request'
+  | 'session_request_invalid'
   | 'path_ambiguous'
   | 'bearer_missing'
   | 'bearer_malformed'
@@ -68,6 +69,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   session_required: 401,
   session_ended: 401,
   cross_site_request: 403,
+  session_request_invalid: 400,
   path_ambiguous: 400,
   bearer_missing: 401,
   bearer_malformed: 400,

@@ -11,8 +11,7 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { endSessionsOfNationalId, endSessionsOfSubject } from '../session/indexes.ts';
-import { waitUntilOf } from './logout.ts';
-import { readSmallBody, RequestBodyError } from './request-body.ts';
+import { readSmallBody, waitUntilOf } from './session-person.ts';
 
 const PATH = '/auth/admin/revoke';
 const MAX_BODY_BYTES = 4096;
@@ -43,12 +42,14 @@ export async function handleAdminRevoke(c: Context<AppEnv>): Promise<Response> {
 
 /** `{"sub": "…"}` or `{"national_id": "<10 digits>"}`, nothing else. */
 async function readTarget(request: Request): Promise<RevokeTarget> {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = type === 'application/json' ? await readSmallBody(request, MAX_BODY_BYTES) : undefined;
+  if (text === undefined) throw badRequest('The body must be JSON of at most 4 KB.');
   let body: unknown;
   try {
-    body = JSON.parse(await readSmallBody(request, 'application/json', MAX_BODY_BYTES));
-  } catch (error) {
-    if (!(error instanceof RequestBodyError) && !(error instanceof SyntaxError)) throw error;
-    throw badRequest(error instanceof RequestBodyError ? error.message : 'The body is not JSON.');
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest('The body is not JSON.');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be an object.');
   const keys = Object.keys(body);

@@ -14,8 +14,7 @@ import { logEvent } from '../log.ts';
 import { loadProvider } from '../provider/index.ts';
 import { endSessionsBySid, endSessionsOfSubject } from '../session/indexes.ts';
 import { createReplayGuard } from '../session/replay-guard.ts';
-import { readSmallBody, RequestBodyError } from './request-body.ts';
-import { waitUntilOf } from './logout.ts';
+import { readSmallBody, waitUntilOf } from './session-person.ts';
 
 /** A logout token is a few KB; the form around it is no bigger. */
 const MAX_BODY_BYTES = 32_768;
@@ -47,13 +46,13 @@ export async function handleBackchannelLogout(c: Context<AppEnv>): Promise<Respo
 
 /** The one `logout_token` of a form body; anything else is `logout_token_invalid`. */
 async function readLogoutToken(request: Request): Promise<string> {
-  let body: string;
-  try {
-    body = await readSmallBody(request, 'application/x-www-form-urlencoded', MAX_BODY_BYTES);
-  } catch (error) {
-    if (!(error instanceof RequestBodyError)) throw error;
-    throw new AppError('logout_token_invalid', error.message, { oauthError: 'invalid_request', reason: 'bad_body' });
-  }
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const body = type === 'application/x-www-form-urlencoded' ? await readSmallBody(request, MAX_BODY_BYTES) : undefined;
+  if (body === undefined)
+    throw new AppError('logout_token_invalid', 'The body must be a form of at most 32 KB.', {
+      oauthError: 'invalid_request',
+      reason: 'bad_body',
+    });
   const tokens = new URLSearchParams(body).getAll('logout_token');
   if (tokens.length !== 1 || !tokens[0])
     throw new AppError('logout_token_invalid', 'The body must carry exactly one logout_token.', {

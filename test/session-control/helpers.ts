@@ -6,7 +6,7 @@ import { env } from 'cloudflare:test';
 import type { Env } from '../../src/config.ts';
 import type { TestEdge } from '../support/edge.ts';
 import { CookieJar } from '../support/provider-login.ts';
-import type { Claims } from '../support/token-factory.ts';
+import type { Claims, TestKey } from '../support/token-factory.ts';
 import { fileSigningKey, logInAt, type ScriptedLogin } from '../support/scripted-login.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
 
@@ -37,10 +37,10 @@ export function randomNationalId(): string {
 export async function logIn(
   browser: TestEdge,
   provider: ScriptedProvider,
-  options: { sub: string; sid?: string; nationalId?: string; userAgent?: string; claims?: Claims },
+  options: { sub: string; sid?: string; nationalId?: string; userAgent?: string; claims?: Claims; key?: TestKey },
 ): Promise<ScriptedLogin & { refreshToken: string }> {
   const refreshToken = randomText('refresh-');
-  const login = await logInAt(browser, provider, await fileSigningKey(), {
+  const login = await logInAt(browser, provider, options.key ?? (await fileSigningKey()), {
     code: randomText('code-'),
     claims: {
       sub: options.sub,
