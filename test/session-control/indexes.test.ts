@@ -276,4 +276,23 @@ describe('ending sessions through the indexes', () => {
       listed.find((summary) => summary.current)!.id,
     ]);
   });
+
+  it("goes through the logout path: each ended session's refresh token is revoked at the provider (RFC 7009)", async () => {
+    const { provider } = await createLoginProvider({ key: await fileSigningKey() });
+    await provider.serveDiscovery({ revocation_endpoint: provider.url('/oidc/token/revocation') });
+    await provider.route('POST', '/oidc/token/revocation', { status: 200, body: '' });
+    const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+    const sub = randomText('sub-');
+    const [laptop, phone, stranger] = [browserOf(edge), browserOf(edge), browserOf(edge)];
+    const one = await logIn(laptop, provider, { sub });
+    const two = await logIn(phone, provider, { sub });
+    await logIn(stranger, provider, { sub: randomText('other-') });
+
+    expect(await endSessionsOfSubject(loadConfig(edge.env), edge.env, sub)).toBe(2);
+
+    const revocations = await provider.requests({ method: 'POST', path: '/oidc/token/revocation' });
+    expect(revocations.map((request) => request.form?.token).sort()).toEqual(
+      [one.refreshToken, two.refreshToken].sort(),
+    );
+  });
 });

@@ -10,6 +10,7 @@ import { SESSION_ISOLATE_CACHE_SECONDS } from '../../src/session/isolate-state.t
 import { endSessionsOfSubject } from '../../src/session/indexes.ts';
 import { setUpGateway } from '../gateway/helpers.ts';
 import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
+import { sha256Hex } from '../support/hash.ts';
 import { NAVIGATION, SAME_ORIGIN_FETCH, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
 import { bindings, browserOf, logIn, randomText } from './helpers.ts';
 
@@ -116,6 +117,32 @@ describe('steady state with session control', () => {
 });
 
 describe('how fast a revocation reaches an isolate that cached the session', () => {
+  it('an isolate still holding the revoked session cannot refresh it back to life (logout wins)', async () => {
+    const setup = await setUpGateway();
+    const sub = randomText('sub-');
+    const victim = browserOf(setup.edge);
+    const { sessionId } = await logIn(victim, setup.provider, { sub, key: setup.key });
+    const cookie = `__Host-kenni-session=${sessionId}`;
+    const elsewhere = coldIsolate(victim);
+    expect((await elsewhere.fetch('/auth/me', { headers: { ...SAME_ORIGIN_FETCH, cookie }, jar: false })).status).toBe(
+      200,
+    );
+
+    expect(await endSessionsOfSubject(loadConfig(setup.edge.env), setup.edge.env, sub)).toBe(1);
+
+    const refresh = await elsewhere.fetch('/auth/refresh', {
+      method: 'POST',
+      headers: { ...SAME_ORIGIN_POST_HEADERS, cookie },
+      jar: false,
+    });
+    expect(refresh.status).toBe(401);
+    expect(await refresh.json()).toMatchObject({ code: 'session_ended' });
+    expect((await elsewhere.fetch('/auth/me', { headers: { ...SAME_ORIGIN_FETCH, cookie }, jar: false })).status).toBe(
+      401,
+    );
+    expect(await bindings.SESSIONS.get(`session:${await sha256Hex(sessionId)}`)).toBeNull();
+  });
+
   it('this isolate: at once; another isolate: on its next KV read, at most SESSION_ISOLATE_CACHE_SECONDS later', async () => {
     const setup = await setUpGateway();
     const start = startClock();
