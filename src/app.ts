@@ -11,6 +11,8 @@ import { errorFormat, formatFor, localeFor } from './error-format.ts';
 import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
+import { handleAdminRevoke } from './routes/admin-revoke.ts';
+import { handleBackchannelLogout } from './routes/backchannel-logout.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
 import { handleLogin } from './routes/login.ts';
@@ -31,6 +33,8 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/verify': ['GET'],
   '/auth/sessions': ['GET'],
   '/auth/sessions/revoke': ['POST'],
+  '/auth/backchannel-logout': ['POST'],
+  '/auth/admin/revoke': ['POST'], // 404 for every method without KENNI_ADMIN_SCOPE
 };
 
 /** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
@@ -89,7 +93,8 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
 
 /**
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
- * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, and the gateway.
+ * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`,
+ * `/auth/backchannel-logout`, `/auth/admin/revoke` (with `KENNI_ADMIN_SCOPE`), and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
  * @example
  * export default createKenniEdge(); // the whole edge as a Worker
@@ -123,8 +128,12 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.get('/auth/verify', handleVerify);
   app.get('/auth/sessions', handleListSessions);
   app.post('/auth/sessions/revoke', handleRevokeSessions);
+  app.post('/auth/backchannel-logout', handleBackchannelLogout);
+  app.post('/auth/admin/revoke', handleAdminRevoke);
   app.all('/auth/*', (c) => {
-    const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
+    const path = new URL(c.req.url).pathname;
+    // Without KENNI_ADMIN_SCOPE the admin route does not exist: 404 for every method, not 405.
+    const allowed = path === '/auth/admin/revoke' && !c.get('config').adminScope ? undefined : AUTH_ROUTE_METHODS[path];
     if (allowed) {
       throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, {
         headers: { allow: allowed.join(', ') },

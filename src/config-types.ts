@@ -37,6 +37,7 @@ export interface Env {
   CLOCK_TOLERANCE?: string;
   PROVIDER_TIMEOUT?: string;
   KENNI_INTROSPECTION?: string;
+  KENNI_ADMIN_SCOPE?: string;
   [key: string]: unknown;
 }
 
@@ -86,4 +87,6 @@ export interface KenniEdgeConfig {
   readonly providerTimeoutMs: number;
   /** `auto`: opaque bearer tokens are introspected where the provider advertises it (RFC 7662); `off`: refused. */
   readonly introspection: 'auto' | 'off';
+  /** `KENNI_ADMIN_SCOPE`: the scope a bearer token needs for `POST /auth/admin/revoke`; unset, the route does not exist. */
+  readonly adminScope: string | undefined;
 }

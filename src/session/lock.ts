@@ -99,6 +99,18 @@ export class SessionLock extends DurableObject<Env> {
     await this.ctx.storage.setAlarm((Math.max(expiresAt, nowSeconds()) + 60) * 1000);
   }
 
+  /**
+   * Claims this object's name once (a logout token's `jti`): true the first
+   * time, false ever after, until `expiresAt` (seconds) has passed. Strict
+   * across isolates and locations, where KV is only eventually consistent.
+   */
+  async claimOnce(expiresAt: number): Promise<boolean> {
+    if ((await this.ctx.storage.get<boolean>('claimed')) === true) return false;
+    await this.ctx.storage.put('claimed', true);
+    await this.ctx.storage.setAlarm(Math.max(expiresAt, nowSeconds() + 60) * 1000);
+    return true;
+  }
+
   private async refreshOnce(session: ActiveSession, force: boolean): Promise<SessionRecord> {
     const config: KenniEdgeConfig = loadConfig(this.env);
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
