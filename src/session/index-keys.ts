@@ -49,13 +49,27 @@ export async function sidPrefix(sid: string): Promise<string> {
 }
 
 /** The `nid:` prefix of a kennitala's entries: a keyed MAC, so the index cannot be enumerated back. */
-export async function nationalIdPrefix(config: KenniEdgeConfig, nationalId: string): Promise<string> {
-  return `nid:${await macHex(config, 'national-id-index', nationalId)}:`;
+export async function nationalIdPrefix(
+  config: KenniEdgeConfig,
+  nationalId: string,
+  secret = config.sessionSecret,
+): Promise<string> {
+  return `nid:${await macHex(secret, 'national-id-index', nationalId)}:`;
+}
+
+/**
+ * The `nid:` prefixes of a kennitala under `SESSION_SECRET` and each of
+ * `SESSION_SECRET_PREVIOUS`: entries written before a rotation keep being
+ * found (and deleted) until their sessions write them again under the new one.
+ */
+export function nationalIdPrefixes(config: KenniEdgeConfig, nationalId: string): Promise<string[]> {
+  const secrets = [config.sessionSecret, ...config.previousSessionSecrets];
+  return Promise.all(secrets.map((secret) => nationalIdPrefix(config, nationalId, secret)));
 }
 
 /** The handle `GET /auth/sessions` shows for a session: a keyed MAC of its key hash, never the key hash or the cookie. */
 export async function sessionHandle(config: KenniEdgeConfig, keyHash: string): Promise<string> {
-  return (await macHex(config, 'session-handle', keyHash)).slice(0, 32);
+  return (await macHex(config.sessionSecret, 'session-handle', keyHash)).slice(0, 32);
 }
 
 /** Every index key of one session, with the metadata a `user:` entry carries (`undefined` for the others). */
@@ -76,10 +90,7 @@ export async function indexEntriesOf(
   if (actor?.sub !== undefined && actor.sub !== record.sub)
     entries.push({ key: `${await subjectPrefix(actor.sub)}${keyHash}`, metadata: { ...base, self: true } });
   if (record.sid !== undefined) entries.push({ key: `${await sidPrefix(record.sid)}${keyHash}` });
-  const nationalIds = new Set(
-    [record.claims.national_id, actor?.national_id].filter((value): value is string => typeof value === 'string'),
-  );
-  for (const nationalId of nationalIds)
+  for (const nationalId of nationalIdsOf(record, actor))
     entries.push({ key: `${await nationalIdPrefix(config, nationalId)}${keyHash}` });
   return entries;
 }
@@ -105,8 +116,12 @@ export async function deleteSessionIndexes(
   keyHash: string,
   record: SessionRecord,
 ): Promise<void> {
-  const entries = await indexEntriesOf(config, keyHash, record);
-  await Promise.all(entries.map(({ key }) => kv.delete(key)));
+  const keys = (await indexEntriesOf(config, keyHash, record)).map(({ key }) => key);
+  // A `nid:` entry written before a SESSION_SECRET rotation is keyed under the old secret.
+  for (const previous of config.previousSessionSecrets)
+    for (const nationalId of nationalIdsOf(record))
+      keys.push(`${await nationalIdPrefix(config, nationalId, previous)}${keyHash}`);
+  await Promise.all(keys.map((key) => kv.delete(key)));
 }
 
 /** Every entry under an index prefix (all pages of the KV listing). */
@@ -127,6 +142,13 @@ export async function listIndex(kv: KVNamespace, prefix: string): Promise<IndexE
   return entries;
 }
 
+/** The kennitalas a session is indexed under: its subject's and its acting person's. */
+function nationalIdsOf(record: SessionRecord, actor = actorOf(record)): Set<string> {
+  return new Set(
+    [record.claims.national_id, actor?.national_id].filter((value): value is string => typeof value === 'string'),
+  );
+}
+
 /** The acting person of a delegated session, when the record names one. */
 function actorOf(record: SessionRecord): { sub?: string; national_id?: string } | undefined {
   try {
@@ -136,12 +158,8 @@ function actorOf(record: SessionRecord): { sub?: string; national_id?: string } 
   }
 }
 
-async function macHex(
-  config: KenniEdgeConfig,
-  purpose: 'national-id-index' | 'session-handle',
-  text: string,
-): Promise<string> {
-  const key = await deriveMacKey(config.sessionSecret, purpose);
+async function macHex(secret: string, purpose: 'national-id-index' | 'session-handle', text: string): Promise<string> {
+  const key = await deriveMacKey(secret, purpose);
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
   let hex = '';
   for (const byte of mac) hex += byte.toString(16).padStart(2, '0');

@@ -10,7 +10,14 @@
 import type { Env, KenniEdgeConfig } from '../config-types.ts';
 import { logEvent } from '../log.ts';
 import { endSession } from './end.ts';
-import { listIndex, nationalIdPrefix, sessionHandle, sidPrefix, subjectPrefix, type IndexEntry } from './index-keys.ts';
+import {
+  listIndex,
+  nationalIdPrefixes,
+  sessionHandle,
+  sidPrefix,
+  subjectPrefix,
+  type IndexEntry,
+} from './index-keys.ts';
 import { sessionIsolateState } from './isolate-state.ts';
 import type { SessionRecord } from './session-types.ts';
 import { unsealRecordTokens } from './store.ts';
@@ -77,7 +84,10 @@ export async function endSessionsOfNationalId(
   nationalId: string,
   options: EndSessionsOptions = {},
 ): Promise<number> {
-  return endEntries(config, env, await listIndex(env.SESSIONS, await nationalIdPrefix(config, nationalId)), options);
+  const prefixes = await nationalIdPrefixes(config, nationalId);
+  const entries = (await Promise.all(prefixes.map((prefix) => listIndex(env.SESSIONS, prefix)))).flat();
+  const unique = [...new Map(entries.map((entry) => [entry.keyHash, entry])).values()];
+  return endEntries(config, env, unique, options);
 }
 
 /**

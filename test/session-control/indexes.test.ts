@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { nationalIdPrefix } from '../../src/session/index-keys.ts';
 import {
   endSessionByHandle,
   endSessionsBySid,
@@ -242,6 +243,40 @@ describe('ending sessions through the indexes', () => {
     expect((await me(own)).status).toBe(401);
     expect((await me(acting)).status).toBe(401);
     expect((await me(unrelated)).status).toBe(200);
+  });
+
+  it('endSessionsOfNationalId finds entries written before a SESSION_SECRET rotation, and ending deletes them', async () => {
+    const { provider, edge } = await setUp();
+    const nationalId = randomNationalId();
+    const before = browserOf(edge);
+    await logIn(before, provider, { sub: randomText('sub-'), nationalId });
+    const oldPrefix = await nationalIdPrefix(loadConfig(edge.env), nationalId);
+    const oldEntries = (await listKv(oldPrefix)).map((entry) => entry.name);
+    expect(oldEntries).toHaveLength(1);
+    const keyHash = oldEntries[0]!.slice(-64);
+    expect(await bindings.SESSIONS.get(`session:${keyHash}`)).not.toBeNull();
+
+    const oldSecret = edge.env.SESSION_SECRET as string;
+    const rotated = createTestEdge({
+      KENNI_ISSUER: provider.issuer,
+      SESSION_SECRET: 'a-new-session-secret-after-rotation-0123456789',
+      SESSION_SECRET_PREVIOUS: oldSecret,
+    });
+    const config = loadConfig(rotated.env);
+    expect(await endSessionsOfNationalId(config, rotated.env, nationalId)).toBe(1);
+    // Ended in KV (the browser's own isolate drops its cached copy within its cache lifetime).
+    expect(await bindings.SESSIONS.get(`session:${keyHash}`)).toBeNull();
+    expect(await listKv(oldPrefix)).toEqual([]);
+
+    // Without the old secret listed, the old entry is not found: the rotation is what makes it findable.
+    const again = browserOf(edge);
+    await logIn(again, provider, { sub: randomText('sub-'), nationalId });
+    const forgetful = createTestEdge({
+      KENNI_ISSUER: provider.issuer,
+      SESSION_SECRET: 'a-new-session-secret-after-rotation-0123456789',
+    });
+    expect(await endSessionsOfNationalId(loadConfig(forgetful.env), forgetful.env, nationalId)).toBe(0);
+    expect((await me(again)).status).toBe(200);
   });
 
   it('endSessionByHandle ends exactly the listed session; an unknown or foreign handle ends nothing', async () => {
