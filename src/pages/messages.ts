@@ -153,6 +153,26 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
       'Another site tried to send this request on your behalf, so it was refused. If you meant to do this, open this site and try again from there.',
     ],
   },
+  logout_token_invalid: {
+    is: [
+      REFUSED.is,
+      'Útskráningarboðin frá innskráningarþjónustunni stóðust ekki skoðun og voru hunsuð. Engri setu var lokað.',
+    ],
+    en: [
+      REFUSED.en,
+      'The sign-out message from the sign-in service did not pass its checks and was ignored. No session was ended.',
+    ],
+  },
+  revoke_request_invalid: {
+    is: [
+      REFUSED.is,
+      'Beiðnin um að loka setum notanda var ekki á réttu formi: hún þarf annaðhvort sub eða kennitölu (10 tölustafi).',
+    ],
+    en: [
+      REFUSED.en,
+      'The request to end a user’s sessions was malformed: it needs either a sub or a kennitala (10 digits).',
+    ],
+  },
   session_request_invalid: {
     is: [
       REFUSED.is,
