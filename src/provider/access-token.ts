@@ -4,11 +4,12 @@
  * `nbf` with a small leeway, and required scopes.
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
+import { fromBase64url, JwtError, verifyJwt } from '../util/jws.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
 import { KeySetError, type KeySet } from './key-set.ts';
@@ -108,14 +109,13 @@ export class AccessTokenVerifier {
       throw invalidToken('not_an_access_token', 'The token is not an access token.');
     let claims: VerifiedAccessToken['claims'];
     try {
-      ({ payload: claims } = await jwtVerify(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
+      claims = await verifyJwt(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
         algorithms,
         issuer: config.issuer,
         audience,
         clockTolerance: config.clockTolerance,
         requiredClaims: ['exp', 'iss', 'aud'],
-        crit: {},
-      }));
+      });
     } catch (error) {
       throw translateVerificationError(error);
     }
@@ -190,7 +190,7 @@ function parseCompactJwsHeader(token: string): Record<string, unknown> {
     throw invalidToken('malformed', 'The token is not a signed JWT.');
   try {
     const decoded = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64UrlToBytes(header)),
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(fromBase64url(header)),
     ) as unknown;
     if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) throw new Error('not an object');
     return decoded as Record<string, unknown>;
@@ -199,32 +199,24 @@ function parseCompactJwsHeader(token: string): Record<string, unknown> {
   }
 }
 
-function base64UrlToBytes(segment: string): Uint8Array {
-  const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-}
-
 function invalidToken(reason: string, description: string, cause?: unknown): AppError {
   return new AppError('bearer_invalid', description, { oauthError: 'invalid_token', reason, cause });
 }
 
-/** Key-set and jose failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
+/** Key-set and verification failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
 function translateVerificationError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof KeySetError)
     return invalidToken(error.code, 'The token was not signed by a known key of the provider.', error);
-  if (error instanceof joseErrors.JWTExpired) return invalidToken('expired', 'The token has expired.', error);
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    const reason: Record<string, string> = {
-      iss: 'The token was issued by another issuer.',
-      aud: 'The token is not meant for this API (audience).',
-      nbf: 'The token is not valid yet.',
-      exp: 'The token has no expiry.',
-      iat: 'The token issue time is invalid.',
-    };
-    return invalidToken(`invalid_${error.claim}`, reason[error.claim] ?? 'The token claims are invalid.', error);
-  }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
-    return invalidToken('bad_signature', 'The token signature is invalid.', error);
-  return invalidToken('unverifiable', 'The token could not be verified.', error);
+  const reason = error instanceof JwtError ? error.reason : 'unverifiable';
+  const descriptions: Record<string, string> = {
+    expired: 'The token has expired.',
+    invalid_iss: 'The token was issued by another issuer.',
+    invalid_aud: 'The token is not meant for this API (audience).',
+    invalid_nbf: 'The token is not valid yet.',
+    invalid_exp: 'The token has no expiry.',
+    invalid_iat: 'The token issue time is invalid.',
+    bad_signature: 'The token signature is invalid.',
+  };
+  return invalidToken(reason, descriptions[reason] ?? 'The token could not be verified.', error);
 }
