@@ -9,7 +9,7 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { fromBase64url, JwtError, verifyJwt } from '../util/jws.ts';
+import { decodeJsonSegment, JwtError, verifyJwt } from '../util/jws.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
 import { KeySetError, type KeySet } from './key-set.ts';
@@ -189,11 +189,7 @@ function parseCompactJwsHeader(token: string): Record<string, unknown> {
   if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature))
     throw invalidToken('malformed', 'The token is not a signed JWT.');
   try {
-    const decoded = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(fromBase64url(header)),
-    ) as unknown;
-    if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) throw new Error('not an object');
-    return decoded as Record<string, unknown>;
+    return decodeJsonSegment(header);
   } catch {
     throw invalidToken('malformed', 'The token header is not valid.');
   }

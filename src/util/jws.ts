@@ -18,8 +18,8 @@ const encoder = new TextEncoder();
 export class JwtError extends Error {
   readonly reason: string;
 
-  constructor(reason: string, message = 'The JWT could not be verified.') {
-    super(message);
+  constructor(reason: string) {
+    super(`JWT refused: ${reason}`);
     this.name = 'JwtError';
     this.reason = reason;
   }
@@ -63,8 +63,8 @@ function algorithmParams(alg: string): [ImportParams, SignParams] | undefined {
 /** Imports a JWK for `alg` (its `alg` and `use` members dropped, as jose does); rejects an unsupported `alg`. */
 export async function importJwk(jwk: JsonWebKey, alg: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
   const params = algorithmParams(alg);
-  if (!params) throw new JwtError('unverifiable', `Unsupported algorithm ${alg}.`);
-  if (jwk.ext !== undefined && typeof jwk.ext !== 'boolean') throw new JwtError('unverifiable', 'Invalid JWK "ext".');
+  if (!params) throw new JwtError('unverifiable');
+  if (jwk.ext !== undefined && typeof jwk.ext !== 'boolean') throw new JwtError('unverifiable');
   const { alg: _alg, use: _use, ...data } = jwk as JsonWebKey & { use?: unknown };
   return crypto.subtle.importKey('jwk', data, params[0], false, jwk.key_ops ?? [usage]);
 }
@@ -77,7 +77,7 @@ export function base64url(input: Uint8Array | ArrayBuffer | string): string {
 /** Decodes base64url (no padding, no other characters); throws {@link JwtError} on anything else. */
 export function fromBase64url(segment: string): Uint8Array {
   const bytes = base64UrlDecode(segment);
-  if (!bytes) throw new JwtError('unverifiable', 'Not base64url.');
+  if (!bytes) throw new JwtError('unverifiable');
   return bytes;
 }
 
@@ -89,8 +89,7 @@ export function decodeJsonSegment(segment: string): Record<string, unknown> {
   } catch {
     value = undefined;
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    throw new JwtError('unverifiable', 'The JWT header or claims are not a JSON object.');
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new JwtError('unverifiable');
   return value as Record<string, unknown>;
 }
 
@@ -118,7 +117,7 @@ export async function verifyJwt(
   checks: JwtChecks,
 ): Promise<JWTPayload> {
   const segments = token.split('.');
-  if (segments.length !== 3) throw new JwtError('unverifiable', 'Not a compact JWS.');
+  if (segments.length !== 3) throw new JwtError('unverifiable');
   const [encodedHeader, encodedPayload, encodedSignature] = segments as [string, string, string];
   const header: JwsHeader = decodeJsonSegment(encodedHeader);
   // jose's rule: only the `b64` extension is understood, and a JWT must keep its payload encoded.
@@ -127,14 +126,14 @@ export async function verifyJwt(
     crit !== undefined &&
     !(Array.isArray(crit) && crit.length > 0 && crit.every((p) => p === 'b64') && header.b64 === true)
   )
-    throw new JwtError('unverifiable', 'Unsupported critical header parameters.');
+    throw new JwtError('unverifiable');
   const { alg } = header;
   if (typeof alg !== 'string' || !checks.algorithms.includes(alg) || !algorithmParams(alg))
-    throw new JwtError('unverifiable', 'The algorithm is not allowed.');
+    throw new JwtError('unverifiable');
   const key = await resolveKey(header);
   const signature = fromBase64url(encodedSignature);
   const { modulusLength } = key.algorithm as { modulusLength?: number };
-  if (/^[RP]S/.test(alg) && !(modulusLength! >= 2048)) throw new JwtError('unverifiable', 'RSA keys need 2048 bits.');
+  if (/^[RP]S/.test(alg) && !(modulusLength! >= 2048)) throw new JwtError('unverifiable');
   let valid = false;
   try {
     valid = await crypto.subtle.verify(
@@ -146,7 +145,7 @@ export async function verifyJwt(
   } catch {
     valid = false;
   }
-  if (!valid) throw new JwtError('bad_signature', 'The signature is invalid.');
+  if (!valid) throw new JwtError('bad_signature');
   const payload = decodeJsonSegment(encodedPayload) as JWTPayload;
   checkClaims(payload, checks);
   return payload;
@@ -155,18 +154,18 @@ export async function verifyJwt(
 /** The claim checks, in jose's order (the first failure names its claim). */
 function checkClaims(payload: JWTPayload, checks: JwtChecks): void {
   for (const claim of new Set(['iss', 'aud', ...[...(checks.requiredClaims ?? [])].reverse()]))
-    if (!Object.hasOwn(payload, claim)) throw new JwtError(`invalid_${claim}`, `Missing "${claim}".`);
-  if (payload.iss !== checks.issuer) throw new JwtError('invalid_iss', 'Unexpected "iss".');
+    if (!Object.hasOwn(payload, claim)) throw new JwtError(`invalid_${claim}`);
+  if (payload.iss !== checks.issuer) throw new JwtError('invalid_iss');
   const { aud } = payload;
   if (!(aud === checks.audience || (Array.isArray(aud) && aud.includes(checks.audience))))
-    throw new JwtError('invalid_aud', 'Unexpected "aud".');
+    throw new JwtError('invalid_aud');
   const now = nowSeconds();
   const tolerance = checks.clockTolerance;
   for (const claim of ['iat', 'nbf', 'exp'] as const) {
     const value = payload[claim];
     if (value === undefined) continue;
-    if (typeof value !== 'number') throw new JwtError(`invalid_${claim}`, `"${claim}" must be a number.`);
-    if (claim === 'nbf' && value > now + tolerance) throw new JwtError('invalid_nbf', '"nbf" is in the future.');
-    if (claim === 'exp' && value <= now - tolerance) throw new JwtError('expired', 'The JWT has expired.');
+    if (typeof value !== 'number') throw new JwtError(`invalid_${claim}`);
+    if (claim === 'nbf' && value > now + tolerance) throw new JwtError('invalid_nbf');
+    if (claim === 'exp' && value <= now - tolerance) throw new JwtError('expired');
   }
 }
