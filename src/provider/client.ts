@@ -1,7 +1,7 @@
 /**
  * The relying-party side of OpenID Connect with oauth4webapi: the authorization
  * request, the code exchange with full ID token validation (claims by
- * oauth4webapi, signature against the provider's JWKS with jose), refresh,
+ * oauth4webapi, signature against the provider's JWKS with Web Crypto), refresh,
  * client credentials, token revocation and RP-initiated logout. The provider
  * object (`./index.ts`) calls these with its discovery document and verifiers.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
@@ -26,9 +26,27 @@ export interface LoginResult {
 export function createClient(config: KenniEdgeConfig): { client: oauth.Client; clientAuth: oauth.ClientAuth } {
   return {
     client: { client_id: config.clientId, [oauth.clockTolerance]: config.clockTolerance },
-    // ClientSecretBasic form-encodes id and secret before base64 (RFC 6749 §2.3.1): Kenni ids contain "@" and "/".
-    clientAuth: config.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(config.clientSecret),
+    clientAuth: config.clientSecret === undefined ? oauth.None() : clientSecretBasic(config.clientSecret),
   };
+}
+
+/**
+ * HTTP Basic client authentication with id and secret form-encoded before
+ * base64 (Kenni ids contain "@" and "/"), byte for byte what oauth4webapi's
+ * `ClientSecretBasic` sends, in fewer bytes of bundle.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function clientSecretBasic(clientSecret: string): oauth.ClientAuth {
+  return (_server, client, _body, headers) => {
+    headers.set('authorization', `Basic ${btoa(`${formEncode(client.client_id)}:${formEncode(clientSecret)}`)}`);
+  };
+}
+
+/** `application/x-www-form-urlencoded` encoding: also the characters encodeURIComponent leaves, and "+" for a space. */
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[-_.!~*'()]|%20/g, (match) =>
+    match === '%20' ? '+' : `%${match.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** Parameters of one authorization request. */
@@ -225,7 +243,7 @@ export async function requestClientCredentialsToken(
   const response = await oauth.clientCredentialsGrantRequest(
     server,
     client,
-    oauth.ClientSecretBasic(credentials.clientSecret),
+    clientSecretBasic(credentials.clientSecret),
     parameters,
     providerRequestOptions(config),
   );
