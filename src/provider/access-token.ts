@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { decodeJsonSegment, JwtError, verifyJwt } from '../util/jws.ts';
 import { TtlMap } from '../util/ttl-map.ts';
-import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { signingAlgorithms } from './jwk-rules.ts';
 import { KeySetError, type KeySet } from './key-set.ts';
 
 /**
@@ -64,8 +64,6 @@ export class AccessTokenVerifier {
     maxEntries: MAX_VERIFIED_ENTRIES,
     ttlSeconds: VERIFIED_CACHE_SECONDS,
   });
-  /** Per discovery document, so that a remembered token's lookup stays a lookup. */
-  readonly #algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
 
   constructor(config: KenniEdgeConfig, keys: KeySet) {
     this.#config = config;
@@ -87,7 +85,7 @@ export class AccessTokenVerifier {
     if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
     const audience = options.audience ?? config.apiAudience;
-    const algorithms = this.#allowedAlgorithms(server);
+    const algorithms = signingAlgorithms(server);
     // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
     const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
     const cached = this.#remembered.get(cacheKey);
@@ -131,17 +129,6 @@ export class AccessTokenVerifier {
       Math.min(VERIFIED_CACHE_SECONDS, (claims.exp as number) + config.clockTolerance - nowSeconds()),
     );
     return requireScopes(verified, options.requiredScopes);
-  }
-
-  /** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
-  #allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
-    let algorithms = this.#algorithmsByServer.get(server);
-    if (!algorithms) {
-      const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-      algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
-      this.#algorithmsByServer.set(server, algorithms);
-    }
-    return algorithms;
   }
 }
 

@@ -9,7 +9,7 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { verifyJwt } from '../util/jws.ts';
-import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { signingAlgorithms } from './jwk-rules.ts';
 import type { KeySet } from './key-set.ts';
 
 /** Verifies ID tokens for one configuration with its provider's key set. */
@@ -34,7 +34,7 @@ export class IdTokenVerifier {
     const jwksUri = server.jwks_uri;
     try {
       const payload = await verifyJwt(idToken, (header) => this.#keys.resolve(jwksUri, header), {
-        algorithms: idTokenAlgorithms(server),
+        algorithms: signingAlgorithms(server),
         issuer: config.issuer,
         audience: config.clientId,
         clockTolerance: config.clockTolerance,
@@ -52,10 +52,4 @@ export class IdTokenVerifier {
       });
     }
   }
-}
-
-/** Algorithms accepted for ID tokens: what the provider advertises, asymmetric only. */
-function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
-  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
 }
