@@ -11,6 +11,7 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { providerRequestOptions } from './discovery.ts';
 import type { IdTokenVerifier } from './id-token.ts';
+import { clientSecretBasic } from './client-auth.ts';
 import { assertProviderAvailable } from './provider-fetch.ts';
 import { processTokenResponse, toProviderTokens, type ProviderTokens } from './token-response.ts';
 
@@ -28,25 +29,6 @@ export function createClient(config: KenniEdgeConfig): { client: oauth.Client; c
     client: { client_id: config.clientId, [oauth.clockTolerance]: config.clockTolerance },
     clientAuth: config.clientSecret === undefined ? oauth.None() : clientSecretBasic(config.clientSecret),
   };
-}
-
-/**
- * HTTP Basic client authentication with id and secret form-encoded before
- * base64 (Kenni ids contain "@" and "/"), byte for byte what oauth4webapi's
- * `ClientSecretBasic` sends, in fewer bytes of bundle.
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
- */
-export function clientSecretBasic(clientSecret: string): oauth.ClientAuth {
-  return (_server, client, _body, headers) => {
-    headers.set('authorization', `Basic ${btoa(`${formEncode(client.client_id)}:${formEncode(clientSecret)}`)}`);
-  };
-}
-
-/** `application/x-www-form-urlencoded` encoding: also the characters encodeURIComponent leaves, and "+" for a space. */
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[-_.!~*'()]|%20/g, (match) =>
-    match === '%20' ? '+' : `%${match.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }
 
 /** Parameters of one authorization request. */

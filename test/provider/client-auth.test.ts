@@ -5,7 +5,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
-import { clientSecretBasic } from '../../src/provider/client.ts';
+import { clientSecretBasic } from '../../src/provider/client-auth.ts';
 
 const SERVER: oauth.AuthorizationServer = { issuer: 'https://idp.example/team' };
 
