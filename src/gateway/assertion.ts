@@ -4,9 +4,10 @@
  * through the edge. The public keys are served at `/auth/jwks.json`.
  * @see https://www.rfc-editor.org/rfc/rfc7519
  */
-import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { KenniEdgeConfig } from '../config.ts';
 import { nowSeconds } from '../time.ts';
+import { ecThumbprint, importJwk, signEs256 } from '../util/jws.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 
 /** Lifetime of an assertion, seconds (contract: at most 60). */
@@ -61,7 +62,7 @@ function assertionState(config: KenniEdgeConfig): AssertionState {
 /** The `kid` of an edge key: its own, or its RFC 7638 thumbprint. */
 async function kidOf(jwk: JsonWebKey): Promise<string> {
   const declared = (jwk as JWK).kid;
-  return declared ?? calculateJwkThumbprint({ kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! } as JWK);
+  return declared ?? ecThumbprint(jwk);
 }
 
 function importSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefined {
@@ -69,7 +70,7 @@ function importSigningKey(config: KenniEdgeConfig): Promise<SigningKey> | undefi
   if (!source) return undefined;
   return (async () => ({
     kid: await kidOf(source),
-    key: (await importJWK({ ...(source as JWK), alg: 'ES256' }, 'ES256')) as CryptoKey,
+    key: await importJwk(source, 'ES256', 'sign'),
   }))();
 }
 
@@ -90,14 +91,11 @@ export async function createIdentityAssertion(
 
   const { kid, key } = await signingKey;
   const { sub, ...claims } = params.identity;
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
-    .setIssuer(params.edgeOrigin)
-    .setAudience(params.audience)
-    .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + ASSERTION_TTL)
-    .sign(key);
+  const token = await signEs256(
+    key,
+    { alg: 'ES256', typ: 'JWT', kid },
+    { ...claims, iss: params.edgeOrigin, aud: params.audience, sub, iat: now, exp: now + ASSERTION_TTL },
+  );
   assertions.set(cacheKey, { token, expiresAt: now + ASSERTION_TTL });
   return token;
 }

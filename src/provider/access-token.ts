@@ -4,13 +4,14 @@
  * `nbf` with a small leeway, and required scopes.
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
+import { decodeJsonSegment, JwtError, verifyJwt } from '../util/jws.ts';
 import { TtlMap } from '../util/ttl-map.ts';
-import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { signingAlgorithms } from './jwk-rules.ts';
 import { KeySetError, type KeySet } from './key-set.ts';
 
 /**
@@ -63,8 +64,6 @@ export class AccessTokenVerifier {
     maxEntries: MAX_VERIFIED_ENTRIES,
     ttlSeconds: VERIFIED_CACHE_SECONDS,
   });
-  /** Per discovery document, so that a remembered token's lookup stays a lookup. */
-  readonly #algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
 
   constructor(config: KenniEdgeConfig, keys: KeySet) {
     this.#config = config;
@@ -86,7 +85,7 @@ export class AccessTokenVerifier {
     if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
     const audience = options.audience ?? config.apiAudience;
-    const algorithms = this.#allowedAlgorithms(server);
+    const algorithms = signingAlgorithms(server);
     // A token verified a moment ago costs a lookup, before any parsing; the key holds everything the verification depends on.
     const cacheKey = `${config.issuer}\u0000${audience}\u0000${jwksUri}\u0000${algorithms.join(' ')}\u0000${token}`;
     const cached = this.#remembered.get(cacheKey);
@@ -108,14 +107,13 @@ export class AccessTokenVerifier {
       throw invalidToken('not_an_access_token', 'The token is not an access token.');
     let claims: VerifiedAccessToken['claims'];
     try {
-      ({ payload: claims } = await jwtVerify(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
+      claims = await verifyJwt(token, (protectedHeader) => this.#keys.resolve(jwksUri, protectedHeader), {
         algorithms,
         issuer: config.issuer,
         audience,
         clockTolerance: config.clockTolerance,
         requiredClaims: ['exp', 'iss', 'aud'],
-        crit: {},
-      }));
+      });
     } catch (error) {
       throw translateVerificationError(error);
     }
@@ -131,17 +129,6 @@ export class AccessTokenVerifier {
       Math.min(VERIFIED_CACHE_SECONDS, (claims.exp as number) + config.clockTolerance - nowSeconds()),
     );
     return requireScopes(verified, options.requiredScopes);
-  }
-
-  /** Access-token algorithms: the provider's advertised signing algorithms that are asymmetric. */
-  #allowedAlgorithms(server: oauth.AuthorizationServer): string[] {
-    let algorithms = this.#algorithmsByServer.get(server);
-    if (!algorithms) {
-      const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-      algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
-      this.#algorithmsByServer.set(server, algorithms);
-    }
-    return algorithms;
   }
 }
 
@@ -189,42 +176,30 @@ function parseCompactJwsHeader(token: string): Record<string, unknown> {
   if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature))
     throw invalidToken('malformed', 'The token is not a signed JWT.');
   try {
-    const decoded = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64UrlToBytes(header)),
-    ) as unknown;
-    if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded)) throw new Error('not an object');
-    return decoded as Record<string, unknown>;
+    return decodeJsonSegment(header);
   } catch {
     throw invalidToken('malformed', 'The token header is not valid.');
   }
-}
-
-function base64UrlToBytes(segment: string): Uint8Array {
-  const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
 
 function invalidToken(reason: string, description: string, cause?: unknown): AppError {
   return new AppError('bearer_invalid', description, { oauthError: 'invalid_token', reason, cause });
 }
 
-/** Key-set and jose failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
+/** Key-set and verification failures as `bearer_invalid` (401); a provider outage (an `AppError`) passes through. */
 function translateVerificationError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof KeySetError)
     return invalidToken(error.code, 'The token was not signed by a known key of the provider.', error);
-  if (error instanceof joseErrors.JWTExpired) return invalidToken('expired', 'The token has expired.', error);
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    const reason: Record<string, string> = {
-      iss: 'The token was issued by another issuer.',
-      aud: 'The token is not meant for this API (audience).',
-      nbf: 'The token is not valid yet.',
-      exp: 'The token has no expiry.',
-      iat: 'The token issue time is invalid.',
-    };
-    return invalidToken(`invalid_${error.claim}`, reason[error.claim] ?? 'The token claims are invalid.', error);
-  }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
-    return invalidToken('bad_signature', 'The token signature is invalid.', error);
-  return invalidToken('unverifiable', 'The token could not be verified.', error);
+  const reason = error instanceof JwtError ? error.reason : 'unverifiable';
+  const descriptions: Record<string, string> = {
+    expired: 'The token has expired.',
+    invalid_iss: 'The token was issued by another issuer.',
+    invalid_aud: 'The token is not meant for this API (audience).',
+    invalid_nbf: 'The token is not valid yet.',
+    invalid_exp: 'The token has no expiry.',
+    invalid_iat: 'The token issue time is invalid.',
+    bad_signature: 'The token signature is invalid.',
+  };
+  return invalidToken(reason, descriptions[reason] ?? 'The token could not be verified.', error);
 }

@@ -1,7 +1,7 @@
 /**
  * The relying-party side of OpenID Connect with oauth4webapi: the authorization
  * request, the code exchange with full ID token validation (claims by
- * oauth4webapi, signature against the provider's JWKS with jose), refresh,
+ * oauth4webapi, signature against the provider's JWKS with Web Crypto), refresh,
  * client credentials, token revocation and RP-initiated logout. The provider
  * object (`./index.ts`) calls these with its discovery document and verifiers.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
@@ -11,6 +11,7 @@ import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { providerRequestOptions } from './discovery.ts';
 import type { IdTokenVerifier } from './id-token.ts';
+import { clientSecretBasic } from './client-auth.ts';
 import { assertProviderAvailable } from './provider-fetch.ts';
 import { processTokenResponse, toProviderTokens, type ProviderTokens } from './token-response.ts';
 
@@ -26,8 +27,7 @@ export interface LoginResult {
 export function createClient(config: KenniEdgeConfig): { client: oauth.Client; clientAuth: oauth.ClientAuth } {
   return {
     client: { client_id: config.clientId, [oauth.clockTolerance]: config.clockTolerance },
-    // ClientSecretBasic form-encodes id and secret before base64 (RFC 6749 §2.3.1): Kenni ids contain "@" and "/".
-    clientAuth: config.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(config.clientSecret),
+    clientAuth: config.clientSecret === undefined ? oauth.None() : clientSecretBasic(config.clientSecret),
   };
 }
 
@@ -234,7 +234,7 @@ export async function requestClientCredentialsToken(
   const response = await oauth.clientCredentialsGrantRequest(
     server,
     client,
-    oauth.ClientSecretBasic(credentials.clientSecret),
+    clientSecretBasic(credentials.clientSecret),
     parameters,
     providerRequestOptions(config),
   );

@@ -3,12 +3,13 @@
  * (oauth4webapi checks the claims; it leaves the signature to us).
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
-import { jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
-import { ASYMMETRIC_ALGORITHMS } from './jwk-rules.ts';
+import { verifyJwt } from '../util/jws.ts';
+import { signingAlgorithms } from './jwk-rules.ts';
 import type { KeySet } from './key-set.ts';
 
 /** Verifies ID tokens for one configuration with its provider's key set. */
@@ -32,13 +33,13 @@ export class IdTokenVerifier {
     if (!server.jwks_uri) throw new AppError('provider_unreachable', 'The provider publishes no jwks_uri.');
     const jwksUri = server.jwks_uri;
     try {
-      const { payload } = await jwtVerify(idToken, (header) => this.#keys.resolve(jwksUri, header), {
-        algorithms: idTokenAlgorithms(server),
+      const payload = await verifyJwt(idToken, (header) => this.#keys.resolve(jwksUri, header), {
+        algorithms: signingAlgorithms(server),
         issuer: config.issuer,
         audience: config.clientId,
         clockTolerance: config.clockTolerance,
       });
-      // Neither jose (without maxTokenAge) nor oauth4webapi rejects an `iat` in the future; a token "issued" later than now is not one we accept.
+      // Neither verifyJwt (like jose without maxTokenAge) nor oauth4webapi rejects an `iat` in the future; a token "issued" later than now is not one we accept.
       if (typeof payload.iat !== 'number' || payload.iat > nowSeconds() + config.clockTolerance)
         throw new Error('ID token iat is missing or in the future');
       return payload;
@@ -51,10 +52,4 @@ export class IdTokenVerifier {
       });
     }
   }
-}
-
-/** Algorithms accepted for ID tokens (and logout tokens): what the provider advertises, asymmetric only. */
-export function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
-  const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
-  return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
 }

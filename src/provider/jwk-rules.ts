@@ -5,6 +5,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-4
  */
 import type { JWK, JWSHeaderParameters } from 'jose';
+import type * as oauth from 'oauth4webapi';
 
 /** Signature algorithms the edge accepts at all; never `none`, never HMAC. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
@@ -20,6 +21,23 @@ export const ASYMMETRIC_ALGORITHMS = Object.freeze([
   'EdDSA',
   'Ed25519',
 ]);
+
+const algorithmsByServer = new WeakMap<oauth.AuthorizationServer, string[]>();
+
+/**
+ * Algorithms accepted for the provider's tokens (ID and access): what it
+ * advertises (`RS256` when silent), asymmetric only; per discovery document,
+ * so a remembered token's lookup stays a lookup.
+ */
+export function signingAlgorithms(server: oauth.AuthorizationServer): string[] {
+  let algorithms = algorithmsByServer.get(server);
+  if (!algorithms) {
+    const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
+    algorithms = advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
+    algorithmsByServer.set(server, algorithms);
+  }
+  return algorithms;
+}
 
 /** Keys the runtime cannot use (private halves, symmetric keys, encryption keys, unknown types) are ignored, not fatal. */
 export function isUsableSigningKey(key: unknown): key is JWK {

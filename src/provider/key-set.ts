@@ -9,9 +9,10 @@
  * caller says what a {@link KeySetError} means for its token.
  * @see https://www.rfc-editor.org/rfc/rfc7517
  */
-import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
+import type { JWK, JWSHeaderParameters } from 'jose';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { importJwk } from '../util/jws.ts';
 import { singleFlight } from '../util/single-flight.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { readEdgeCache, writeEdgeCache } from './edge-cache.ts';
@@ -226,7 +227,7 @@ function importKey(state: UriState, jwk: JWK, alg: string): Promise<CryptoKey> {
   const id = `${alg} ${jwk.kid ?? ''} ${jwk.n ?? ''}${jwk.x ?? ''}${jwk.y ?? ''}`;
   let key = state.imported.get(id);
   if (!key) {
-    key = importJWK({ ...jwk, alg: jwk.alg ?? alg }, alg) as Promise<CryptoKey>;
+    key = importJwk(jwk as JsonWebKey, alg, 'verify');
     state.imported.set(id, key);
     key.catch(() => state.imported.delete(id));
   }

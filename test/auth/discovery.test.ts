@@ -77,6 +77,29 @@ describe('discovery', () => {
   });
 });
 
+describe('a discovery document the edge cannot use', () => {
+  it.each([
+    ['a 404', (issuer: string) => ({ status: 404, json: { issuer } })],
+    ['a body that is not JSON', () => ({ headers: { 'content-type': 'text/html' }, body: '<h1>Hello</h1>' })],
+    ['a JSON array', (issuer: string) => ({ json: [{ issuer }] })],
+    ['a redirect to another document', (issuer: string) => ({ status: 302, headers: { location: `${issuer}/doc` } })],
+  ])(
+    'is provider_misconfigured (502, no redirect to the provider) when the provider answers %s',
+    async (_label, reply) => {
+      const provider = await createScriptedProvider();
+      await provider.serveDiscovery();
+      await provider.route('GET', DISCOVERY_PATH, reply(provider.issuer));
+      await provider.route('GET', '/doc', { json: { issuer: provider.issuer } });
+      const edge = createTestEdge({ KENNI_ISSUER: provider.issuer });
+      const response = await edge.fetch('/auth/login');
+      expect(response.status).toBe(502);
+      expect(response.headers.get('location')).toBeNull();
+      expect(await response.text()).toContain('Error code: <code>provider_misconfigured</code>');
+      expect(await provider.requests({ path: '/doc' })).toHaveLength(0);
+    },
+  );
+});
+
 describe('the issuer of an https provider', () => {
   const HTTPS_ORIGIN = 'https://idp.kenni.test';
 
