@@ -12,6 +12,7 @@ import { logEvent } from './log.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
+import { handleHealth } from './routes/health.ts';
 import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
@@ -27,6 +28,7 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/logout': ['GET', 'POST'],
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
+  '/auth/health': ['GET'],
 };
 
 /** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
@@ -85,7 +87,7 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
 
 /**
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
- * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, and the gateway.
+ * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, `/auth/health`, and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
  * @example
  * export default createKenniEdge(); // the whole edge as a Worker
@@ -93,6 +95,8 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
  */
 export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Before the configuration is loaded: an invalid configuration is what health reports (503), not a 500.
+  app.get('/auth/health', handleHealth);
   app.use('*', async (c, next) => {
     c.set('config', loadConfig(c.env));
     try {

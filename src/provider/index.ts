@@ -11,13 +11,15 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AccessTokenVerifier, type VerifiedAccessToken, type VerifyAccessTokenOptions } from './access-token.ts';
 import * as client from './client.ts';
-import { Discovery } from './discovery.ts';
+import { Discovery, type DiscoveryStatus } from './discovery.ts';
 import { IdTokenVerifier } from './id-token.ts';
 import { Introspector } from './introspection.ts';
 import { jwksCacheOptions, KeySet } from './key-set.ts';
 
 export type { AuthorizationRequest, LoginResult, ProviderTokens } from './client.ts';
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-token.ts';
+export type { DiscoveryStatus } from './discovery.ts';
+export type { KeySetStatus } from './key-set.ts';
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
 export { OPAQUE_ACCESS_TOKEN } from './introspection.ts';
 
@@ -70,6 +72,8 @@ export interface Provider {
    * @see https://openid.net/specs/openid-connect-discovery-1_0.html
    */
   discovery(): Promise<oauth.AuthorizationServer>;
+  /** The discovery copy held in this isolate (its age, stale or not), or `undefined` before the first load. */
+  readonly discoveryStatus: DiscoveryStatus | undefined;
   /** The authorization endpoint URL of a login (code flow, PKCE S256, state, nonce). */
   authorizationUrl(request: client.AuthorizationRequest): Promise<URL>;
   /** Validates the authorization response (`state`, `iss`, provider `error`, `code`) and returns its parameters. */
@@ -136,6 +140,9 @@ export function createProvider(config: KenniEdgeConfig): Provider {
     accessTokens,
     idTokens,
     discovery: load,
+    get discoveryStatus() {
+      return discovery.status;
+    },
     authorizationUrl: async (request) => client.buildAuthorizationUrl(config, await load(), request),
     validateCallback: async (callbackUrl, expectedState) =>
       client.validateCallbackParameters(config, await load(), callbackUrl, expectedState),
