@@ -13,6 +13,8 @@ import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
 import { handleHealth } from './routes/health.ts';
+import { handleProtectedResource, refuseProtectedResourceMethod } from './routes/protected-resource.ts';
+import { RESOURCE_METADATA_PATH } from './resource-metadata.ts';
 import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
@@ -87,7 +89,8 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
 
 /**
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
- * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, `/auth/health`, and the gateway.
+ * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, `/auth/health`,
+ * `/.well-known/oauth-protected-resource` (RFC 9728), and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
  * @example
  * export default createKenniEdge(); // the whole edge as a Worker
@@ -113,6 +116,8 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
     }
   });
+  app.get(RESOURCE_METADATA_PATH, handleProtectedResource);
+  app.all(RESOURCE_METADATA_PATH, refuseProtectedResourceMethod);
   app.use('/auth/*', authErrorFormat);
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);

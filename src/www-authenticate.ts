@@ -35,19 +35,24 @@ export function quoteAuthParam(value: string): string {
 }
 
 /**
- * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does.
+ * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does, naming
+ * the resource metadata on API routes.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
  */
 export function bearerChallenge(params: {
   realm: string;
   error?: string;
   description?: string;
   scope?: string;
+  /** The absolute URL of the protected resource metadata (RFC 9728 §5.1). */
+  resourceMetadata?: string;
 }): string {
   const parts = [`realm=${quoteAuthParam(params.realm)}`];
   if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
   if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
   if (params.scope) parts.push(`scope=${quoteAuthParam(params.scope)}`);
+  if (params.resourceMetadata) parts.push(`resource_metadata=${quoteAuthParam(params.resourceMetadata)}`);
   return `Bearer ${parts.join(', ')}`;
 }
 

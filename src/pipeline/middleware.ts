@@ -9,6 +9,7 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Route } from '../gateway/route.ts';
 import { isPageNavigation } from '../request-kind.ts';
+import { namingResourceMetadata } from '../resource-metadata.ts';
 import { loginUrlFor } from '../session/middleware.ts';
 import { authenticateBearer, authenticateSession } from './authenticate.ts';
 import { authorize } from './authorize.ts';
@@ -66,8 +67,8 @@ export interface RequireBearerOptions {
 
 /**
  * Verifies `Authorization: Bearer <jwt>` (an opaque token by introspection) and sets `c.var.principal` and
- * `c.var.bearer`. Failures answer RFC 6750 JSON with `WWW-Authenticate`, also
- * in an app without `onError`.
+ * `c.var.bearer`. Failures answer RFC 6750 JSON with `WWW-Authenticate` naming
+ * the resource metadata (RFC 9728), also in an app without `onError`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  * @example app.get('/api/orders', requireBearer({ scopes: ['@your-team.is/orders.read'] }), (c) => c.json(c.var.principal))
  */
@@ -75,9 +76,12 @@ export function requireBearer(options: RequireBearerOptions = {}): MiddlewareHan
   return async (c, next) => {
     // The bearer routes are APIs: JSON even for a browser navigation.
     c.set('errorFormat', 'json');
-    const principal = await authenticateBearer(c, options.scopes ?? c.get('config').apiScopes);
-    if (!principal) throw bearerMissing();
-    authorize(principal, BEARER_ROUTE);
+    const principal = await namingResourceMetadata(c, async () => {
+      const verified = await authenticateBearer(c, options.scopes ?? c.get('config').apiScopes);
+      if (!verified) throw bearerMissing();
+      authorize(verified, BEARER_ROUTE);
+      return verified;
+    });
     c.set('principal', principal);
     await next();
   };
