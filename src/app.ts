@@ -9,6 +9,7 @@ import { AppError, errorResponse } from './errors.ts';
 import { errorFormat, formatFor } from './error-format.ts';
 import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
+import { recordAuthMetrics } from './metrics.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
@@ -83,7 +84,8 @@ export interface KenniEdgeOptions {
 export function kenniConfig(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set('config', loadConfig(c.env));
-    await next();
+    // One METRICS data point per auth decision, when the binding is there.
+    await recordAuthMetrics(c, next);
   };
 }
 
@@ -118,6 +120,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   });
   app.get(RESOURCE_METADATA_PATH, handleProtectedResource);
   app.all(RESOURCE_METADATA_PATH, refuseProtectedResourceMethod);
+  app.use('*', recordAuthMetrics);
   app.use('/auth/*', authErrorFormat);
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);

@@ -13,6 +13,7 @@ import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gatew
 import type { Route } from '../gateway/route.ts';
 import { kennitalaKind } from '../identity/kennitala.ts';
 import { logEvent } from '../log.ts';
+import { recordRefresh } from '../metrics.ts';
 import { ensureFreshTokens } from '../session/refresher.ts';
 import type { Principal } from './principal.ts';
 
@@ -55,9 +56,17 @@ export async function forward(
  */
 export async function freshAccessToken(c: Context<AppEnv>, principal: Principal): Promise<string> {
   if (!principal.session) return bearerTokenFrom(c.req.raw)!;
-  const { session, tokens } = await ensureFreshTokens(c.get('config'), c.env, principal.session);
-  c.set('session', session);
-  return tokens.access_token;
+  let fresh: Awaited<ReturnType<typeof ensureFreshTokens>>;
+  try {
+    fresh = await ensureFreshTokens(c.get('config'), c.env, principal.session);
+  } catch (error) {
+    recordRefresh(c, error);
+    throw error;
+  }
+  // A new session object means the tokens were refreshed for this request (or by the refresh it joined).
+  if (fresh.session !== principal.session) recordRefresh(c);
+  c.set('session', fresh.session);
+  return fresh.tokens.access_token;
 }
 
 /** API routes carry a token: the verified header as sent, or the session's fresh access token. Pages carry none. */
