@@ -13,7 +13,7 @@ import { recordAuthMetrics } from './metrics.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
-import { handleHealth } from './routes/health.ts';
+import { handleHealth, HEALTH_PATH } from './routes/health.ts';
 import { handleProtectedResource, refuseProtectedResourceMethod } from './routes/protected-resource.ts';
 import { RESOURCE_METADATA_PATH } from './resource-metadata.ts';
 import { handleLogin } from './routes/login.ts';
@@ -83,7 +83,8 @@ export interface KenniEdgeOptions {
  */
 export function kenniConfig(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('config', loadConfig(c.env));
+    // `/auth/health` reads the configuration itself: an invalid one is its 503 answer, not a 500 here.
+    if (new URL(c.req.url).pathname !== HEALTH_PATH) c.set('config', loadConfig(c.env));
     // One METRICS data point per auth decision, when the binding is there.
     await recordAuthMetrics(c, next);
   };
@@ -101,7 +102,7 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
 export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Before the configuration is loaded: an invalid configuration is what health reports (503), not a 500.
-  app.get('/auth/health', handleHealth);
+  app.get(HEALTH_PATH, handleHealth);
   app.use('*', async (c, next) => {
     c.set('config', loadConfig(c.env));
     try {

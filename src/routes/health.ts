@@ -14,6 +14,9 @@ import type { AppEnv } from '../context.ts';
 import { AppError, ConfigError } from '../errors.ts';
 import { loadProvider, type Provider } from '../provider/index.ts';
 
+/** The health route: this exact path, nothing else. */
+export const HEALTH_PATH = '/auth/health';
+
 /** One checked part: its state and, when known, how old the copy is and why it failed. */
 export interface HealthPart {
   status: 'ok' | 'stale' | 'unavailable' | 'unknown';

@@ -5,8 +5,12 @@
  * exact path only, never decided by a header, no secret or value in the
  * answer, and no provider request in steady state.
  */
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
-import { coldIsolate, createTestEdge, type TestEdge } from '../support/edge.ts';
+import type { Env } from '../../src/config.ts';
+import { createKenniEdge, kenniConfig, type AppEnv } from '../../src/index.ts';
+import { coldIsolate, createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { freezeDateEachTest, NOW, startKeyedProvider } from '../support/bearer.ts';
 import { NAVIGATION } from '../support/presets.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
@@ -217,5 +221,25 @@ describe('GET /auth/health', () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain('secretive');
     expect(text).not.toContain('ftp');
+  });
+
+  it('works the same in your own Hono app composed with kenniConfig() (a bad configuration is still a 503)', async () => {
+    const { provider } = await setUp();
+    const app = new Hono<AppEnv>();
+    app.use('*', kenniConfig());
+    app.route('/', createKenniEdge({ gateway: false }));
+    const call = async (overrides: Record<string, unknown>) => {
+      const ctx = createExecutionContext();
+      const testEnv = { ...(env as unknown as Env), KENNI_ISSUER: provider.issuer, ...overrides } as Env;
+      const response = await app.fetch(new Request(`${EDGE_ORIGIN}/auth/health`), testEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return { status: response.status, body: await response.json() };
+    };
+
+    expect(await call({})).toEqual({ status: 200, body: HEALTHY });
+    expect(await call({ SESSION_SECRET: 'short' })).toEqual({
+      status: 503,
+      body: { status: 'fail', failing: ['configuration'], configuration: 'invalid', variables: ['SESSION_SECRET'] },
+    });
   });
 });
