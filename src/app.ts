@@ -6,7 +6,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { loadConfig } from './config.ts';
 import type { AppEnv } from './context.ts';
 import { AppError, errorResponse } from './errors.ts';
-import { errorFormat, formatFor } from './error-format.ts';
+import { errorFormat, formatFor, localeFor } from './error-format.ts';
 import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
 import { recordAuthMetrics } from './metrics.ts';
@@ -142,7 +142,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   if (options.gateway !== false) {
     app.all('*', refuseTrace, classifyGatewayRequest, handleGateway);
   }
-  app.notFound((c) => errorResponse(new AppError('not_found', 'Not found.'), formatFor(c)));
+  app.notFound((c) => errorResponse(new AppError('not_found', 'Not found.'), formatFor(c), localeFor(c)));
   app.onError((error, c) => handleError(error, c));
   return app;
 }
@@ -153,7 +153,7 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
  * app.onError(handleError);
  */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof AppError) return errorResponse(error, formatFor(c));
+  if (error instanceof AppError) return errorResponse(error, formatFor(c), localeFor(c));
   // Only the class name: a message, stack or cause may hold a token or a national id, and would print as a non-JSON line.
   logEvent('internal_error', {
     reason: 'internal_error',
@@ -163,6 +163,7 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
   return errorResponse(
     new AppError('internal_error', 'Something went wrong at the edge. Please try again.'),
     formatFor(c),
+    localeFor(c),
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './context.ts';
+import { chooseLocale, type Locale } from './pages/locale.ts';
 import { isPageNavigation } from './request-kind.ts';
 
 /** The two shapes of an error answer. */
@@ -24,4 +25,16 @@ export function errorFormat(format: ErrorFormat | ((c: Context<AppEnv>) => Error
 /** The format chosen for this request's route group; without one, a page for a page navigation and JSON otherwise. */
 export function formatFor(c: Context<AppEnv>): ErrorFormat {
   return c.get('errorFormat') ?? (isPageNavigation(c.req.raw) ? 'page' : 'json');
+}
+
+/**
+ * The language of this request's error page: `Accept-Language`, else
+ * `KENNI_UI_LOCALES` (read from the raw variables when the configuration itself failed to parse).
+ */
+export function localeFor(c: Context<AppEnv>): Locale {
+  const config: { readonly uiLocales?: unknown } | undefined = c.get('config');
+  return chooseLocale(
+    c.req.raw,
+    config ?? { uiLocales: (c.env as Partial<AppEnv['Bindings']> | undefined)?.KENNI_UI_LOCALES },
+  );
 }

@@ -5,6 +5,9 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { renderErrorPage } from './pages/error-page.ts';
+import { DEFAULT_LOCALE, pageHeaders, type Locale } from './pages/locale.ts';
+import type { PageLabel } from './pages/ui-text.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { BEARER_REALM, bearerChallenge, cutScopeList } from './www-authenticate.ts';
 
@@ -92,12 +95,12 @@ export interface AppErrorOptions {
   scope?: string;
   /** Where the error page's "try again" link goes (pages only). */
   retryHref?: string;
-  /** Pages only: the retry link's text (default "Try again / Reyna aftur") and a "Back / Til baka" link. */
-  pageLinks?: { retryLabel?: string; backHref?: string };
+  /** Pages only: the retry link's label (default "Try again", in the page's language) and a "Back" link. */
+  pageLinks?: { retryLabel?: PageLabel; backHref?: string };
   /** A finer stable reason for logs, e.g. `expired` or `wrong_audience`. */
   reason?: string;
-  /** Pages only: a complete, already escaped HTML page to answer with instead of the generic one. */
-  page?: string;
+  /** Pages only: renders a complete, already escaped HTML page in the given language instead of the generic one. */
+  page?: (locale: Locale) => string;
   /** The underlying cause, logged but never shown. */
   cause?: unknown;
 }
@@ -117,10 +120,10 @@ export class AppError extends HTTPException {
   readonly headers: Record<string, string>;
   readonly scope: string | undefined;
   readonly retryHref: string | undefined;
-  readonly pageLinks: { readonly retryLabel?: string; readonly backHref?: string };
+  readonly pageLinks: { readonly retryLabel?: PageLabel; readonly backHref?: string };
   readonly reason: string;
-  /** Pages only: the page to answer with instead of the generic one. */
-  readonly page: string | undefined;
+  /** Pages only: renders the page to answer with instead of the generic one. */
+  readonly page: ((locale: Locale) => string) | undefined;
   /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
   readonly setCookies: string[] = [];
   /** On API routes: the protected resource metadata URL its Bearer challenge names (RFC 9728 §5.1). */
@@ -171,57 +174,15 @@ export class ConfigError extends AppError {
   }
 }
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-const pageStyle =
-  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1b1b1f}' +
-  'code{background:#f2f2f5;padding:.1rem .3rem;border-radius:3px}h1{font-size:1.4rem}' +
-  '.code{color:#666;font-size:.9rem}li{margin:.4rem 0}a.button{display:inline-block;margin-top:1rem;padding:.5rem 1rem;background:#1b4dd8;color:#fff;border-radius:4px;text-decoration:none}';
-
-/** Renders a plain, self-contained error page (no scripts, everything escaped). */
-export function renderErrorPage(error: AppError): string {
-  if (error.page !== undefined) return error.page;
-  const details =
-    error instanceof ConfigError
-      ? `<ul>${error.problems
-          .map(
-            (p) =>
-              `<li><code>${escapeHtml(p.variable)}</code>: ${escapeHtml(p.problem)} <br>Fix: ${escapeHtml(p.fix)}</li>`,
-          )
-          .join('')}</ul>`
-      : `<p>${escapeHtml(error.message)}</p>`;
-  const title = error instanceof ConfigError ? 'kenni-edge is not configured correctly' : titleFor(error);
-  const retry = error.retryHref ? button(error.retryHref, error.pageLinks.retryLabel ?? 'Try again / Reyna aftur') : '';
-  const back = error.pageLinks.backHref ? ` ${button(error.pageLinks.backHref, 'Back / Til baka')}` : '';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${pageStyle}</style></head><body><h1>${escapeHtml(title)}</h1>${details}${retry}${back}<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p></body></html>`;
-}
-
-const button = (href: string, label: string) => `<a class="button" href="${escapeHtml(href)}">${escapeHtml(label)}</a>`;
-function titleFor(error: AppError): string {
-  if (error.status === 502 || error.status === 504)
-    return 'The sign-in service or the application could not be reached';
-  if (error.code === 'delegation_denied') return 'No delegation / Ekkert umboð';
-  if (error.status === 403 || error.code === 'path_ambiguous') return 'Request refused';
-  if (error.status === 401) return 'Sign-in required';
-  if (
-    error.code.startsWith('login_') ||
-    error.code === 'provider_error' ||
-    error.code === 'id_token_invalid' ||
-    error.code === 'invalid_grant' ||
-    error.code === 'token_response_invalid'
-  )
-    return 'Sign-in failed';
-  return 'Something went wrong';
-}
+/** Escapes text for HTML element content and attribute values (kept here for existing importers). */
+export { escapeHtml } from './pages/html.ts';
 
 /**
  * Turns an {@link AppError} into a response: an RFC 6750 JSON body (with a
- * `WWW-Authenticate` challenge on 401/403 API answers) or an HTML error page.
+ * `WWW-Authenticate` challenge on 401/403 API answers) or an HTML error page
+ * in `locale` (see `chooseLocale`), marked with `Content-Language` and `Vary: Accept-Language`.
  */
-export function errorResponse(error: AppError, format: 'json' | 'page'): Response {
+export function errorResponse(error: AppError, format: 'json' | 'page', locale: Locale = DEFAULT_LOCALE): Response {
   const headers = new Headers(error.headers);
   headers.set('cache-control', 'no-store');
   for (const cookie of error.setCookies) headers.append('set-cookie', cookie);
@@ -231,7 +192,9 @@ export function errorResponse(error: AppError, format: 'json' | 'page'): Respons
   }
   if (format === 'page') {
     headers.set('content-type', 'text/html; charset=utf-8');
-    return new Response(renderErrorPage(error), { status: error.status, headers });
+    for (const [name, value] of Object.entries(pageHeaders(locale))) headers.set(name, value);
+    const html = error.page ? error.page(locale) : renderErrorPage(error, locale);
+    return new Response(html, { status: error.status, headers });
   }
   const challenge = challengeFor(error);
   if (challenge && !headers.has('www-authenticate')) headers.set('www-authenticate', challenge);

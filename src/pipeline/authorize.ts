@@ -46,7 +46,8 @@ export function authorize(principal: Principal, route: Route, context: Authorize
       reason: 'access_denied',
     });
   }
+  const { returnTo } = context;
   throw new AppError('access_denied', 'The signed-in identity may not use this route.', {
-    ...(context.returnTo !== undefined ? { page: renderAccessDeniedPage(principal, context.returnTo) } : {}),
+    ...(returnTo !== undefined ? { page: (locale) => renderAccessDeniedPage(principal, returnTo, locale) } : {}),
   });
 }

@@ -102,7 +102,7 @@ function delegationRefusal(error: unknown, transaction: LoginTransaction): unkno
       oauthError: 'access_denied',
       reason: 'no_delegations',
       retryHref: `/auth/login?return_to=${encodeURIComponent(transaction.return_to)}`,
-      pageLinks: { retryLabel: 'Sign in as yourself / Skrá inn sem þú sjálf(ur)', backHref: transaction.return_to },
+      pageLinks: { retryLabel: 'sign_in_as_yourself', backHref: transaction.return_to },
     },
   );
 }

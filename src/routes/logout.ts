@@ -8,8 +8,11 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
-import { AppError, escapeHtml } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
+import { codeLine, escapeHtml, renderPage } from '../pages/html.ts';
+import { chooseLocale, pageHeaders, type Locale } from '../pages/locale.ts';
+import { UI_TEXT } from '../pages/ui-text.ts';
 import { loadProvider } from '../provider/index.ts';
 import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { endSession } from '../session/end.ts';
@@ -24,7 +27,9 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   const refused = c.req.method === 'GET' ? !isSameOriginNavigation(c.req.raw) : isCrossSiteRequest(c.req.raw);
   if (refused) {
     logEvent('request_refused', { reason: 'cross_site_logout', path: url.pathname, method: c.req.method });
-    return c.html(confirmationPage(), 403, { 'cache-control': 'no-store' });
+    const locale = chooseLocale(c.req.raw, config);
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...pageHeaders(locale) };
+    return new Response(confirmationPage(locale), { status: 403, headers });
   }
 
   // Not loadRequestSession: moving the idle clock here would race the delete (a put landing after it revives the session).
@@ -62,9 +67,13 @@ function waitUntilOf(c: Context<AppEnv>): ((work: Promise<unknown>) => void) | u
   }
 }
 
-function confirmationPage(): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out?</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto">
-<h1>Sign out?</h1><p>Another site asked to sign you out. If you want to sign out, press the button.</p>
-<form method="post" action="${escapeHtml('/auth/logout')}"><button type="submit">Sign out / Skrá út</button></form>
-<p>Error code: <code>cross_site_request</code> (HTTP 403)</p></body></html>`;
+/** The page a cross-site logout gets: the same sign-out, one same-site button press away. */
+function confirmationPage(locale: Locale): string {
+  const text = UI_TEXT[locale].logout;
+  return renderPage(
+    locale,
+    text.title,
+    `<p>${escapeHtml(text.lead)}</p><form method="post" action="/auth/logout"><button type="submit">${escapeHtml(text.signOut)}</button></form>` +
+      codeLine(locale, 'cross_site_request', 403),
+  );
 }

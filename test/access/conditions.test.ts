@@ -182,17 +182,22 @@ describe('authorize', () => {
 
   it('the page says who is signed in and for whom, with sign-out and switch-delegation links', async () => {
     const error = refusal(delegated, { deny: [{ type: 'delegation', delegation: 'any' }] });
-    const response = errorResponse(error, 'page');
+    const response = errorResponse(error, 'page', 'en');
     expect(response.status).toBe(403);
     const html = await response.text();
-    expect(html).toContain('Aðgangi hafnað');
-    expect(html).toContain('Access denied');
+    expect(html).toContain('<title>Access denied</title>');
     expect(html).toContain(
       'You are signed in as <strong>Þórður Ævarsson</strong> on behalf of <strong>Ævarsson ehf.</strong>',
     );
     expect(html).toContain('<form method="post" action="/auth/logout">');
     expect(html).toContain('href="/auth/login?prompt=delegation&#38;return_to=%2Fadmin%3Fx%3D1"');
     expect(html).not.toContain('0101302989');
+    const icelandic = await errorResponse(error, 'page', 'is').text();
+    expect(icelandic).toContain('<title>Aðgangi hafnað</title>');
+    expect(icelandic).toContain(
+      'Þú ert skráð(ur) inn sem <strong>Þórður Ævarsson</strong> fyrir hönd <strong>Ævarsson ehf.</strong>',
+    );
+    expect(icelandic).not.toContain('0101302989');
   });
 
   it('JSON for everything else; a bearer token missing a scope gets insufficient_scope with scope="…"', async () => {
