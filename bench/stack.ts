@@ -2,7 +2,8 @@
  * Starts a complete, isolated stack for benchmarks: the local Kenni-like
  * provider, a minimal origin, and the worker under `wrangler dev` with its own
  * generated config and secrets in a temporary folder (a developer's
- * `.dev.vars` is never read or touched).
+ * `.dev.vars` is never read or touched). The bundle is built as deployed
+ * (`minify`, `keep_names = false`, as in wrangler.toml).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -33,6 +34,8 @@ export interface BenchStackOptions {
   sessionLocks?: boolean;
   /** Worker entry, relative to the project (default src/index.ts). */
   main?: string;
+  /** More redirect URIs to register at the provider (e.g. the peers' callbacks). */
+  extraRedirectUris?: string[];
 }
 
 /** Starts provider, origin and worker; resolves once the worker accepts connections. */
@@ -42,7 +45,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const provider = await startKenniProvider({
     port: 0,
     accessTokenTtl: options.accessTokenTtl ?? 300,
-    extraRedirectUris: [`${edge}/auth/callback`],
+    extraRedirectUris: [`${edge}/auth/callback`, ...(options.extraRedirectUris ?? [])],
     extraPostLogoutRedirectUris: [`${edge}/`],
   });
   const origin = await startMinimalOrigin();
@@ -62,7 +65,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     : '';
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/index.ts'))}\ncompatibility_date = "2026-11-01"\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(
+    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/index.ts'))}\ncompatibility_date = "2026-11-01"\nminify = true\nkeep_names = false\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(
       vars,
     )
       .map(([name, value]) => `${name} = ${JSON.stringify(value)}`)

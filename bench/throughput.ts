@@ -5,11 +5,14 @@
  * its own round. Also checks that steady state makes no provider request.
  *
  *   npm run bench            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY to tune)
+ *
+ * Then the peers (bench/peers.ts) on the same stack and token.
  */
 import { Agent } from 'node:http';
 import { median, runFor, send, type RunResult, type Scenario } from './load.ts';
 import { startBenchStack } from './stack.ts';
 import { clientCredentialsToken, signInThroughEdge } from './sign-in.ts';
+import { benchPeers, reservePeers } from './peers.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -21,7 +24,8 @@ const BUDGET: Record<string, number> = {
   'session API (token forwarded)': 0.85,
 };
 
-const stack = await startBenchStack();
+const peers = await reservePeers();
+const stack = await startBenchStack({ extraRedirectUris: peers?.redirectUris, accessTokenTtl: 3600 });
 try {
   const cookie = await signInThroughEdge(stack.edge);
   const token = await clientCredentialsToken(stack.provider.issuer, '@dev-team.is/api.read');
@@ -86,6 +90,8 @@ try {
   }
   console.log(`\nprovider requests during the measured steady state: ${providerRequests} (budget: 0)`);
   if (providerRequests !== 0) failed = true;
+  if (peers)
+    await benchPeers(stack, peers, { token, seconds, concurrency, ours: { results, ratios, providerRequests } });
   process.exitCode = failed ? 1 : 0;
 } finally {
   await stack.stop();

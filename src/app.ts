@@ -2,7 +2,8 @@
  * The kenni-edge Hono app: `/auth/*` routes and the gateway, with configuration
  * parsed once per isolate and one error handler for the whole app.
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono/tiny';
+import type { Context, MiddlewareHandler } from 'hono';
 import { loadConfig } from './config.ts';
 import type { AppEnv } from './context.ts';
 import { AppError, errorResponse } from './errors.ts';

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'login_state_invalid'
   | 'login_expired'
   | 'login_replayed'
+  | 'login_too_old'
   | 'provider_error'
   | 'access_denied'
   | 'delegation_denied'
@@ -38,6 +39,7 @@ export type ErrorCode =
   | 'bearer_malformed'
   | 'bearer_invalid'
   | 'insufficient_scope'
+  | 'insufficient_user_authentication'
   | 'introspection_limited'
   | 'scope_invalid'
   | 'origin_not_configured'
@@ -58,6 +60,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   login_state_invalid: 400,
   login_expired: 400,
   login_replayed: 400,
+  login_too_old: 400,
   provider_error: 400,
   access_denied: 403,
   delegation_denied: 403,
@@ -74,6 +77,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   bearer_malformed: 400,
   bearer_invalid: 401,
   insufficient_scope: 403,
+  insufficient_user_authentication: 401,
   introspection_limited: 503,
   scope_invalid: 400,
   origin_not_configured: 404,
@@ -93,6 +97,10 @@ export interface AppErrorOptions {
   headers?: Record<string, string>;
   /** Scopes to name in an RFC 6750 `insufficient_scope` challenge. */
   scope?: string;
+  /** Seconds to name as `max_age` in an RFC 9470 `insufficient_user_authentication` challenge. */
+  maxAge?: number;
+  /** Pages only: answer with a 302 to this same-origin path instead of a page (step-up: sign in again). */
+  location?: string;
   /** Where the error page's "try again" link goes (pages only). */
   retryHref?: string;
   /** Pages only: the retry link's label (default "Try again", in the page's language) and a "Back" link. */
@@ -119,6 +127,8 @@ export class AppError extends HTTPException {
   readonly oauthError: string | undefined;
   readonly headers: Record<string, string>;
   readonly scope: string | undefined;
+  readonly maxAge: number | undefined;
+  readonly location: string | undefined;
   readonly retryHref: string | undefined;
   readonly pageLinks: { readonly retryLabel?: PageLabel; readonly backHref?: string };
   readonly reason: string;
@@ -137,6 +147,8 @@ export class AppError extends HTTPException {
     this.oauthError = options.oauthError;
     this.headers = options.headers ?? {};
     this.scope = options.scope === undefined ? undefined : cutScopeList(options.scope);
+    this.maxAge = options.maxAge;
+    this.location = options.location;
     this.retryHref = options.retryHref;
     this.pageLinks = options.pageLinks ?? {};
     this.reason = options.reason ?? code;
@@ -190,6 +202,10 @@ export function errorResponse(error: AppError, format: 'json' | 'page', locale: 
   if (error.code === 'session_ended' && !error.setCookies.some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))) {
     headers.append('set-cookie', expireCookie(SESSION_COOKIE));
   }
+  if (format === 'page' && error.location !== undefined) {
+    headers.set('location', error.location);
+    return new Response(null, { status: 302, headers });
+  }
   if (format === 'page') {
     headers.set('content-type', 'text/html; charset=utf-8');
     for (const [name, value] of Object.entries(pageHeaders(locale))) headers.set(name, value);
@@ -206,6 +222,7 @@ export function errorResponse(error: AppError, format: 'json' | 'page', locale: 
   };
   if (error instanceof ConfigError) body.problems = error.problems;
   if (error.scope) body.scope = error.scope;
+  if (error.maxAge !== undefined) body.max_age = error.maxAge;
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 
@@ -224,11 +241,13 @@ function challengeFor(error: AppError): string | undefined {
     case 'bearer_invalid':
       return bearerChallenge({ ...base, error: 'invalid_token', description: error.message });
     case 'insufficient_scope':
+    case 'insufficient_user_authentication':
       return bearerChallenge({
         ...base,
-        error: 'insufficient_scope',
+        error: error.code,
         description: error.message,
         ...(error.scope ? { scope: error.scope } : {}),
+        ...(error.maxAge !== undefined ? { maxAge: error.maxAge } : {}),
       });
     default:
       return undefined;

@@ -5,7 +5,7 @@
  */
 import { isDotSegment, isRecord, parseUrl } from '../config-values.ts';
 import type { ConfigProblem } from '../errors.ts';
-import type { Condition, ConditionType, RouteEntry } from './rules.ts';
+import { MAX_AUTH_AGE_LIMIT, type Condition, type ConditionType, type RouteEntry } from './rules.ts';
 
 const ROUTE_KEYS = new Set(['path', 'methods', 'public', 'api', 'origin', 'allow', 'require', 'deny', 'max_auth_age']);
 const RULE_KEYS = ['allow', 'require', 'deny'] as const;
@@ -107,14 +107,12 @@ function parseEntry(item: unknown, index: number, problems: ConfigProblem[]): Ro
     rules[key] = Object.freeze(conditions.filter((c): c is Condition => c !== undefined));
   }
 
+  let maxAuthAge: number | undefined;
   if (item.max_auth_age !== undefined) {
     const age = item.max_auth_age;
-    if (typeof age !== 'number' || !Number.isSafeInteger(age) || age < 0) {
-      at('max_auth_age', 'must be a whole number of seconds, 0 or more');
-    } else {
-      // Fail closed: until step-up is built, a route that asks for it must not run unenforced.
-      at('max_auth_age', 'asks for step-up, which is not available in this version yet (remove it to start)');
-    }
+    if (typeof age !== 'number' || !Number.isSafeInteger(age) || age < 0 || age > MAX_AUTH_AGE_LIMIT) {
+      at('max_auth_age', `must be a whole number of seconds from 0 to ${MAX_AUTH_AGE_LIMIT} (one year)`);
+    } else maxAuthAge = age;
   }
 
   if (problems.length > before) return undefined;
@@ -128,6 +126,7 @@ function parseEntry(item: unknown, index: number, problems: ConfigProblem[]): Ro
       require: rules.require ?? Object.freeze([]),
       deny: rules.deny ?? Object.freeze([]),
     }),
+    ...(maxAuthAge !== undefined ? { maxAuthAge } : {}),
   } satisfies RouteEntry);
 }
 

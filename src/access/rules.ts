@@ -1,5 +1,5 @@
 /**
- * The access-rule vocabulary of `ROUTES` (types only): conditions and the
+ * The access-rule vocabulary of `ROUTES` (types and one limit): conditions and the
  * parsed route entries the configuration holds. Parsing is in
  * `parse-routes.ts`, evaluation in `conditions.ts`.
  */
@@ -19,6 +19,9 @@ export type Condition =
   | { readonly type: 'scope'; readonly scopes: readonly string[] }
   | { readonly type: 'auth'; readonly auth: 'session' | 'bearer' }
   | { readonly type: 'claim'; readonly name: string; readonly values: readonly string[] };
+
+/** The largest `max_auth_age` (and login `max_age`) accepted, seconds: one year, the longest `SESSION_TTL`. */
+export const MAX_AUTH_AGE_LIMIT = 31_536_000;
 
 /** The condition keys of the contract. */
 export type ConditionType = Condition['type'];
@@ -49,4 +52,6 @@ export interface RouteEntry {
   /** The entry's origin; absent: `ORIGIN_URL`. */
   readonly origin?: URL;
   readonly rules: AccessRules;
+  /** Step-up: the sign-in (`auth_time`) must be at most this many seconds old. */
+  readonly maxAuthAge?: number;
 }

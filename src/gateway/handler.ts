@@ -76,7 +76,12 @@ async function authenticatedForward(c: Context<AppEnv>, route: Route, url: URL):
     );
   }
   c.set('principal', principal);
-  authorize(principal, route, { returnTo: `${url.pathname}${url.search}`, path: url.pathname, method: c.req.method });
+  authorize(principal, route, {
+    returnTo: `${url.pathname}${url.search}`,
+    path: url.pathname,
+    method: c.req.method,
+    clockTolerance: c.get('config').clockTolerance,
+  });
   return forward(c, principal, route);
 }
 

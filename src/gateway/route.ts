@@ -35,6 +35,8 @@ export interface Route {
   readonly path?: string;
   /** The upper-case methods the route covers; absent: all. */
   readonly methods?: readonly string[];
+  /** Step-up: the sign-in must be at most this many seconds old (`max_auth_age`). */
+  readonly maxAuthAge?: number;
 }
 
 /** A configuration's routes and the segment prefixes that select them. */
@@ -86,6 +88,7 @@ function buildTable(config: KenniEdgeConfig): RouteTable {
           rules: entry.rules,
           path: entry.path,
           ...(entry.methods ? { methods: entry.methods } : {}),
+          ...(entry.maxAuthAge !== undefined ? { maxAuthAge: entry.maxAuthAge } : {}),
         },
         entry.kind !== 'public',
       ),

@@ -69,6 +69,16 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
       'This sign-in has already been used, for instance by going back in the browser. Please start a new sign-in.',
     ],
   },
+  login_too_old: {
+    is: [
+      'Nýlegrar innskráningar krafist',
+      'Þessi síða krefst nýlegrar innskráningar, en innskráningarþjónustan staðfesti ekki að þú hefðir skráð þig inn aftur. Skráðu þig inn aftur.',
+    ],
+    en: [
+      'A recent sign-in is needed',
+      'This page needs a recent sign-in, and the sign-in service did not confirm that you signed in again. Please sign in again.',
+    ],
+  },
   provider_error: {
     is: [SIGN_IN_FAILED.is, 'Innskráningarþjónustan gat ekki lokið innskráningunni. Reyndu aftur.'],
     en: [SIGN_IN_FAILED.en, 'The sign-in service could not complete the sign-in. Please try again.'],
@@ -168,6 +178,10 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
   insufficient_scope: {
     is: [DENIED.is, 'Aðgangslykillinn veitir ekki aðgang að þessari slóð.'],
     en: [DENIED.en, 'The access token does not give access to this address.'],
+  },
+  insufficient_user_authentication: {
+    is: [SIGN_IN_REQUIRED.is, 'Þessi slóð krefst nýlegrar innskráningar. Skráðu þig inn aftur.'],
+    en: [SIGN_IN_REQUIRED.en, 'This address needs a recent sign-in. Please sign in again.'],
   },
   introspection_limited: {
     is: ['Of margar beiðnir', 'Innskráningarþjónustan fær of margar fyrirspurnir í augnablikinu. ' + IN_A_MOMENT.is],

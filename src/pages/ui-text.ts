@@ -6,7 +6,7 @@
 import type { Locale } from './locale.ts';
 
 /** A link label an error may ask for on its page (the link's target comes with the error). */
-export type PageLabel = 'try_again' | 'sign_in_as_yourself';
+export type PageLabel = 'try_again' | 'sign_in_as_yourself' | 'sign_in_again';
 
 /** Every string a page needs besides its error text. */
 export interface UiText {
@@ -31,7 +31,12 @@ export interface UiText {
 /** The page words per language. */
 export const UI_TEXT: Readonly<Record<Locale, UiText>> = Object.freeze({
   is: {
-    labels: { try_again: 'Reyna aftur', sign_in_as_yourself: 'Skrá inn sem þú sjálf(ur)', back: 'Til baka' },
+    labels: {
+      try_again: 'Reyna aftur',
+      sign_in_as_yourself: 'Skrá inn sem þú sjálf(ur)',
+      sign_in_again: 'Skrá inn aftur',
+      back: 'Til baka',
+    },
     errorCode: 'Villukóði',
     fix: 'Lagfæring',
     denied: {
@@ -50,7 +55,12 @@ export const UI_TEXT: Readonly<Record<Locale, UiText>> = Object.freeze({
     },
   },
   en: {
-    labels: { try_again: 'Try again', sign_in_as_yourself: 'Sign in as yourself', back: 'Back' },
+    labels: {
+      try_again: 'Try again',
+      sign_in_as_yourself: 'Sign in as yourself',
+      sign_in_again: 'Sign in again',
+      back: 'Back',
+    },
     errorCode: 'Error code',
     fix: 'Fix',
     denied: {

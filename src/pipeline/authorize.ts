@@ -6,6 +6,7 @@
  */
 import { evaluateRules } from '../access/conditions.ts';
 import { renderAccessDeniedPage } from '../access/denied-page.ts';
+import { requireRecentSignIn } from '../access/step-up.ts';
 import { AppError } from '../errors.ts';
 import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
@@ -19,17 +20,25 @@ export interface AuthorizeContext {
   /** The request path, for the log line. */
   readonly path?: string;
   readonly method?: string;
+  /** `CLOCK_TOLERANCE`: the allowance of the step-up check (as at the callback). */
+  readonly clockTolerance?: number;
 }
 
 /**
  * Admits `principal` to `route` or throws an `AppError`: 403 `access_denied`
  * (logged with the kind of condition, never its value), or 403
- * `insufficient_scope` naming the scopes when a bearer token lacks a required one.
+ * `insufficient_scope` naming the scopes when a bearer token lacks a required one;
+ * on a `max_auth_age` route, 401 `insufficient_user_authentication` when the
+ * sign-in is older (see `requireRecentSignIn`).
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
  */
 export function authorize(principal: Principal, route: Route, context: AuthorizeContext = {}): void {
   const refusal = evaluateRules(route.rules, principal, nowSeconds());
-  if (!refusal) return;
+  if (!refusal) {
+    // After the rules: a 403 beats step-up, since signing in again would not help.
+    if (route.maxAuthAge !== undefined) requireRecentSignIn(principal, route.maxAuthAge, context);
+    return;
+  }
   const kinds = [...new Set(refusal.conditions.map((condition) => condition.type))];
   const scopeCondition = refusal.conditions.find((condition) => condition.type === 'scope');
   logEvent('access_denied', {

@@ -39,6 +39,8 @@ export interface AuthorizationRequest {
   codeChallenge: string;
   prompt?: string;
   uiLocales?: string;
+  /** Step-up: the longest time since the person last authenticated, seconds (`max_age`). */
+  maxAge?: number;
 }
 
 /**
@@ -65,6 +67,7 @@ export function buildAuthorizationUrl(
   url.searchParams.set('code_challenge_method', 'S256');
   if (request.prompt) url.searchParams.set('prompt', request.prompt);
   if (request.uiLocales) url.searchParams.set('ui_locales', request.uiLocales);
+  if (request.maxAge !== undefined) url.searchParams.set('max_age', String(request.maxAge));
   return url;
 }
 

@@ -7,6 +7,7 @@
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation
  */
 import type { Context } from 'hono';
+import { checkLoginAge } from '../access/step-up.ts';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { IdentityClaimsError, readIdentity } from '../identity/claims.ts';
@@ -46,6 +47,9 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     // The first KV write of a callback: only once the provider accepted the code.
     await recordLoginState(c.env.SESSIONS, transaction.state);
     checkLoginIdentity(claims);
+    // Step-up: a provider that ignored max_age must not satisfy the route that asked for it.
+    if (transaction.max_age !== undefined)
+      checkLoginAge(claims.auth_time, transaction.max_age, config.clockTolerance, transaction.return_to);
 
     // A login always gets a new session id; the old session (if any) is ended.
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);

@@ -7,7 +7,7 @@
  * oauth2-proxy to anyone who sent it), and answered from the provider object's
  * own caches: no provider request in steady state.
  */
-import type { Context } from 'hono';
+import type { Context, Next } from 'hono';
 import type { Env, KenniEdgeConfig } from '../config.ts';
 import { loadConfig } from '../config.ts';
 import type { AppEnv } from '../context.ts';
@@ -42,8 +42,13 @@ export interface HealthReport {
 const FAILURE_HOLD_MS = 10_000;
 const heldFailures = new WeakMap<Provider, { at: number; report: HealthReport }>();
 
-/** Handles `GET /auth/health` (registered before the configuration middleware: a bad configuration is its answer). */
-export async function handleHealth(c: Context<AppEnv>): Promise<Response> {
+/**
+ * Handles `GET /auth/health` (registered before the configuration middleware: a
+ * bad configuration is its answer). The exact path only: a router that also
+ * matches `/auth/health/` passes that on, to the 404 of `/auth/*`.
+ */
+export async function handleHealth(c: Context<AppEnv>, next: Next): Promise<Response | void> {
+  if (new URL(c.req.url).pathname !== HEALTH_PATH) return next();
   const report = await checkHealth(c.env);
   return c.json(report, report.status === 'fail' ? 503 : 200, { 'cache-control': 'no-store' });
 }

@@ -29,6 +29,8 @@ export interface LoginTransaction {
   created_at: number;
   /** The `prompt` sent to the provider, if any (a refusal after `prompt=delegation` is about delegations). */
   prompt?: string;
+  /** The `max_age` sent to the provider (step-up): the callback refuses an older `auth_time`. */
+  max_age?: number;
 }
 
 /** A new login transaction with its cookie and the cookies that clear older pending logins. */
@@ -41,7 +43,7 @@ export interface StartedLogin {
 /** Creates a login transaction with fresh state, nonce and PKCE verifier, sealed into its cookie. */
 export async function startLoginTransaction(
   config: KenniEdgeConfig,
-  params: { returnTo: string; redirectUri: string; cookieHeader: string | null; prompt?: string },
+  params: { returnTo: string; redirectUri: string; cookieHeader: string | null; prompt?: string; maxAge?: number },
 ): Promise<StartedLogin> {
   const transaction: LoginTransaction = {
     state: oauth.generateRandomState(),
@@ -51,6 +53,7 @@ export async function startLoginTransaction(
     redirect_uri: params.redirectUri,
     created_at: nowSeconds(),
     ...(params.prompt ? { prompt: params.prompt } : {}),
+    ...(params.maxAge !== undefined ? { max_age: params.maxAge } : {}),
   };
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const name = cookieNameFor(transaction.state);

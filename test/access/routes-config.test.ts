@@ -6,6 +6,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type Env } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { routeTable } from '../../src/gateway/route.ts';
 
 const bindings = env as unknown as Env;
 
@@ -133,6 +134,16 @@ describe('ROUTES: every configuration error names ROUTES, the path and the key',
       'route "/a": "max_auth_age" must be a whole number of seconds',
     ],
     [
+      'a max_auth_age over one year',
+      [{ path: '/a', max_auth_age: 31_536_001 }],
+      'route "/a": "max_auth_age" must be a whole number of seconds from 0 to 31536000',
+    ],
+    [
+      'a fractional max_auth_age',
+      [{ path: '/a', max_auth_age: 1.5 }],
+      'route "/a": "max_auth_age" must be a whole number of seconds',
+    ],
+    [
       'a string max_auth_age',
       [{ path: '/a', max_auth_age: '60' }],
       'route "/a": "max_auth_age" must be a whole number of seconds',
@@ -242,10 +253,20 @@ describe('ROUTES: every configuration error names ROUTES, the path and the key',
     expect(routeProblems(JSON.stringify(routes))).toEqual(problems);
   });
 
-  it('a valid max_auth_age fails closed: step-up is not available yet', () => {
-    expect(routeProblems([{ path: '/a', max_auth_age: 60 }])).toEqual([
-      'route "/a": "max_auth_age" asks for step-up, which is not available in this version yet (remove it to start)',
-    ]);
+  it('a valid max_auth_age (0 to one year) is carried onto the entry and its route', () => {
+    const config = parseConfig(
+      envWith({
+        ROUTES: [
+          { path: '/a', max_auth_age: 60 },
+          { path: '/b', max_auth_age: 0 },
+          { path: '/c', max_auth_age: 31_536_000 },
+          { path: '/d' },
+        ],
+      }),
+    );
+    expect(config.routes.map((route) => route.maxAuthAge)).toEqual([60, 0, 31_536_000, undefined]);
+    expect(routeTable(config).match(['a', 'x'], 'GET').maxAuthAge).toBe(60);
+    expect(routeTable(config).match(['d'], 'GET')).not.toHaveProperty('maxAuthAge');
   });
 
   it('not JSON, not a list', () => {

@@ -149,6 +149,21 @@ describe('METRICS data points', () => {
     expect(setup.summary()).toEqual(['access/denied /admin access_denied', 'bearer/rejected /api/ insufficient_scope']);
   });
 
+  it('counts a step-up: a sign-in too old for the route, for a navigation (302) and a fetch (401)', async () => {
+    const setup = await setUp({ ROUTES: JSON.stringify([{ path: '/step', max_auth_age: 60 }]) });
+    const signedInAt = Math.floor(Date.now() / 1000) - 3600;
+    await signIn(setup, { claims: { ...THORDUR, auth_time: signedInAt } });
+    setup.clear();
+
+    expect((await setup.edge.fetch('/step', { headers: NAVIGATION })).status).toBe(302);
+    expect((await setup.edge.fetch('/step', { headers: SAME_ORIGIN_FETCH })).status).toBe(401);
+
+    expect(setup.summary()).toEqual([
+      'step_up/required /step step_up_required',
+      'step_up/required /step step_up_required',
+    ]);
+  });
+
   it('counts refreshes: one the gateway needed, and POST /auth/refresh (succeeded and refused)', async () => {
     const setup = await setUp();
     await signIn(setup, { accessToken: 'about-to-expire', expiresIn: 30 });
