@@ -11,11 +11,13 @@ export type { AppEnv } from './context.ts';
 export { AppError, ConfigError, type ErrorCode } from './errors.ts';
 export { readBearerToken } from './bearer/middleware.ts';
 export {
+  requireAccess,
   requireBearer,
   requireSession,
   type RequireBearerOptions,
   type RequireSessionOptions,
 } from './pipeline/middleware.ts';
+export type { AccessRuleSpec, ConditionSpec } from './access/rule-spec.ts';
 export type { Principal } from './pipeline/principal.ts';
 export type { Route, RouteKind, RouteRules } from './gateway/route.ts';
 export { loadProvider, verifyAccessToken, type Provider, type VerifiedAccessToken } from './provider/index.ts';

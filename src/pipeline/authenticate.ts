@@ -14,19 +14,27 @@ import { logEvent } from '../log.ts';
 import { isCrossSiteRequest, isStateChanging } from '../request-kind.ts';
 import { loadRequestSession } from '../session/middleware.ts';
 import type { ActiveSession } from '../session/store.ts';
+import { freshSessionTokens } from './fresh-session.ts';
 import type { Principal } from './principal.ts';
 
 /**
  * Authenticates a gateway request for `route`: a bearer token on an API route
  * when one is sent (verified against `KENNI_API_SCOPE`), else the session.
- * `undefined` when neither is there.
+ * `undefined` when neither is there. On an API route the session's tokens are
+ * refreshed here when due, so the rules and the identity headers read the
+ * claims a refreshed ID token brought, on this very request.
  */
 export async function authenticate(c: Context<AppEnv>, route: Route): Promise<Principal | undefined> {
   if (route.kind === 'api') {
     const bearer = await authenticateBearer(c, c.get('config').apiScopes);
     if (bearer) return bearer;
   }
-  return authenticateSession(c);
+  const principal = await authenticateSession(c);
+  if (!principal?.session || route.kind !== 'api') return principal;
+  const { session } = await freshSessionTokens(c, principal.session);
+  if (session === principal.session) return principal;
+  c.set('session', session);
+  return sessionPrincipal(session);
 }
 
 /**
@@ -69,12 +77,21 @@ export async function authenticateSession(c: Context<AppEnv>): Promise<Principal
       { reason: 'cross_site_request' },
     );
   }
-  const { sub, claims, auth_time } = session.record;
+  return sessionPrincipal(session);
+}
+
+/**
+ * `session` as a principal: its subject, claims and granted scopes as the
+ * record holds them now (after a refresh: the refreshed ones). A record
+ * written before scopes were kept has none, so a `scope` condition fails closed.
+ */
+export function sessionPrincipal(session: ActiveSession): Principal {
+  const { sub, claims, auth_time, scope } = session.record;
   return {
     subject: sub,
     claims,
     auth: 'session',
-    scopes: [],
+    scopes: typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [],
     session,
     ...delegation(sessionIdentity(session), auth_time),
   };

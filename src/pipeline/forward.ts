@@ -13,8 +13,7 @@ import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gatew
 import type { Route } from '../gateway/route.ts';
 import { kennitalaKind } from '../identity/kennitala.ts';
 import { logEvent } from '../log.ts';
-import { recordRefresh } from '../metrics.ts';
-import { ensureFreshTokens } from '../session/refresher.ts';
+import { freshSessionTokens } from './fresh-session.ts';
 import type { Principal } from './principal.ts';
 
 /**
@@ -56,15 +55,7 @@ export async function forward(
  */
 export async function freshAccessToken(c: Context<AppEnv>, principal: Principal): Promise<string> {
   if (!principal.session) return bearerTokenFrom(c.req.raw)!;
-  let fresh: Awaited<ReturnType<typeof ensureFreshTokens>>;
-  try {
-    fresh = await ensureFreshTokens(c.get('config'), c.env, principal.session);
-  } catch (error) {
-    recordRefresh(c, error);
-    throw error;
-  }
-  // A new session object means the tokens were refreshed for this request (or by the refresh it joined).
-  if (fresh.session !== principal.session) recordRefresh(c);
+  const fresh = await freshSessionTokens(c, principal.session);
   c.set('session', fresh.session);
   return fresh.tokens.access_token;
 }

@@ -17,7 +17,7 @@ export interface Principal {
   readonly claims: Readonly<Record<string, unknown>>;
   /** How the edge authenticated the request. */
   readonly auth: 'session' | 'bearer';
-  /** The token's scopes (bearer); none for a session. */
+  /** The token's scopes (bearer), or the session's granted scope (none in a record written before scopes were kept). */
   readonly scopes: readonly string[];
   /** The session, when the cookie authenticated the request. */
   readonly session?: ActiveSession;

@@ -56,7 +56,7 @@ export function buildAuthorizationUrl(
     throw new AppError('provider_unreachable', 'The provider publishes no authorization endpoint.');
   }
   const url = new URL(server.authorization_endpoint);
-  const scope = [...new Set([...config.scope.split(/\s+/), ...config.apiScopes].filter(Boolean))].join(' ');
+  const scope = requestedScope(config);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', config.clientId);
   url.searchParams.set('redirect_uri', request.redirectUri);
@@ -69,6 +69,15 @@ export function buildAuthorizationUrl(
   if (request.uiLocales) url.searchParams.set('ui_locales', request.uiLocales);
   if (request.maxAge !== undefined) url.searchParams.set('max_age', String(request.maxAge));
   return url;
+}
+
+/**
+ * The scope a login asks for: `KENNI_SCOPE` plus the API scopes, once each. A
+ * token response without `scope` granted exactly this.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function requestedScope(config: KenniEdgeConfig): string {
+  return [...new Set([...config.scope.split(/\s+/), ...config.apiScopes].filter(Boolean))].join(' ');
 }
 
 /** An `error_description` about delegations (Kenni's "no delegations found" and the like, English or Icelandic). */

@@ -47,16 +47,19 @@ export function identityClaims(claims: Record<string, unknown>): Record<string, 
 }
 
 /**
- * What a refresh's new ID token changes in the record: its identity claims over
- * the old ones and its protocol claims. An identity the edge would refuse at
- * login (a malformed `actor`) is not taken: the record keeps what was checked.
+ * What a refresh's new ID token changes in the record: its identity claims
+ * replace the old ones (a claim it no longer carries, e.g. an ended
+ * delegation's `actor`, is gone: access rules follow the provider's current
+ * word), and its protocol claims update theirs. An identity the edge would
+ * refuse at login (a malformed `actor`) is not taken: the record keeps what was checked.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
  */
 export function refreshedClaims(record: SessionRecord, claims: Record<string, unknown>): Partial<SessionRecord> {
-  const merged = { ...record.claims, ...identityClaims(claims) };
+  const replaced = identityClaims(claims);
   try {
-    readIdentity(merged, record.sub);
+    readIdentity(replaced, record.sub);
   } catch {
     return {};
   }
-  return { claims: merged, ...protocolClaims(claims) };
+  return { claims: replaced, ...protocolClaims(claims) };
 }

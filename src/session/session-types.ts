@@ -10,6 +10,12 @@ export interface SessionRecord {
   tokens: string;
   /** When the access token expires, seconds since the epoch. */
   access_token_expires_at: number;
+  /**
+   * The scope granted to the session's access token (space-separated): the
+   * token response's `scope`, else the scope asked for (RFC 6749 §5.1); kept
+   * current at refresh. Absent in older records: a `scope` rule then fails closed.
+   */
+  scope?: string;
   created_at: number;
   /** Absolute end of the session (SESSION_TTL after login). */
   expires_at: number;

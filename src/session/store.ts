@@ -11,6 +11,7 @@
  */
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { requestedScope } from '../provider/client.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
@@ -28,7 +29,8 @@ export async function sessionKey(id: string): Promise<{ key: string; keyHash: st
 }
 
 /**
- * Creates and stores a brand-new session (a fresh 256-bit id every login).
+ * Creates and stores a brand-new session (a fresh 256-bit id every login). The
+ * granted scope is the token response's `scope`, else the scope the login asked for (RFC 6749 §5.1).
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
  */
 export async function createSession(
@@ -44,6 +46,7 @@ export async function createSession(
     sub: params.sub,
     claims: identityClaims(params.claims),
     ...protocolClaims(params.claims),
+    scope: params.tokens.scope ?? requestedScope(config),
     tokens: await sealTokens(config, keyHash, params.tokens),
     access_token_expires_at: params.tokens.expires_at,
     created_at: now,
@@ -100,8 +103,10 @@ export async function readSessionTokens(
 
 /**
  * Replaces the session's tokens (after a refresh) and writes the record to KV
- * before they are used. Throws `session_ended` (401) instead of writing when the
- * session ended meanwhile (here or in another isolate): logout wins.
+ * before they are used: the refreshed ID token's claims replace the old ones,
+ * and the response's `scope` the granted scope (omitted: unchanged, RFC 6749 §6).
+ * Throws `session_ended` (401) instead of writing when the session ended
+ * meanwhile (here or in another isolate): logout wins.
  */
 export async function saveSessionTokens(
   config: KenniEdgeConfig,
@@ -114,6 +119,7 @@ export async function saveSessionTokens(
   const record: SessionRecord = {
     ...session.record,
     ...(claims ? refreshedClaims(session.record, claims) : {}),
+    ...(tokens.scope !== undefined ? { scope: tokens.scope } : {}),
     tokens: await sealTokens(config, session.keyHash, tokens),
     access_token_expires_at: tokens.expires_at,
     refreshed_at: now,

@@ -63,6 +63,12 @@ describe('refresh against the real local provider', () => {
     expect(after.access_token).not.toBe(before.access_token);
     expect(after.refresh_token).not.toBe(before.refresh_token);
     expect(decodeJwt(after.access_token)).toMatchObject({ iss: ISSUER, sub: GUDRUN.sub, aud: '@dev-team.is/web-api' });
+    // The refreshed ID token's claims replace the session's: the real provider's still name the person, and the grant's scope is kept.
+    const record = (await bindings.SESSIONS.get<SessionRecord>(logged.kvKey, 'json'))!;
+    expect(record.claims).toMatchObject({ sub: GUDRUN.sub, national_id: GUDRUN.national_id, name: GUDRUN.name });
+    expect(record.scope!.split(' ')).toEqual(
+      expect.arrayContaining(['openid', 'national_id', '@dev-team.is/api.read']),
+    );
 
     const verified = await edge.fetch('/auth/verify', {
       headers: { authorization: `Bearer ${after.access_token}` },

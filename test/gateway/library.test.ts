@@ -203,10 +203,11 @@ describe('your own Hono app with the pieces', () => {
     const { sub } = await signIn(setup, { browser, claims: { name: 'Þórður Ævarsson' } });
 
     const account = await browser.fetch('/account', { headers: SAME_ORIGIN_FETCH });
+    // The token response named no scope, so the session was granted the scope the login asked for (RFC 6749 §5.1).
     expect(await account.json()).toEqual({
       subject: sub,
       auth: 'session',
-      scopes: [],
+      scopes: ['openid', 'profile', 'national_id', 'offline_access', '@dev-team.is/api.read'],
       name: 'Þórður Ævarsson',
       hasSession: true,
     });
