@@ -3,12 +3,14 @@
  * no-auth PUBLIC_PATHS request on the same running worker, side by side in
  * one run: scenarios alternate in rounds and each ratio uses the baseline of
  * its own round. Also checks that steady state makes no provider request.
+ * Then, on a stack of its own, the access-rules scenario (access-rules.ts).
  *
  *   npm run bench            (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY to tune)
  *
  * Then the peers (bench/peers.ts) on the same stack and token.
  */
 import { Agent } from 'node:http';
+import { benchAccessRules } from './access-rules.ts';
 import { median, runFor, send, type RunResult, type Scenario } from './load.ts';
 import { startBenchStack } from './stack.ts';
 import { clientCredentialsToken, signInThroughEdge } from './sign-in.ts';
@@ -96,3 +98,6 @@ try {
 } finally {
   await stack.stop();
 }
+
+// Its own stack and table: a 50-route ROUTES table against the same request with no ROUTES.
+if (await benchAccessRules({ seconds, rounds, concurrency })) process.exitCode = 1;

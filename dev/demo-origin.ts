@@ -5,7 +5,8 @@
  * its own origin, and `sub`, `iat` and `exp` present. The plain identity
  * headers (`X-Kenni-Sub`, `X-Kenni-National-Id`, `X-Kenni-Name`) are shown
  * but never trusted on their own: anyone who reaches the origin directly can
- * send them.
+ * send them. Its areas `/admin/`, `/adults/` and `/company/` (demo-areas.ts)
+ * are guarded by the example `ROUTES` in wrangler.toml.
  *
  * Run directly: `npx node dev/demo-origin.ts` (127.0.0.1:9401; `EDGE_JWKS_URL`,
  * `EDGE_ISSUER` (comma-separated) and `ORIGIN_AUDIENCE` override the defaults).
@@ -18,6 +19,8 @@ import { pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { kennitalaKind } from '../src/identity/kennitala.ts';
+import { demoAreaBody, demoAreaFor, demoAreaLinks } from './demo-areas.ts';
+import { sessionsPanel } from './demo-sessions.ts';
 import { closeOnSignal, escapeHtml, htmlPage, sendHtml, sendJson } from './http.ts';
 
 /** Where `npm run dev` runs the demo origin. */
@@ -197,6 +200,15 @@ async function route(
     return;
   }
 
+  const area = demoAreaFor(url.pathname);
+  if (area) {
+    const identity = await readIdentity(req);
+    const who =
+      identity.sub !== undefined ? greeting(identity) : '<p class="bad">Enginn innskráður / nobody is signed in.</p>';
+    sendHtml(res, 200, page(area.title, demoAreaBody(area, who)));
+    return;
+  }
+
   if (url.pathname === '/favicon.ico') {
     res.statusCode = 204;
     res.end();
@@ -243,9 +255,11 @@ Open this page through the edge (<a href="http://localhost:8787/">http://localho
 <li><a href="/auth/me">/auth/me</a>: the edge's view of the session</li>
 <li><a href="/api/whoami">/api/whoami</a>: an API route (the session's access token forwarded)</li>
 <li><a href="/public/hello">/public/hello</a>: a public page</li>
+${demoAreaLinks()}
 <li><button type="button" id="refresh">POST /auth/refresh</button> <output id="refresh-result"></output></li>
 <li><a href="/auth/logout">/auth/logout</a>: skrá út / sign out</li>
 </ul>
+${signedIn ? sessionsPanel() : ''}
 <script>
 document.getElementById('refresh').addEventListener('click', async () => {
   const response = await fetch('/auth/refresh', { method: 'POST' });

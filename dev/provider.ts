@@ -55,6 +55,7 @@ import {
   DEV_POST_LOGOUT_REDIRECT_URIS,
   DEV_CLIENTS,
   DEV_BACKCHANNEL_LOGOUT_URI,
+  DEV_ADMIN_SCOPE,
 } from './provider/settings.ts';
 
 export { DEV_DELEGATIONS, DEV_USERS, delegationsOf, describeDelegations } from './provider/people.ts';
@@ -218,7 +219,7 @@ async function createProvider(
     // Kenni's ID tokens always carry auth_time.
     require_auth_time: true,
   };
-  const apiScopes = new Set<string>(DEV_API_SCOPES);
+  const apiScopes = new Set<string>([...DEV_API_SCOPES, DEV_ADMIN_SCOPE]);
   const requestsApiScope = (scope: unknown) =>
     typeof scope === 'string' && scope.split(' ').some((value) => apiScopes.has(value));
 
@@ -315,12 +316,14 @@ async function createProvider(
         },
         // Token and refresh requests carry no `resource` either; reuse the granted one.
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+        getResourceServerInfo: async (_ctx: unknown, resource: string, client: { clientId: string }) => {
           if (resource !== DEV_API_RESOURCE) throw new errors.InvalidTarget();
+          // The admin scope (session revocation) only for the machine client: no user can sign in with it.
+          const adminScopes = client.clientId === DEV_CLIENTS.m2m.client_id ? [DEV_ADMIN_SCOPE] : [];
           return {
             audience: DEV_API_AUDIENCE,
             // The OpenID scopes are listed too so the JWT's `scope` carries every granted scope.
-            scope: [...DEV_OIDC_SCOPES, ...DEV_API_SCOPES].join(' '),
+            scope: [...DEV_OIDC_SCOPES, ...DEV_API_SCOPES, ...adminScopes].join(' '),
             accessTokenFormat: 'jwt',
             accessTokenTTL: settings.accessTokenTtl,
             jwt: { sign: { alg: 'RS256' } },

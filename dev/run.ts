@@ -19,6 +19,7 @@ import { connect } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { DEMO_AREAS } from './demo-areas.ts';
 import { DEMO_ORIGIN_PORT, startDemoOrigin } from './demo-origin.ts';
 import type { DemoOrigin } from './demo-origin.ts';
 import { DEV_VARS_FILE, ensureDevVars } from './dev-vars.ts';
@@ -137,6 +138,9 @@ function printBanner(): void {
       ...delegations,
       '',
       `  Public page:  http://localhost:${EDGE_PORT}/public/hello`,
+      ...DEMO_AREAS.map(
+        (area) => `  ${`${area.path}:`.padEnd(14)}http://localhost:${EDGE_PORT}${area.path}  (${area.who})`,
+      ),
       `  Session:      http://localhost:${EDGE_PORT}/auth/me`,
       `  Sign out:     http://localhost:${EDGE_PORT}/auth/logout`,
       '  Stop:         Ctrl-C',

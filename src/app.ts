@@ -12,6 +12,8 @@ import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
 import { recordAuthMetrics } from './metrics.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
+import { handleAdminRevoke } from './routes/admin-revoke.ts';
+import { handleBackchannelLogout } from './routes/backchannel-logout.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
 import { handleHealth, HEALTH_PATH } from './routes/health.ts';
@@ -21,6 +23,7 @@ import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
 import { handleRefresh } from './routes/refresh.ts';
+import { handleListSessions, handleRevokeSessions } from './routes/sessions.ts';
 import { handleVerify } from './routes/verify.ts';
 
 /** The methods each `/auth/*` route answers (anything else gets 405 with `Allow`). */
@@ -33,6 +36,10 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
   '/auth/health': ['GET'],
+  '/auth/sessions': ['GET'],
+  '/auth/sessions/revoke': ['POST'],
+  '/auth/backchannel-logout': ['POST'],
+  '/auth/admin/revoke': ['POST'], // 404 for every method without KENNI_ADMIN_SCOPE
 };
 
 /** The `/auth/*` routes a browser navigates to: their errors are pages (with the right method). */
@@ -94,6 +101,7 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
 /**
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
  * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, `/auth/health`,
+ * `/auth/backchannel-logout`, `/auth/admin/revoke` (with `KENNI_ADMIN_SCOPE`),
  * `/.well-known/oauth-protected-resource` (RFC 9728), and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
  * @example
@@ -131,8 +139,14 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.on(['GET', 'POST'], '/auth/logout', handleLogout);
   app.get('/auth/jwks.json', handleEdgeJwks);
   app.get('/auth/verify', handleVerify);
+  app.get('/auth/sessions', handleListSessions);
+  app.post('/auth/sessions/revoke', handleRevokeSessions);
+  app.post('/auth/backchannel-logout', handleBackchannelLogout);
+  app.post('/auth/admin/revoke', handleAdminRevoke);
   app.all('/auth/*', (c) => {
-    const allowed = AUTH_ROUTE_METHODS[new URL(c.req.url).pathname];
+    const path = new URL(c.req.url).pathname;
+    // Without KENNI_ADMIN_SCOPE the admin route does not exist: 404 for every method, not 405.
+    const allowed = path === '/auth/admin/revoke' && !c.get('config').adminScope ? undefined : AUTH_ROUTE_METHODS[path];
     if (allowed) {
       throw new AppError('method_not_allowed', `Use ${allowed.join(' or ')} for this route.`, {
         headers: { allow: allowed.join(', ') },

@@ -26,6 +26,7 @@ export interface Env {
   KENNI_M2M_CLIENT_ID?: string;
   KENNI_M2M_CLIENT_SECRET?: string;
   SESSION_SECRET?: string;
+  SESSION_SECRET_PREVIOUS?: string;
   ORIGIN_URL?: string;
   PUBLIC_PATHS?: string;
   API_PATHS?: string;
@@ -38,6 +39,7 @@ export interface Env {
   CLOCK_TOLERANCE?: string;
   PROVIDER_TIMEOUT?: string;
   KENNI_INTROSPECTION?: string;
+  KENNI_ADMIN_SCOPE?: string;
   [key: string]: unknown;
 }
 
@@ -64,6 +66,8 @@ export interface KenniEdgeConfig {
   readonly m2mClientId: string | undefined;
   readonly m2mClientSecret: string | undefined;
   readonly sessionSecret: string;
+  /** `SESSION_SECRET_PREVIOUS`: old secrets that still open (never seal) sessions and login transactions. */
+  readonly previousSessionSecrets: readonly string[];
   readonly originUrl: URL | undefined;
   readonly publicPaths: readonly string[];
   readonly apiPaths: readonly string[];
@@ -85,4 +89,6 @@ export interface KenniEdgeConfig {
   readonly providerTimeoutMs: number;
   /** `auto`: opaque bearer tokens are introspected where the provider advertises it (RFC 7662); `off`: refused. */
   readonly introspection: 'auto' | 'off';
+  /** `KENNI_ADMIN_SCOPE`: the scope a bearer token needs for `POST /auth/admin/revoke`; unset, the route does not exist. */
+  readonly adminScope: string | undefined;
 }

@@ -154,6 +154,32 @@ export function parseEdgeSigningKeys(raw: string | undefined, problems: ConfigPr
   return valid;
 }
 
+/**
+ * `SESSION_SECRET_PREVIOUS`: old session secrets (separated by commas or
+ * whitespace) that still open sealed sessions and login transactions while a
+ * rotation settles. A problem names the entry by position and length only:
+ * never a secret's text.
+ */
+export function parsePreviousSessionSecrets(
+  raw: string | undefined,
+  current: string | undefined,
+  problems: ConfigProblem[],
+): string[] {
+  if (raw === undefined) return [];
+  const entries = raw.split(/[\s,]+/).filter(Boolean);
+  entries.forEach((secret, index) => {
+    if (secret.length < 32) {
+      problems.push({
+        variable: 'SESSION_SECRET_PREVIOUS',
+        problem: `entry ${index + 1} of ${entries.length} is too short (${secret.length} characters; at least 32 are needed)`,
+        fix: 'list the previous SESSION_SECRET values exactly, separated by commas or spaces, with `npx wrangler secret put SESSION_SECRET_PREVIOUS`',
+      });
+    }
+  });
+  // The current secret is tried first anyway; listing it again would only cost a second attempt.
+  return [...new Set(entries)].filter((secret) => secret.length >= 32 && secret !== current);
+}
+
 /** True for a plain object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

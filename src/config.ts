@@ -10,6 +10,7 @@ import {
   hasEmptyQueryFragmentOrUserinfo,
   optionalUrl,
   parseEdgeSigningKeys,
+  parsePreviousSessionSecrets,
   parseUrl,
 } from './config-values.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
@@ -152,6 +153,16 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     });
   }
 
+  const adminScope = text('KENNI_ADMIN_SCOPE');
+  // One RFC 6749 scope-token, named as such in the 403 challenge; a list would be ambiguous (all of them? one?).
+  if (adminScope !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(adminScope)) {
+    problems.push({
+      variable: 'KENNI_ADMIN_SCOPE',
+      problem: 'must be one OAuth scope (no spaces or quotes)',
+      fix: 'set it to the one scope an operator token carries, e.g. "@your-team.is/sessions.admin", or leave it unset',
+    });
+  }
+
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);
   const publicPaths = Object.freeze(pathList('PUBLIC_PATHS', []));
   const apiPaths = Object.freeze(pathList('API_PATHS', ['/api/']));
@@ -169,6 +180,9 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     m2mClientId,
     m2mClientSecret,
     sessionSecret: sessionSecret ?? '',
+    previousSessionSecrets: Object.freeze(
+      parsePreviousSessionSecrets(text('SESSION_SECRET_PREVIOUS'), sessionSecret, problems),
+    ),
     originUrl,
     publicPaths,
     apiPaths,
@@ -182,6 +196,7 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
     clockTolerance: seconds('CLOCK_TOLERANCE', 30, 0, 60),
     providerTimeoutMs: seconds('PROVIDER_TIMEOUT', 10, 1, 60) * 1000,
     introspection: introspection === 'off' ? 'off' : 'auto',
+    adminScope,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'session_required'
   | 'session_ended'
   | 'cross_site_request'
+  | 'session_request_invalid'
   | 'path_ambiguous'
   | 'bearer_missing'
   | 'bearer_malformed'
@@ -46,6 +47,8 @@ export type ErrorCode =
   | 'origin_unreachable'
   | 'origin_timeout'
   | 'm2m_not_configured'
+  | 'logout_token_invalid'
+  | 'revoke_request_invalid'
   | 'not_found'
   | 'method_not_allowed'
   | 'internal_error';
@@ -72,6 +75,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   session_required: 401,
   session_ended: 401,
   cross_site_request: 403,
+  session_request_invalid: 400,
   path_ambiguous: 400,
   bearer_missing: 401,
   bearer_malformed: 400,
@@ -84,6 +88,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = O
   origin_unreachable: 502,
   origin_timeout: 504,
   m2m_not_configured: 500,
+  logout_token_invalid: 400,
+  revoke_request_invalid: 400,
   not_found: 404,
   method_not_allowed: 405,
   internal_error: 500,

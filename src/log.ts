@@ -23,6 +23,9 @@ export type AuthEvent =
   | 'origin_failed'
   | 'm2m_token_issued'
   | 'm2m_token_failed'
+  | 'backchannel_logout'
+  | 'logout_token_rejected'
+  | 'admin_revoked'
   | 'internal_error';
 
 /** The only fields a log line may carry. */

@@ -9,6 +9,12 @@ export const DEV_PROVIDER_PORT = 9400;
 /** The API scopes the provider knows; requesting one yields a JWT access token. */
 export const DEV_API_SCOPES = ['@dev-team.is/api.read', '@dev-team.is/api.write'] as const;
 
+/**
+ * The operators' scope for `POST /auth/admin/revoke` (`KENNI_ADMIN_SCOPE` under
+ * `npm run dev`): granted to the machine client only, never at a user's login.
+ */
+export const DEV_ADMIN_SCOPE = '@dev-team.is/sessions.admin';
+
 /** The `aud` of JWT access tokens: Kenni's `<client_id>-api` convention for the web client. */
 export const DEV_API_AUDIENCE = '@dev-team.is/web-api';
 

@@ -153,6 +153,16 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
       'Another site tried to send this request on your behalf, so it was refused. If you meant to do this, open this site and try again from there.',
     ],
   },
+  session_request_invalid: {
+    is: [
+      REFUSED.is,
+      'Beiðnin um að skrá út setu var ekki á réttu formi. Opnaðu lista yfir seturnar þínar og reyndu aftur þaðan.',
+    ],
+    en: [
+      REFUSED.en,
+      'The request to sign a session out was not in the expected form. Open the list of your sessions and try again from there.',
+    ],
+  },
   path_ambiguous: {
     is: [
       REFUSED.is,

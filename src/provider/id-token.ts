@@ -53,8 +53,8 @@ export class IdTokenVerifier {
   }
 }
 
-/** Algorithms accepted for ID tokens: what the provider advertises, asymmetric only. */
-function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
+/** Algorithms accepted for ID tokens (and logout tokens): what the provider advertises, asymmetric only. */
+export function idTokenAlgorithms(server: oauth.AuthorizationServer): string[] {
   const advertised = server.id_token_signing_alg_values_supported ?? ['RS256'];
   return advertised.filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg));
 }

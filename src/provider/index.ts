@@ -15,6 +15,7 @@ import { Discovery, type DiscoveryStatus } from './discovery.ts';
 import { IdTokenVerifier } from './id-token.ts';
 import { Introspector } from './introspection.ts';
 import { jwksCacheOptions, KeySet } from './key-set.ts';
+import { LogoutTokenVerifier, type ReplayGuard, type VerifiedLogoutToken } from './logout-token.ts';
 
 export type { AuthorizationRequest, LoginResult, ProviderTokens } from './client.ts';
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-token.ts';
@@ -22,6 +23,7 @@ export type { DiscoveryStatus } from './discovery.ts';
 export type { KeySetStatus } from './key-set.ts';
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
 export { OPAQUE_ACCESS_TOKEN } from './introspection.ts';
+export { BACKCHANNEL_LOGOUT_EVENT, type ReplayGuard, type VerifiedLogoutToken } from './logout-token.ts';
 
 /**
  * What a provider object has done in this isolate (read-only; tests and benchmarks read it).
@@ -99,10 +101,12 @@ export interface Provider {
   /** Verifies an ID token's signature, `iss`, `aud` and `iat` against this provider's keys. */
   verifyIdToken(idToken: string): Promise<JWTPayload>;
   /**
-   * The slot for back-channel logout tokens (not implemented yet: `undefined`).
+   * Validates a back-channel logout token completely and claims its `jti` in
+   * this isolate and through `replay` (KV, the lock object). Refusals are
+   * `logout_token_invalid` (400 `invalid_request`).
    * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation
    */
-  readonly verifyLogoutToken?: (logoutToken: string) => Promise<JWTPayload>;
+  verifyLogoutToken(logoutToken: string, replay: ReplayGuard): Promise<VerifiedLogoutToken>;
   /**
    * Checks an opaque access token by introspection (cached, rate limited); `undefined`
    * with `KENNI_INTROSPECTION=off`. Refusals are `bearer_invalid` (401).
@@ -117,6 +121,7 @@ export function createProvider(config: KenniEdgeConfig): Provider {
   const keys = new KeySet(jwksCacheOptions(config));
   const accessTokens = new AccessTokenVerifier(config, keys);
   const idTokens = new IdTokenVerifier(config, keys);
+  const logoutTokens = new LogoutTokenVerifier(config, keys);
   const introspector = new Introspector(config);
   let clientCredentialsRequests = 0;
   const load = () => discovery.load();
@@ -157,6 +162,7 @@ export function createProvider(config: KenniEdgeConfig): Provider {
     revokeRefreshToken: async (refreshToken) => client.revokeRefreshToken(config, await load(), refreshToken),
     verifyAccessToken: async (token, options) => accessTokens.verify(await load(), token, options),
     verifyIdToken: async (idToken) => idTokens.verify(await load(), idToken),
+    verifyLogoutToken: async (logoutToken, replay) => logoutTokens.verify(await load(), logoutToken, replay),
     ...(config.introspection === 'auto'
       ? {
           introspect: async (token: string, options?: VerifyAccessTokenOptions) =>

@@ -57,7 +57,12 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
       const { keyHash } = await sessionKey(previousId);
       await deleteSession(config, c.env.SESSIONS, { id: previousId, keyHash });
     }
-    const session = await createSession(config, c.env.SESSIONS, { sub: claims.sub, claims, tokens });
+    const session = await createSession(config, c.env.SESSIONS, {
+      sub: claims.sub,
+      claims,
+      tokens,
+      userAgent: c.req.header('user-agent'),
+    });
     logEvent('login_succeeded', { session: session.keyHash.slice(0, 12) });
 
     const headers = new Headers({ location: transaction.return_to, 'cache-control': 'no-store' });

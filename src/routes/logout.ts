@@ -3,7 +3,8 @@
  * cookie), revokes its refresh token at the provider (RFC 7009), and sends the
  * browser to the provider's logout (RP-initiated logout with `id_token_hint`,
  * `post_logout_redirect_uri` and `client_id`). A cross-site request cannot log
- * a user out: it gets a confirmation page instead.
+ * a user out: it gets a confirmation page instead. With `everywhere=1` (query
+ * or form field) every other session of the person at the keyboard ends too.
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
  */
 import type { Context } from 'hono';
@@ -16,8 +17,10 @@ import { UI_TEXT } from '../pages/ui-text.ts';
 import { loadProvider } from '../provider/index.ts';
 import { expireCookie, readCookie, SESSION_COOKIE } from '../session/cookies.ts';
 import { endSession } from '../session/end.ts';
+import { endSessionsOfSubject } from '../session/indexes.ts';
 import { loadSession, readSessionTokens } from '../session/store.ts';
 import { isCrossSiteRequest, isSameOriginNavigation } from '../request-kind.ts';
+import { personOf, readSmallBody, waitUntilOf } from './session-person.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
 export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
@@ -38,8 +41,18 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   if (session) {
     const tokens = await readSessionTokens(config, session);
     idToken = tokens?.id_token;
+    const person = (await wantsEverywhere(c.req.raw, url)) ? personOf(session) : undefined;
+    const others =
+      person === undefined
+        ? 0
+        : await endSessionsOfSubject(config, c.env, person, {
+            except: session.keyHash,
+            ownOnly: true,
+            waitUntil: waitUntilOf(c),
+            reason: 'logged_out_everywhere',
+          });
     await endSession(config, c.env, session, tokens, waitUntilOf(c));
-    logEvent('logged_out', { session: session.keyHash.slice(0, 12) });
+    logEvent('logged_out', { session: session.keyHash.slice(0, 12), n_other_sessions: others });
   }
 
   let location = '/';
@@ -57,14 +70,13 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
   return new Response(null, { status: 302, headers });
 }
 
-/** The request's `waitUntil`, or undefined without an execution context (e.g. `app.request` in a script). */
-function waitUntilOf(c: Context<AppEnv>): ((work: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (work) => ctx.waitUntil(work);
-  } catch {
-    return undefined;
-  }
+/** `everywhere=1` in the query, or in the form body of a POST (a sign-out-everywhere button). */
+async function wantsEverywhere(request: Request, url: URL): Promise<boolean> {
+  if (url.searchParams.get('everywhere') === '1') return true;
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (request.method !== 'POST' || type !== 'application/x-www-form-urlencoded') return false;
+  const text = await readSmallBody(request, 1024);
+  return text !== undefined && new URLSearchParams(text).get('everywhere') === '1';
 }
 
 /** The page a cross-site logout gets: the same sign-out, one same-site button press away. */

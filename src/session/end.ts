@@ -11,7 +11,8 @@ import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider, type ProviderTokens } from '../provider/index.ts';
 import { endSessionLock } from './lock.ts';
-import { deleteSession, type ActiveSession } from './store.ts';
+import type { EndingSession } from './session-types.ts';
+import { deleteSession } from './store.ts';
 
 /**
  * Ends `session` here, in its lock and at the provider. The local end is
@@ -22,7 +23,7 @@ import { deleteSession, type ActiveSession } from './store.ts';
 export async function endSession(
   config: KenniEdgeConfig,
   env: Env,
-  session: ActiveSession,
+  session: EndingSession,
   tokens: ProviderTokens | undefined,
   waitUntil?: (work: Promise<unknown>) => void,
 ): Promise<void> {

@@ -38,9 +38,13 @@ export class SessionIsolateState {
     this.sessions.set(session.id, { session, tokens });
   }
 
-  /** Forgets a session and remembers that it ended. */
-  forget(session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
-    this.sessions.delete(session.id);
+  /**
+   * Forgets a session and remembers that it ended. Without the raw id (a session
+   * ended from elsewhere: revoked, back-channel) the cached copy stays, but
+   * `loadSession` checks `ended` before serving it.
+   */
+  forget(session: { readonly id?: string; readonly keyHash: string }): void {
+    if (session.id !== undefined) this.sessions.delete(session.id);
     this.ended.set(session.keyHash, true);
   }
 

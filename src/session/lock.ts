@@ -99,6 +99,18 @@ export class SessionLock extends DurableObject<Env> {
     await this.ctx.storage.setAlarm((Math.max(expiresAt, nowSeconds()) + 60) * 1000);
   }
 
+  /**
+   * Claims this object's name once (a logout token's `jti`): true the first
+   * time, false ever after, until `expiresAt` (seconds) has passed. Strict
+   * across isolates and locations, where KV is only eventually consistent.
+   */
+  async claimOnce(expiresAt: number): Promise<boolean> {
+    if ((await this.ctx.storage.get<boolean>('claimed')) === true) return false;
+    await this.ctx.storage.put('claimed', true);
+    await this.ctx.storage.setAlarm(Math.max(expiresAt, nowSeconds() + 60) * 1000);
+    return true;
+  }
+
   private async refreshOnce(session: ActiveSession, force: boolean): Promise<SessionRecord> {
     const config: KenniEdgeConfig = loadConfig(this.env);
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
@@ -147,7 +159,7 @@ export class SessionLock extends DurableObject<Env> {
  * Tells the session's {@link SessionLock} that the session ended, so a refresh
  * queued behind the lock does not write it back.
  */
-export async function endSessionLock(env: Env, session: ActiveSession): Promise<void> {
+export async function endSessionLock(env: Env, session: Pick<ActiveSession, 'keyHash' | 'record'>): Promise<void> {
   const namespace = env.SESSION_LOCKS as DurableObjectNamespace<SessionLock>;
   await namespace.get(namespace.idFromName(session.keyHash)).end(session.record.expires_at);
 }

@@ -12,7 +12,7 @@ import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { expireCookie, LOGIN_COOKIE_PREFIX, readCookie, readCookiesWithPrefix, serializeCookie } from './cookies.ts';
-import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unseal } from './seal.ts';
+import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unsealWithSecrets, type SealSecrets } from './seal.ts';
 
 /** How long a login may take, seconds (contract: at most 10 minutes). */
 export const LOGIN_TRANSACTION_TTL = 600;
@@ -58,7 +58,7 @@ export async function startLoginTransaction(
   const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
   const name = cookieNameFor(transaction.state);
   const setCookies = [serializeCookie(name, await seal(key, transaction, name), LOGIN_TRANSACTION_TTL)];
-  setCookies.push(...(await expireSurplusLogins(key, params.cookieHeader)));
+  setCookies.push(...(await expireSurplusLogins(config, params.cookieHeader)));
   return { transaction, codeChallenge: await oauth.calculatePKCECodeChallenge(transaction.code_verifier), setCookies };
 }
 
@@ -86,8 +86,8 @@ export async function openLoginTransaction(
       { retryHref: '/auth/login' },
     );
   }
-  const key = await deriveSealKey(config.sessionSecret, 'login-transaction');
-  const transaction = await unseal<LoginTransaction>(key, sealed, name);
+  // A login started before a SESSION_SECRET rotation completes under SESSION_SECRET_PREVIOUS.
+  const transaction = await unsealWithSecrets<LoginTransaction>(config, 'login-transaction', sealed, name);
   const clearCookie = expireCookie(name);
   if (!transaction || !timingSafeEqual(transaction.state, state)) {
     const error = new AppError('login_state_invalid', 'The sign-in state did not match. Please start again.', {
@@ -160,14 +160,15 @@ function cookieNameFor(state: string): string {
 }
 
 /** Keeps at most MAX_PENDING_LOGINS - 1 older pending logins (the new one makes the maximum). */
-async function expireSurplusLogins(key: CryptoKey, cookieHeader: string | null): Promise<string[]> {
+async function expireSurplusLogins(secrets: SealSecrets, cookieHeader: string | null): Promise<string[]> {
   const pending = readCookiesWithPrefix(cookieHeader, LOGIN_COOKIE_PREFIX);
   if (pending.length < MAX_PENDING_LOGINS) return [];
   const dated = await Promise.all(
     pending.map(async ([name, value], index) => ({
       name,
       index,
-      createdAt: (await unseal<LoginTransaction>(key, value, name))?.created_at ?? 0,
+      createdAt:
+        (await unsealWithSecrets<LoginTransaction>(secrets, 'login-transaction', value, name))?.created_at ?? 0,
     })),
   );
   // created_at has one-second resolution: on a tie the later cookie in the header is the newer one (RFC 6265 §5.4 orders by creation time).

@@ -52,7 +52,7 @@ export function deriveSealKey(secret: string, purpose: SealPurpose): Promise<Cry
 }
 
 /** What an HMAC key is used for; each purpose gets its own HKDF-derived key. */
-export type MacPurpose = 'edge-cache';
+export type MacPurpose = 'edge-cache' | 'national-id-index' | 'session-handle';
 
 /**
  * Derives (and caches per isolate) the HMAC-SHA256 key for one purpose, under
@@ -102,6 +102,36 @@ export async function unseal<T>(key: CryptoKey, sealed: string, context: string)
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The secrets a sealed value may have been sealed under: `SESSION_SECRET`, which
+ * seals everything, and `SESSION_SECRET_PREVIOUS`, which only opens (rotation).
+ */
+export interface SealSecrets {
+  readonly sessionSecret: string;
+  readonly previousSessionSecrets: readonly string[];
+}
+
+/**
+ * Opens a value sealed for `purpose` under the current secret or, failing that,
+ * under each previous one in order: the current key is tried first, so a
+ * rotation costs nothing once values are re-sealed, and every derived key is
+ * cached per isolate. `undefined` when no secret opens it.
+ */
+export async function unsealWithSecrets<T>(
+  secrets: SealSecrets,
+  purpose: SealPurpose,
+  sealed: string,
+  context: string,
+): Promise<T | undefined> {
+  const current = await unseal<T>(await deriveSealKey(secrets.sessionSecret, purpose), sealed, context);
+  if (current !== undefined) return current;
+  for (const previous of secrets.previousSessionSecrets) {
+    const value = await unseal<T>(await deriveSealKey(previous, purpose), sealed, context);
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }
 
 /** base64url without padding. */

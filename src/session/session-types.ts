@@ -30,6 +30,8 @@ export interface SessionRecord {
   amr?: string[];
   /** The ID token's `sid` (the provider's session, for logout). */
   sid?: string;
+  /** A short description of the browser that logged in ("Firefox on Linux"), for the session list. */
+  user_agent?: string;
 }
 
 /** The protocol claims a session keeps beside the identity: never sent as identity headers. */
@@ -43,3 +45,6 @@ export interface ActiveSession {
   readonly keyHash: string;
   record: SessionRecord;
 }
+
+/** A session to end: its key hash and record; the raw id only when the request holding its cookie ends it. */
+export type EndingSession = Pick<ActiveSession, 'keyHash' | 'record'> & { readonly id?: string };

@@ -16,11 +16,15 @@ import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
 import { sessionIsolateState } from './isolate-state.ts';
 import { identityClaims, protocolClaims, refreshedClaims } from './record-claims.ts';
+import { deleteSessionIndexes, writeSessionIndexes } from './index-keys.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
-import { deriveSealKey, randomId, seal, sha256Hex, unseal } from './seal.ts';
+import { describeUserAgent } from './user-agent.ts';
+import { openSessionTokens, sealTokens } from './record-tokens.ts';
+import { randomId, sha256Hex } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
 export { identityClaims } from './record-claims.ts';
+export { unsealRecordTokens } from './record-tokens.ts';
 
 /** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
 export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
@@ -36,7 +40,7 @@ export async function sessionKey(id: string): Promise<{ key: string; keyHash: st
 export async function createSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens },
+  params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens; userAgent?: string | null },
 ): Promise<ActiveSession> {
   const id = randomId(32);
   const { keyHash } = await sessionKey(id);
@@ -52,6 +56,7 @@ export async function createSession(
     created_at: now,
     expires_at: now + config.sessionTtl,
     last_seen_at: now,
+    user_agent: describeUserAgent(params.userAgent),
   };
   const session: ActiveSession = { id, keyHash, record };
   // A brand-new id has nothing to re-read: the only write that needs no guard.
@@ -74,12 +79,22 @@ export async function loadSession(
   const now = nowSeconds();
   const isolate = sessionIsolateState(config);
   let session = isolate.sessions.get(id)?.session;
+  // Ended here without its cookie (revoked, back-channel): a map lookup, no KV read.
+  if (session && isolate.ended.has(session.keyHash)) {
+    isolate.sessions.delete(id);
+    return undefined;
+  }
   if (!session) {
     const { key, keyHash } = await sessionKey(id);
+    if (isolate.ended.has(keyHash)) return undefined;
     const record = await kv.get<SessionRecord>(key, 'json');
     if (!isLiveRecord(record)) return undefined;
+    // A record whose tokens no configured secret opens (SESSION_SECRET changed without SESSION_SECRET_PREVIOUS)
+    // is no session: anonymous, not a 500 later. It stays in KV, so restoring the secret brings it back.
+    const tokens = await openSessionTokens(config, record, keyHash);
+    if (!tokens) return undefined;
     session = { id, keyHash, record };
-    isolate.remember(session, undefined);
+    isolate.remember(session, tokens);
   }
   if (now >= session.record.expires_at || now >= session.record.last_seen_at + config.sessionIdleTtl) {
     await deleteSession(config, kv, session);
@@ -95,8 +110,7 @@ export async function readSessionTokens(
 ): Promise<ProviderTokens | undefined> {
   const cached = sessionIsolateState(config).sessions.get(session.id);
   if (cached && cached.session.record === session.record && cached.tokens) return cached.tokens;
-  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
-  const tokens = await unseal<ProviderTokens>(key, session.record.tokens, `session:${session.keyHash}`);
+  const tokens = await openSessionTokens(config, session.record, session.keyHash);
   if (tokens && cached && cached.session.record === session.record) cached.tokens = tokens;
   return tokens;
 }
@@ -191,22 +205,33 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
 }
 
 /**
- * Deletes the session everywhere this isolate can reach: KV and the isolate
- * cache. Every later write of the session, in any isolate, re-reads KV first and
- * refuses a record that is gone (see `writeIfLive`), so a delete is final.
+ * Deletes the session everywhere this isolate can reach: KV (record and
+ * indexes; without `record` it is read first) and the isolate cache. Every later
+ * write of the session, in any isolate, re-reads KV first and refuses a record
+ * that is gone (see `writeIfLive`), so a delete is final.
  */
 export function deleteSession(
   config: KenniEdgeConfig,
   kv: KVNamespace,
-  session: Pick<ActiveSession, 'id' | 'keyHash'>,
+  session: { readonly id?: string; readonly keyHash: string; readonly record?: SessionRecord },
 ): Promise<void> {
   const isolate = sessionIsolateState(config);
   isolate.forget(session);
-  return isolate.inWriteOrder(session.keyHash, () => kv.delete(`session:${session.keyHash}`));
+  return isolate.inWriteOrder(session.keyHash, async () => {
+    const key = `session:${session.keyHash}`;
+    const record = session.record ?? (await kv.get<SessionRecord>(key, 'json'));
+    await Promise.all([
+      kv.delete(key),
+      isLiveRecord(record) ? deleteSessionIndexes(config, kv, session.keyHash, record) : undefined,
+    ]);
+  });
 }
 
 /** Forgets an ended session in this isolate only (no KV write), e.g. when the refresh lock reports it ended. */
-export function forgetSession(config: KenniEdgeConfig, session: Pick<ActiveSession, 'id' | 'keyHash'>): void {
+export function forgetSession(
+  config: KenniEdgeConfig,
+  session: { readonly id?: string; readonly keyHash: string },
+): void {
   sessionIsolateState(config).forget(session);
 }
 
@@ -252,10 +277,9 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   const endsAt = Math.min(record.expires_at, record.last_seen_at + config.sessionIdleTtl);
   // KV refuses an expirationTtl under 60 s; the record's own times still end it on time.
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
-  await kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl });
-}
-
-async function sealTokens(config: KenniEdgeConfig, keyHash: string, tokens: ProviderTokens): Promise<string> {
-  const key = await deriveSealKey(config.sessionSecret, 'session-tokens');
-  return seal(key, tokens, `session:${keyHash}`);
+  // The indexes live exactly as long as the record, and move with it (login, refresh, idle clock).
+  await Promise.all([
+    kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl }),
+    writeSessionIndexes(config, kv, session.keyHash, record, expirationTtl),
+  ]);
 }

@@ -140,7 +140,7 @@ describe('bogus callbacks', () => {
     expect(counter.writes).toEqual([]);
   });
 
-  it('a valid callback still writes: the used-state marker after the code exchange, then the session', async () => {
+  it('a valid callback still writes: the used-state marker after the code exchange, then the session and its indexes', async () => {
     const provider = await createProvider();
     const counter = countingKv(bindings.SESSIONS);
     const edge = createTestEdge({ KENNI_ISSUER: provider.issuer, SESSIONS: counter.kv });
@@ -158,10 +158,18 @@ describe('bogus callbacks', () => {
       .find((line) => line.startsWith(`${SESSION_COOKIE}=`))!
       .split(';')[0]!
       .slice(SESSION_COOKIE.length + 1);
-    expect(counter.writes).toEqual([
+    const keyHash = await sha256Hex(sessionId);
+    expect(counter.writes.slice(0, 2)).toEqual([
       `put login-state:${await sha256Hex(login.state)}`,
-      `put session:${await sha256Hex(sessionId)}`,
+      `put session:${keyHash}`,
     ]);
+    // Then the session-control indexes (user:, nid:; no sid: without one in the ID token), each naming this session.
+    expect(
+      counter.writes
+        .slice(2)
+        .map((write) => write.replace(/:[0-9a-f]{64}:/, ':<hash>:'))
+        .sort(),
+    ).toEqual([`put nid:<hash>:${keyHash}`, `put user:<hash>:${keyHash}`]);
     // The marker refuses the same callback again, in this isolate and in any other.
     const replay = await callback(edge, { code: 'c', state: login.state, iss: provider.issuer }, login.cookie);
     expect(replay.status).toBe(400);

@@ -547,6 +547,26 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('reads KENNI_ADMIN_SCOPE (unset: no admin route)', () => {
+    expect(parseConfig(validEnv()).adminScope).toBeUndefined();
+    expect(parseConfig(validEnv({ KENNI_ADMIN_SCOPE: ' @team.is/sessions.admin ' })).adminScope).toBe(
+      '@team.is/sessions.admin',
+    );
+  });
+
+  it.each(['@team.is/a @team.is/b', 'sessions"admin', 'sessions\\admin'])(
+    'refuses KENNI_ADMIN_SCOPE=%s (not one scope), naming the variable',
+    (value) => {
+      expect(problemsOf({ KENNI_ADMIN_SCOPE: value })).toEqual([
+        {
+          variable: 'KENNI_ADMIN_SCOPE',
+          problem: 'must be one OAuth scope (no spaces or quotes)',
+          fix: 'set it to the one scope an operator token carries, e.g. "@your-team.is/sessions.admin", or leave it unset',
+        },
+      ]);
+    },
+  );
+
   it('returns a frozen object', () => {
     const config = parseConfig(validEnv());
 

@@ -145,7 +145,8 @@ describe('the session cookie', () => {
 
     expect(ids.size).toBe(50);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{43,}$/);
-  });
+    // 50 full logins, each also writing (and replacing) the session-control indexes: more than the 5 s default on a busy machine.
+  }, 30_000);
 
   it('is replaced by a new id on login, and the old session is dead', async () => {
     const provider = await createProvider();

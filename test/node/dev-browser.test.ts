@@ -2,7 +2,9 @@
  * The newcomer's path, in a real browser: `npm run dev`, open the printed URL,
  * sign in as a test user at the local Kenni-like provider, see the claims at
  * the demo origin and at `/auth/me`, switch to a delegation (acting for a
- * company) on the provider's picker and see "acting for", sign out.
+ * company) on the provider's picker and see "acting for", sign out. Then the
+ * example access rules of wrangler.toml: Guðrún gets the 403 page at the admin
+ * area, signs out from it, and Þórður gets in.
  *
  * Runs in Node (the `node` vitest project), drives Debian's Chromium
  * (`/usr/bin/chromium`) with playwright-core, and runs the dev stack on free
@@ -43,6 +45,7 @@ const SCREENSHOT = '/tmp/kenni-edge-dev-browser.png';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEVELOPER_DEV_VARS = join(PROJECT_DIR, '.dev.vars');
 const THORDUR = { sub: 'dev-user-thordur', national_id: '0101302989', name: 'Þórður Ævarsson' };
+const GUDRUN = { name: 'Guðrún Ólafsdóttir' };
 
 const hasChromium = existsSync(CHROMIUM);
 const SKIP_NOTE = hasChromium
@@ -189,6 +192,51 @@ describe('npm run dev in a browser', () => {
       // The developer's own .dev.vars was neither written nor changed.
       expect(fingerprint(DEVELOPER_DEV_VARS)).toBe(developerDevVars);
       expect(existsSync(join(tempDir, '.dev.vars'))).toBe(true);
+    },
+  );
+
+  it.skipIf(!hasChromium)(
+    `the admin area (wrangler.toml ROUTES): Guðrún gets the 403 page, signs out from it, Þórður gets in${SKIP_NOTE}`,
+    async () => {
+      const adminUrl = new URL('/admin/', edgeUrl).href;
+      const consent = page.getByRole('heading', { name: 'Samþykki / Consent' });
+      const signInAs = async (name: string) => {
+        await page.getByRole('heading', { name: 'Innskráning / Sign in' }).waitFor();
+        await page.getByRole('button', { name: new RegExp(name) }).click();
+        await Promise.race([page.waitForURL((url) => url.origin === new URL(edgeUrl).origin), consent.waitFor()]);
+        if (await consent.isVisible()) await page.getByRole('button', { name: 'Samþykkja / Allow' }).click();
+      };
+      await context.clearCookies();
+
+      // Guðrún opens the admin area: the edge sends her to sign in, then answers 403 at /admin/ (no redirect loop).
+      await page.goto(adminUrl);
+      await signInAs(GUDRUN.name);
+      await page.waitForURL(adminUrl);
+      const refused = await page.goto(adminUrl);
+      expect(refused?.status()).toBe(403);
+      expect(page.url()).toBe(adminUrl);
+      // The browser asks for Icelandic (locale is-IS), so the page is in Icelandic.
+      await page.getByRole('heading', { name: 'Aðgangi hafnað' }).waitFor();
+      const text = await page.locator('body').innerText();
+      expect(text).toContain(`Þú ert skráð(ur) inn sem ${GUDRUN.name}.`);
+      expect(text).toContain('Villukóði: access_denied (HTTP 403)');
+      const switchLink = page.getByRole('link', { name: 'Skipta um umboð' });
+      expect(await switchLink.getAttribute('href')).toBe('/auth/login?prompt=delegation&return_to=%2Fadmin%2F');
+      const signOut = page.getByRole('button', { name: 'Skrá út' });
+      await page.screenshot({ path: SCREENSHOT.replace('.png', '-403.png'), fullPage: true });
+
+      // Her sign-out control on the 403 page ends the session (edge and provider): the provider asks who signs in.
+      await signOut.click();
+      await signInAs(THORDUR.name);
+      await page.waitForURL(edgeUrl);
+      const meAfter = (await (await context.request.get(new URL('/auth/me', edgeUrl).href)).json()) as { sub: string };
+      expect(meAfter.sub).toBe(THORDUR.sub);
+
+      // Þórður gets in: the demo origin's admin page greets him.
+      await page.getByRole('link', { name: 'Stjórnborð / Admin area' }).click();
+      await page.waitForURL(adminUrl);
+      await page.getByRole('heading', { name: 'Stjórnborð / Admin area' }).waitFor();
+      expect(await page.locator('.hello').innerText()).toBe(`Halló, ${THORDUR.name}!`);
     },
   );
 });

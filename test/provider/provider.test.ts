@@ -43,12 +43,6 @@ describe('loadProvider', () => {
     expect(await scripted.requests({ path: '/oidc/jwks' })).toHaveLength(1);
   });
 
-  it('leaves the logout-token slot empty until its issue fills it', async () => {
-    const { config } = await setUp();
-    const provider = createProvider(config);
-    expect(provider.verifyLogoutToken).toBeUndefined();
-  });
-
   it('fills the introspection slot unless KENNI_INTROSPECTION=off', async () => {
     const { config } = await setUp();
     expect(createProvider(config).introspect).toBeTypeOf('function');

@@ -2,14 +2,19 @@
  * Vitest global setup (runs in Node): starts the servers the worker tests talk
  * to over 127.0.0.1 and hands their URLs to the tests with `provide`:
  * the real local Kenni-like provider, the scripted (hostile) provider, and the
- * demo origin. Each is stopped in the teardown.
+ * demo origin. Each is stopped in the teardown. It also hands over the
+ * `ROUTES` of the deploy/dev `wrangler.toml` as wrangler reads them, so a test
+ * can run the `npm run dev` example rules.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { TestProject } from 'vitest/node';
+import { unstable_readConfig } from 'wrangler';
 import { startDemoOrigin } from '../../dev/demo-origin.ts';
 import { startKenniProvider } from '../../dev/provider.ts';
+import { startBackchannelCapture } from './backchannel-capture-server.ts';
 import { startScriptedProviderServer } from './scripted-provider-server.ts';
 
 declare module 'vitest' {
@@ -18,12 +23,18 @@ declare module 'vitest' {
     kenniIssuer: string;
     demoOriginUrl: string;
     edgeSigningKey: string;
+    /** `[vars].ROUTES` of the project's wrangler.toml (what `npm run dev` runs), as JSON. */
+    devRoutes: string;
+    /** The server that receives the real provider's back-channel logout tokens (see backchannel-capture-server.ts). */
+    backchannelCaptureUrl: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const scripted = await startScriptedProviderServer();
-  const provider = await startKenniProvider({ port: 0 });
+  // The worker under test has no port: the provider's back-channel logout tokens go to a capture server instead.
+  const backchannel = await startBackchannelCapture();
+  const provider = await startKenniProvider({ port: 0, backchannelLogoutUri: backchannel.logoutUri });
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const edgeKey = { ...(await exportJWK(privateKey)), kid: 'edge-test-1', alg: 'ES256' };
   // The worker under test has no port, so its /auth/jwks.json (the public half of the test edge key) is served here.
@@ -37,9 +48,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kenniIssuer', provider.issuer);
   project.provide('demoOriginUrl', origin.url);
   project.provide('edgeSigningKey', JSON.stringify(edgeKey));
+  const devConfig = unstable_readConfig({ config: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)) });
+  project.provide('devRoutes', JSON.stringify(devConfig.vars.ROUTES ?? null));
+  project.provide('backchannelCaptureUrl', backchannel.url);
 
   return async () => {
-    await Promise.allSettled([scripted.close(), provider.close(), origin.close(), edgeJwks.close()]);
+    await Promise.allSettled([
+      scripted.close(),
+      provider.close(),
+      origin.close(),
+      edgeJwks.close(),
+      backchannel.close(),
+    ]);
   };
 }
 
