@@ -10,11 +10,15 @@ import { AppError, errorResponse } from './errors.ts';
 import { errorFormat, formatFor, localeFor } from './error-format.ts';
 import { classifyGatewayRequest, handleGateway } from './gateway/handler.ts';
 import { logEvent } from './log.ts';
+import { recordAuthMetrics } from './metrics.ts';
 import { expireCookie, SESSION_COOKIE } from './session/cookies.ts';
 import { handleAdminRevoke } from './routes/admin-revoke.ts';
 import { handleBackchannelLogout } from './routes/backchannel-logout.ts';
 import { handleCallback } from './routes/callback.ts';
 import { handleEdgeJwks } from './routes/edge-jwks.ts';
+import { handleHealth, HEALTH_PATH } from './routes/health.ts';
+import { handleProtectedResource, refuseProtectedResourceMethod } from './routes/protected-resource.ts';
+import { RESOURCE_METADATA_PATH } from './resource-metadata.ts';
 import { handleLogin } from './routes/login.ts';
 import { handleLogout } from './routes/logout.ts';
 import { handleMe } from './routes/me.ts';
@@ -31,6 +35,7 @@ const AUTH_ROUTE_METHODS: Record<string, string[]> = {
   '/auth/logout': ['GET', 'POST'],
   '/auth/jwks.json': ['GET'],
   '/auth/verify': ['GET'],
+  '/auth/health': ['GET'],
   '/auth/sessions': ['GET'],
   '/auth/sessions/revoke': ['POST'],
   '/auth/backchannel-logout': ['POST'],
@@ -86,15 +91,18 @@ export interface KenniEdgeOptions {
  */
 export function kenniConfig(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('config', loadConfig(c.env));
-    await next();
+    // `/auth/health` reads the configuration itself: an invalid one is its 503 answer, not a 500 here.
+    if (new URL(c.req.url).pathname !== HEALTH_PATH) c.set('config', loadConfig(c.env));
+    // One METRICS data point per auth decision, when the binding is there.
+    await recordAuthMetrics(c, next);
   };
 }
 
 /**
  * Creates the edge app: `/auth/login`, `/auth/callback`, `/auth/me`,
- * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`,
- * `/auth/backchannel-logout`, `/auth/admin/revoke` (with `KENNI_ADMIN_SCOPE`), and the gateway.
+ * `/auth/refresh`, `/auth/logout`, `/auth/jwks.json`, `/auth/verify`, `/auth/health`,
+ * `/auth/backchannel-logout`, `/auth/admin/revoke` (with `KENNI_ADMIN_SCOPE`),
+ * `/.well-known/oauth-protected-resource` (RFC 9728), and the gateway.
  * Mount it as the Worker's default export, or compose it into your own Hono app.
  * @example
  * export default createKenniEdge(); // the whole edge as a Worker
@@ -102,6 +110,8 @@ export function kenniConfig(): MiddlewareHandler<AppEnv> {
  */
 export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Before the configuration is loaded: an invalid configuration is what health reports (503), not a 500.
+  app.get(HEALTH_PATH, handleHealth);
   app.use('*', async (c, next) => {
     c.set('config', loadConfig(c.env));
     try {
@@ -118,6 +128,9 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
       c.res.headers.append('set-cookie', expireCookie(SESSION_COOKIE));
     }
   });
+  app.get(RESOURCE_METADATA_PATH, handleProtectedResource);
+  app.all(RESOURCE_METADATA_PATH, refuseProtectedResourceMethod);
+  app.use('*', recordAuthMetrics);
   app.use('/auth/*', authErrorFormat);
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);

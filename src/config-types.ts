@@ -12,6 +12,8 @@ import type { RouteEntry } from './access/rules.ts';
 export interface Env {
   SESSIONS: KVNamespace;
   SESSION_LOCKS?: DurableObjectNamespace;
+  /** Optional Workers Analytics Engine dataset: one data point per auth decision (see README, "Metrics"). */
+  METRICS?: AnalyticsEngineDataset;
   KENNI_ISSUER?: string;
   KENNI_CLIENT_ID?: string;
   KENNI_CLIENT_SECRET?: string;

@@ -142,6 +142,8 @@ export class AppError extends HTTPException {
   readonly page: ((locale: Locale) => string) | undefined;
   /** `Set-Cookie` values the error response must still carry (e.g. clearing a used login cookie). */
   readonly setCookies: string[] = [];
+  /** On API routes: the protected resource metadata URL its Bearer challenge names (RFC 9728 §5.1). */
+  resourceMetadata: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(ERROR_STATUS[code], options.cause === undefined ? { message } : { message, cause: options.cause });
@@ -231,20 +233,23 @@ export function errorResponse(error: AppError, format: 'json' | 'page', locale: 
 }
 
 function challengeFor(error: AppError): string | undefined {
+  const realm = BEARER_REALM;
+  const resourceMetadata = error.resourceMetadata;
+  const base = resourceMetadata ? { realm, resourceMetadata } : { realm };
   switch (error.code) {
     case 'bearer_missing':
     case 'session_required':
     case 'session_ended':
-      return bearerChallenge({ realm: BEARER_REALM });
+      return bearerChallenge(base);
     case 'bearer_malformed':
     case 'scope_invalid':
-      return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_request', description: error.message });
+      return bearerChallenge({ ...base, error: 'invalid_request', description: error.message });
     case 'bearer_invalid':
-      return bearerChallenge({ realm: BEARER_REALM, error: 'invalid_token', description: error.message });
+      return bearerChallenge({ ...base, error: 'invalid_token', description: error.message });
     case 'insufficient_scope':
     case 'insufficient_user_authentication':
       return bearerChallenge({
-        realm: BEARER_REALM,
+        ...base,
         error: error.code,
         description: error.message,
         ...(error.scope ? { scope: error.scope } : {}),

@@ -36,9 +36,11 @@ export function quoteAuthParam(value: string): string {
 
 /**
  * Builds an RFC 6750 Bearer challenge, like Hono's `jwk` middleware does
- * (with RFC 9470's `max_age` for a step-up).
+ * (with RFC 9470's `max_age` for a step-up), naming the resource metadata on
+ * API routes.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  * @see https://www.rfc-editor.org/rfc/rfc9470#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
  */
 export function bearerChallenge(params: {
   realm: string;
@@ -47,12 +49,15 @@ export function bearerChallenge(params: {
   scope?: string;
   /** RFC 9470 `max_age` (a token, unquoted: whole seconds). */
   maxAge?: number;
+  /** The absolute URL of the protected resource metadata (RFC 9728 §5.1). */
+  resourceMetadata?: string;
 }): string {
   const parts = [`realm=${quoteAuthParam(params.realm)}`];
   if (params.error) parts.push(`error=${quoteAuthParam(params.error)}`);
   if (params.description) parts.push(`error_description=${quoteAuthParam(params.description)}`);
   if (params.scope) parts.push(`scope=${quoteAuthParam(params.scope)}`);
   if (params.maxAge !== undefined) parts.push(`max_age=${Math.floor(params.maxAge)}`);
+  if (params.resourceMetadata) parts.push(`resource_metadata=${quoteAuthParam(params.resourceMetadata)}`);
   return `Bearer ${parts.join(', ')}`;
 }
 

@@ -86,9 +86,9 @@ export function isRoutingHeaderName(name: string): boolean {
   return ROUTING_HEADERS.has(normalized) || normalized === 'x-forwarded' || normalized.startsWith('x-forwarded-');
 }
 
-/** The only client headers a CORS preflight takes to the origin: what the browser's preflight is made of. */
+/** The only client headers a CORS preflight takes to the origin: what the browser's preflight is made of, and its trace context. */
 const PREFLIGHT_HEADERS =
-  /^(origin|access-control-request-[a-z-]+|sec-fetch-[a-z]+|accept|accept-language|user-agent|referer)$/;
+  /^(origin|access-control-request-[a-z-]+|sec-fetch-[a-z]+|accept|accept-language|user-agent|referer|traceparent|tracestate)$/;
 
 /** What to add to a forwarded request. */
 export interface ForwardOptions {

@@ -13,8 +13,10 @@ import { authenticate } from '../pipeline/authenticate.ts';
 import { authorize } from '../pipeline/authorize.ts';
 import { forward } from '../pipeline/forward.ts';
 import { isPageNavigation } from '../request-kind.ts';
+import { namingResourceMetadata } from '../resource-metadata.ts';
 import { loginUrlFor } from '../session/middleware.ts';
 import { classifyPath, type PathClassification } from './policy.ts';
+import type { Route } from './route.ts';
 
 /**
  * Classifies the gateway path once (into `c.var.classification`) and fixes the
@@ -57,7 +59,13 @@ export async function handleGateway(c: Context<AppEnv>): Promise<Response> {
   if (isCorsPreflight(c.req.raw)) return forward(c, undefined, route, { preflight: true });
   // Public paths: the client's own Authorization is the origin's business.
   if (route.kind === 'public') return forward(c, undefined, route);
+  // API routes: every Bearer challenge names the resource metadata (RFC 9728 §5.1).
+  if (route.kind === 'api') return namingResourceMetadata(c, () => authenticatedForward(c, route, url));
+  return authenticatedForward(c, route, url);
+}
 
+/** Authenticate → authorize → forward for a route that needs a principal. */
+async function authenticatedForward(c: Context<AppEnv>, route: Route, url: URL): Promise<Response> {
   const principal = await authenticate(c, route);
   if (!principal) {
     if (route.kind === 'page' && isPageNavigation(c.req.raw)) return c.redirect(loginUrlFor(url), 302);

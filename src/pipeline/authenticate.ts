@@ -13,8 +13,8 @@ import type { Route } from '../gateway/route.ts';
 import { logEvent } from '../log.ts';
 import { isCrossSiteRequest, isStateChanging } from '../request-kind.ts';
 import { loadRequestSession } from '../session/middleware.ts';
-import { ensureFreshTokens } from '../session/refresher.ts';
 import type { ActiveSession } from '../session/store.ts';
+import { freshSessionTokens } from './fresh-session.ts';
 import type { Principal } from './principal.ts';
 
 /**
@@ -31,7 +31,7 @@ export async function authenticate(c: Context<AppEnv>, route: Route): Promise<Pr
   }
   const principal = await authenticateSession(c);
   if (!principal?.session || route.kind !== 'api') return principal;
-  const { session } = await ensureFreshTokens(c.get('config'), c.env, principal.session);
+  const { session } = await freshSessionTokens(c, principal.session);
   if (session === principal.session) return principal;
   c.set('session', session);
   return sessionPrincipal(session);

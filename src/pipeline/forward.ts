@@ -13,7 +13,7 @@ import { encodeIdentityValue, forwardToOrigin, IDENTITY_HEADERS } from '../gatew
 import type { Route } from '../gateway/route.ts';
 import { kennitalaKind } from '../identity/kennitala.ts';
 import { logEvent } from '../log.ts';
-import { ensureFreshTokens } from '../session/refresher.ts';
+import { freshSessionTokens } from './fresh-session.ts';
 import type { Principal } from './principal.ts';
 
 /**
@@ -55,9 +55,9 @@ export async function forward(
  */
 export async function freshAccessToken(c: Context<AppEnv>, principal: Principal): Promise<string> {
   if (!principal.session) return bearerTokenFrom(c.req.raw)!;
-  const { session, tokens } = await ensureFreshTokens(c.get('config'), c.env, principal.session);
-  c.set('session', session);
-  return tokens.access_token;
+  const fresh = await freshSessionTokens(c, principal.session);
+  c.set('session', fresh.session);
+  return fresh.tokens.access_token;
 }
 
 /** API routes carry a token: the verified header as sent, or the session's fresh access token. Pages carry none. */

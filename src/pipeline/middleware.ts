@@ -11,6 +11,7 @@ import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Route } from '../gateway/route.ts';
 import { isPageNavigation } from '../request-kind.ts';
+import { namingResourceMetadata } from '../resource-metadata.ts';
 import { loginUrlFor } from '../session/middleware.ts';
 import { authenticateBearer, authenticateSession, sessionPrincipal } from './authenticate.ts';
 import { authorize } from './authorize.ts';
@@ -113,8 +114,8 @@ export interface RequireBearerOptions {
 
 /**
  * Verifies `Authorization: Bearer <jwt>` (an opaque token by introspection) and sets `c.var.principal` and
- * `c.var.bearer`. Failures answer RFC 6750 JSON with `WWW-Authenticate`, also
- * in an app without `onError`.
+ * `c.var.bearer`. Failures answer RFC 6750 JSON with `WWW-Authenticate` naming
+ * the resource metadata (RFC 9728), also in an app without `onError`.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  * @example app.get('/api/orders', requireBearer({ scopes: ['@your-team.is/orders.read'] }), (c) => c.json(c.var.principal))
  */
@@ -123,9 +124,13 @@ export function requireBearer(options: RequireBearerOptions = {}): MiddlewareHan
   return async (c, next) => {
     // The bearer routes are APIs: JSON even for a browser navigation.
     c.set('errorFormat', 'json');
-    const principal = await authenticateBearer(c, options.scopes ?? c.get('config').apiScopes);
-    if (!principal) throw bearerMissing();
-    authorizeRequest(c, principal, route);
+    // Its challenges name the resource metadata (RFC 9728 §5.1).
+    const principal = await namingResourceMetadata(c, async () => {
+      const verified = await authenticateBearer(c, options.scopes ?? c.get('config').apiScopes);
+      if (!verified) throw bearerMissing();
+      authorizeRequest(c, verified, route);
+      return verified;
+    });
     c.set('principal', principal);
     await next();
   };
@@ -150,7 +155,12 @@ export function requireAccess(rules: AccessRuleSpec): MiddlewareHandler<AppEnv> 
         reason: 'no_principal',
       });
     }
-    authorizeRequest(c, principal, principal.auth === 'bearer' ? apiRoute : pageRoute);
+    if (principal.auth === 'bearer') {
+      // A bearer caller is an API client: its challenges name the resource metadata (RFC 9728 §5.1).
+      await namingResourceMetadata(c, async () => authorizeRequest(c, principal, apiRoute));
+    } else {
+      authorizeRequest(c, principal, pageRoute);
+    }
     await next();
   };
 }

@@ -19,6 +19,19 @@ const DISCOVERY_STALE_SECONDS = 86_400;
 interface Held {
   server: oauth.AuthorizationServer;
   expiresAt: number;
+  /** When the provider published this copy (ms). */
+  storedAt: number;
+  /** A copy past its TTL, kept while the provider cannot be reached. */
+  stale: boolean;
+}
+
+/**
+ * The age of the document held in the isolate and whether it is a stale copy
+ * kept while the provider is down (read by `GET /auth/health`).
+ */
+export interface DiscoveryStatus {
+  readonly storedAt: number;
+  readonly stale: boolean;
 }
 
 /**
@@ -43,6 +56,12 @@ export class Discovery {
   /** How many times this instance asked the provider for its document. */
   get fetches(): number {
     return this.#fetches;
+  }
+
+  /** The copy held in this isolate, or `undefined` before the first load. */
+  get status(): DiscoveryStatus | undefined {
+    const held = this.#held;
+    return held && { storedAt: held.storedAt, stale: held.stale };
   }
 
   /** The discovery document (from the isolate when fresh: one comparison and no await on the hot path). */
@@ -71,7 +90,7 @@ export class Discovery {
       if (!(error instanceof AppError) || error.code !== 'provider_unreachable') throw error;
       // The provider is down: the newest copy we have (this isolate's or the data centre's) keeps serving.
       const copies = [
-        stale && { server: stale.server, storedAt: stale.expiresAt - DISCOVERY_TTL_SECONDS * 1000 },
+        stale && { server: stale.server, storedAt: stale.storedAt },
         sharedUsable && { server: sharedUsable.value, storedAt: sharedUsable.storedAt },
       ];
       const fallback = copies
@@ -80,13 +99,18 @@ export class Discovery {
         .sort((a, b) => b.storedAt - a.storedAt)[0];
       if (!fallback) throw error;
       // Try the provider again in a minute rather than on every request.
-      this.#held = { server: fallback.server, expiresAt: Date.now() + 60_000 };
+      this.#held = {
+        server: fallback.server,
+        expiresAt: Date.now() + 60_000,
+        storedAt: fallback.storedAt,
+        stale: true,
+      };
       return fallback.server;
     }
   }
 
   #remember(server: oauth.AuthorizationServer, storedAt: number): void {
-    this.#held = { server, expiresAt: storedAt + DISCOVERY_TTL_SECONDS * 1000 };
+    this.#held = { server, expiresAt: storedAt + DISCOVERY_TTL_SECONDS * 1000, storedAt, stale: false };
   }
 
   /**

@@ -11,7 +11,7 @@ import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AccessTokenVerifier, type VerifiedAccessToken, type VerifyAccessTokenOptions } from './access-token.ts';
 import * as client from './client.ts';
-import { Discovery } from './discovery.ts';
+import { Discovery, type DiscoveryStatus } from './discovery.ts';
 import { IdTokenVerifier } from './id-token.ts';
 import { Introspector } from './introspection.ts';
 import { jwksCacheOptions, KeySet } from './key-set.ts';
@@ -19,6 +19,8 @@ import { LogoutTokenVerifier, type ReplayGuard, type VerifiedLogoutToken } from 
 
 export type { AuthorizationRequest, LoginResult, ProviderTokens } from './client.ts';
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './access-token.ts';
+export type { DiscoveryStatus } from './discovery.ts';
+export type { KeySetStatus } from './key-set.ts';
 export { KeySetError, type KeySetErrorCode } from './key-set.ts';
 export { OPAQUE_ACCESS_TOKEN } from './introspection.ts';
 export { BACKCHANNEL_LOGOUT_EVENT, type ReplayGuard, type VerifiedLogoutToken } from './logout-token.ts';
@@ -72,6 +74,8 @@ export interface Provider {
    * @see https://openid.net/specs/openid-connect-discovery-1_0.html
    */
   discovery(): Promise<oauth.AuthorizationServer>;
+  /** The discovery copy held in this isolate (its age, stale or not), or `undefined` before the first load. */
+  readonly discoveryStatus: DiscoveryStatus | undefined;
   /** The authorization endpoint URL of a login (code flow, PKCE S256, state, nonce). */
   authorizationUrl(request: client.AuthorizationRequest): Promise<URL>;
   /** Validates the authorization response (`state`, `iss`, provider `error`, `code`) and returns its parameters. */
@@ -141,6 +145,9 @@ export function createProvider(config: KenniEdgeConfig): Provider {
     accessTokens,
     idTokens,
     discovery: load,
+    get discoveryStatus() {
+      return discovery.status;
+    },
     authorizationUrl: async (request) => client.buildAuthorizationUrl(config, await load(), request),
     validateCallback: async (callbackUrl, expectedState) =>
       client.validateCallbackParameters(config, await load(), callbackUrl, expectedState),

@@ -67,6 +67,18 @@ interface KeySetSnapshot {
   keys: JWK[];
   fetchedAt: number;
   expiresAt: number;
+  /** Kept past its TTL because the provider could not be reached (never written to the Cache API). */
+  stale?: boolean;
+}
+
+/** What a key set held in the isolate looks like (read by `GET /auth/health`). */
+export interface KeySetStatus {
+  /** When the provider published these keys (ms). */
+  readonly fetchedAt: number;
+  /** How many usable signing keys the set holds. */
+  readonly keys: number;
+  /** Kept past its TTL while the provider cannot be reached. */
+  readonly stale: boolean;
 }
 
 interface UriState {
@@ -103,6 +115,19 @@ export class KeySet {
   /** How many times this instance fetched a JWKS from the provider. */
   get fetches(): number {
     return this.#fetches;
+  }
+
+  /**
+   * Loads the key set of `jwksUri` unless a fresh one is held (isolate, Cache
+   * API, then the provider, stale-if-error), and says what is held. Throws
+   * `provider_unreachable` (502) when no keys could be loaded.
+   */
+  async status(jwksUri: string): Promise<KeySetStatus> {
+    const state = this.#stateFor(jwksUri);
+    let snapshot = state.snapshot;
+    if (!snapshot || snapshot.expiresAt <= Date.now())
+      snapshot = await this.#load(jwksUri, state, { allowStale: true });
+    return { fetchedAt: snapshot.fetchedAt, keys: snapshot.keys.length, stale: snapshot.stale === true };
   }
 
   /**
@@ -194,7 +219,7 @@ export class KeySet {
         shared && (!state.snapshot || shared.fetchedAt > state.snapshot.fetchedAt) ? shared : state.snapshot;
       if (mode.allowStale && stale && stale.fetchedAt + options.staleIfError * 1000 > Date.now()) {
         // Keep serving the keys we know; try the provider again after the cooldown.
-        return { ...stale, expiresAt: Date.now() + options.cooldown * 1000 };
+        return { ...stale, expiresAt: Date.now() + options.cooldown * 1000, stale: true };
       }
       throw error;
     }

@@ -8,12 +8,17 @@ import type { AppEnv } from '../context.ts';
 import { bearerMissing, bearerTokenFrom, verifyBearer } from '../bearer/middleware.ts';
 import { AppError } from '../errors.ts';
 import { encodeIdentityValue } from '../gateway/forward.ts';
+import { namingResourceMetadata } from '../resource-metadata.ts';
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
-/** Handles `GET /auth/verify`. */
-export async function handleVerify(c: Context<AppEnv>): Promise<Response> {
+/** Handles `GET /auth/verify`; its Bearer challenges name the resource metadata (RFC 9728 §5.1). */
+export function handleVerify(c: Context<AppEnv>): Promise<Response> {
+  return namingResourceMetadata(c, () => verify(c));
+}
+
+async function verify(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const token = bearerTokenFrom(c.req.raw);
   if (!token) throw bearerMissing();

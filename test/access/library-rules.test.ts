@@ -196,7 +196,10 @@ describe('requireBearer({ rules })', () => {
       scope: ORDERS_WRITE,
     });
     expect(insufficient.headers.get('www-authenticate')).toMatch(
-      new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_WRITE}"$`),
+      // An API client: the challenge names the resource metadata (RFC 9728 §5.1).
+      new RegExp(
+        `^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_WRITE}", resource_metadata="https://[^"]+/\\.well-known/oauth-protected-resource"$`,
+      ),
     );
 
     expect((await call('/api/public-data', reader)).status).toBe(200);

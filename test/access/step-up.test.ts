@@ -167,7 +167,9 @@ describe('a session on a max_auth_age route', () => {
 describe('a bearer token on a max_auth_age route', () => {
   const challenge =
     'Bearer realm="kenni-edge", error="insufficient_user_authentication", ' +
-    `error_description="This route needs a sign-in at most 300 seconds old: the token's auth_time is missing or older.", max_age=300`;
+    `error_description="This route needs a sign-in at most 300 seconds old: the token's auth_time is missing or older.", max_age=300, ` +
+    // An API route: its challenge names the protected resource metadata (RFC 9728 §5.1).
+    'resource_metadata="https://edge.test/.well-known/oauth-protected-resource"';
 
   it('fresh auth_time passes; stale or missing gets the 401 challenge; the verified-token cache skips nothing', async () => {
     const setup = await stepUpSetup();

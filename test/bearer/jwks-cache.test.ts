@@ -15,6 +15,7 @@ import {
   freezeDateEachTest,
   loggedEvents,
   NOW,
+  RESOURCE_METADATA_PARAM,
   setUpVerifyingEdge as setUp,
   type VerifyingEdge,
 } from '../support/bearer.ts';
@@ -48,7 +49,7 @@ async function expectAccepted(response: Response, sub?: string): Promise<void> {
 async function expectUnknownKey(response: Response): Promise<void> {
   expect(response.status).toBe(401);
   expect(response.headers.get('www-authenticate')).toBe(
-    `Bearer realm="kenni-edge", error="invalid_token", error_description="${UNKNOWN_KEY}"`,
+    `Bearer realm="kenni-edge", error="invalid_token", error_description="${UNKNOWN_KEY}", ${RESOURCE_METADATA_PARAM}`,
   );
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(await response.json()).toEqual({

@@ -6,7 +6,7 @@
  * and that garbage never makes the edge answer 5xx.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { API_SCOPE, AUDIENCE, CLIENT_ID, freezeDateEachTest, NOW } from '../support/bearer.ts';
+import { API_SCOPE, AUDIENCE, CLIENT_ID, freezeDateEachTest, NOW, RESOURCE_METADATA_PARAM } from '../support/bearer.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { testEvents } from '../support/log-capture.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../support/scripted-provider.ts';
@@ -115,7 +115,7 @@ function rejectionReasons(): string[] {
 async function expectInvalidToken(response: Response, description: string, reason: string): Promise<void> {
   expect(response.status).toBe(401);
   expect(response.headers.get('www-authenticate')).toBe(
-    `Bearer realm="kenni-edge", error="invalid_token", error_description="${description}"`,
+    `Bearer realm="kenni-edge", error="invalid_token", error_description="${description}", ${RESOURCE_METADATA_PARAM}`,
   );
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('cache-control')).toBe('no-store');
@@ -535,7 +535,7 @@ describe.each([verifyRoute, apiRoute])('bearer verification through $name', (sur
                 challenge?.startsWith('Bearer realm="kenni-edge", error="invalid_token", error_description="')) ||
               // An empty token is no bearer token at all ("Bearer " is trimmed to "Bearer"): 400 above, or for the
               // gateway a request without credentials.
-              challenge === 'Bearer realm="kenni-edge"'
+              challenge === `Bearer realm="kenni-edge", ${RESOURCE_METADATA_PARAM}`
             )
           : true,
     );

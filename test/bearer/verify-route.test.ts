@@ -18,9 +18,10 @@ import {
   freezeDateEachTest,
   loggedEvents,
   NOW,
+  RESOURCE_METADATA_PARAM,
   startKeyedProvider,
 } from '../support/bearer.ts';
-import { createTestEdge, type TestEdge } from '../support/edge.ts';
+import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { testLines } from '../support/log-capture.ts';
 import type { ScriptedProvider } from '../support/scripted-provider.ts';
 import { TEST_SUBJECT, type Claims, type TestKey } from '../support/token-factory.ts';
@@ -29,9 +30,8 @@ const READ = API_SCOPE;
 const WRITE = '@t.is/orders.write';
 
 const MALFORMED_DESCRIPTION = 'The Authorization header is not "Bearer <token>".';
-const MALFORMED_CHALLENGE =
-  'Bearer realm="kenni-edge", error="invalid_request", error_description="The Authorization header is not \\"Bearer <token>\\"."';
-const BARE_CHALLENGE = 'Bearer realm="kenni-edge"';
+const MALFORMED_CHALLENGE = `Bearer realm="kenni-edge", error="invalid_request", error_description="The Authorization header is not \\"Bearer <token>\\".", ${RESOURCE_METADATA_PARAM}`;
+const BARE_CHALLENGE = `Bearer realm="kenni-edge", ${RESOURCE_METADATA_PARAM}`;
 
 interface Setup {
   provider: ScriptedProvider;
@@ -76,7 +76,7 @@ async function expectInsufficientScope(response: Response, required: string): Pr
   const description = INSUFFICIENT_DESCRIPTION;
   expect(response.status).toBe(403);
   expect(response.headers.get('www-authenticate')).toBe(
-    `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${required}"`,
+    `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${required}", ${RESOURCE_METADATA_PARAM}`,
   );
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('cache-control')).toBe('no-store');
@@ -203,13 +203,13 @@ describe('required scopes', () => {
       const response = await verify(setup.edge, `Bearer ${readOnly}`, `?scope=${encodeURIComponent(scope)}`);
       expect(response.status).toBe(403);
       const challenge = response.headers.get('www-authenticate')!;
-      const reflected = /scope="([^"]*)"$/.exec(challenge)![1]!;
+      const reflected = /scope="([^"]*)", resource_metadata="[^"]*"$/.exec(challenge)![1]!;
       expect(reflected.length).toBeLessThanOrEqual(256);
       expect(reflected.startsWith(READ)).toBe(true);
       // Whole scope values only, each one that was required.
       for (const value of reflected.split(' ')) expect([READ, ...scope.split(' ')]).toContain(value);
       expect(challenge).toBe(
-        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${INSUFFICIENT_DESCRIPTION}", scope="${reflected}"`,
+        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${INSUFFICIENT_DESCRIPTION}", scope="${reflected}", ${RESOURCE_METADATA_PARAM}`,
       );
       const body = await response.text();
       expect(body.length).toBeLessThan(600);
@@ -250,7 +250,7 @@ describe('required scopes', () => {
       code: 'scope_invalid',
     });
     expect(response.headers.get('www-authenticate')).toBe(
-      'Bearer realm="kenni-edge", error="invalid_request", error_description="The scope parameter holds a value that is not an OAuth scope."',
+      `Bearer realm="kenni-edge", error="invalid_request", error_description="The scope parameter holds a value that is not an OAuth scope.", ${RESOURCE_METADATA_PARAM}`,
     );
   });
 
@@ -492,7 +492,7 @@ describe('requireBearer() in an app of its own', () => {
   function request(app: Hono<AppEnv>, setup: Setup, authorization?: string): Promise<Response> {
     const bindings = { ...(env as unknown as Env), ...setup.vars } as Env;
     return Promise.resolve(
-      app.request('/x', authorization === undefined ? {} : { headers: { authorization } }, bindings),
+      app.request(`${EDGE_ORIGIN}/x`, authorization === undefined ? {} : { headers: { authorization } }, bindings),
     );
   }
 
@@ -532,7 +532,7 @@ describe('requireBearer() in an app of its own', () => {
 
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
-      'Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not meant for this API (audience)."',
+      `Bearer realm="kenni-edge", error="invalid_token", error_description="The token is not meant for this API (audience).", ${RESOURCE_METADATA_PARAM}`,
     );
     expect(await response.json()).toEqual({
       error: 'invalid_token',

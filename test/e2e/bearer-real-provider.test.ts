@@ -125,7 +125,7 @@ describe('bearer tokens from the real local provider', () => {
     for (const response of [verify, api]) {
       expect(response.status).toBe(403);
       expect(response.headers.get('www-authenticate')).toBe(
-        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="The token lacks a required scope (named in scope).", scope="${API_READ}"`,
+        `Bearer realm="kenni-edge", error="insufficient_scope", error_description="The token lacks a required scope (named in scope).", scope="${API_READ}", resource_metadata="${EDGE_ORIGIN}/.well-known/oauth-protected-resource"`,
       );
       expect(response.headers.get('x-kenni-sub')).toBeNull();
     }
@@ -147,7 +147,7 @@ describe('bearer tokens from the real local provider', () => {
     const description = 'The token lacks a required scope (named in scope).';
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${API_READ} ${API_WRITE}"`,
+      `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${description}", scope="${API_READ} ${API_WRITE}", resource_metadata="${EDGE_ORIGIN}/.well-known/oauth-protected-resource"`,
     );
     expect(await response.json()).toEqual({
       error: 'insufficient_scope',

@@ -24,6 +24,8 @@ export const API_SCOPE = '@dev-team.is/api.read';
 export const LOGIN_COOKIE_PREFIX = '__Host-kenni-login-';
 /** The exact challenge of a 401 without a token (RFC 6750 §3). */
 export const BEARER_CHALLENGE = 'Bearer realm="kenni-edge"';
+/** The same challenge on an API route, naming the protected resource metadata (RFC 9728 §5.1). */
+export const API_BEARER_CHALLENGE = `${BEARER_CHALLENGE}, resource_metadata="https://edge.test/.well-known/oauth-protected-resource"`;
 
 export { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_FETCH } from '../support/presets.ts';
 
@@ -104,13 +106,20 @@ export async function accessToken(setup: GatewaySetup, overrides: Claims = {}): 
   );
 }
 
-/** Asserts the 401 JSON of a request without a session (`session_required`, `Bearer realm="kenni-edge"`). */
-export async function expectSessionRequired(response: Response, label = ''): Promise<void> {
+/**
+ * Asserts the 401 JSON of a request without a session (`session_required`, `Bearer realm="kenni-edge"`;
+ * on an API route `challenge` is {@link API_BEARER_CHALLENGE}).
+ */
+export async function expectSessionRequired(
+  response: Response,
+  label = '',
+  challenge: string = BEARER_CHALLENGE,
+): Promise<void> {
   const text = await response.text();
   expect(response.status, `${label} ${text}`).toBe(401);
   expect(response.headers.get('location'), label).toBeNull();
   expect(response.headers.get('content-type'), label).toBe('application/json; charset=utf-8');
-  expect(response.headers.get('www-authenticate'), label).toBe(BEARER_CHALLENGE);
+  expect(response.headers.get('www-authenticate'), label).toBe(challenge);
   expect(response.headers.get('cache-control'), label).toBe('no-store');
   expect(JSON.parse(text), label).toMatchObject({ error: 'session_required', code: 'session_required' });
 }

@@ -20,7 +20,7 @@ import { CookieJar } from '../support/provider-login.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import {
   accessToken,
-  BEARER_CHALLENGE,
+  API_BEARER_CHALLENGE,
   CLIENT_ID,
   expectJsonError,
   expectSessionRequired,
@@ -129,7 +129,7 @@ describe('your own Hono app with the pieces', () => {
     const missing = await setup.browser.fetch('/api/orders', { headers: NAVIGATION });
     await expectJsonError(missing, 401, 'bearer_missing');
     // RFC 6750 §3.1: no error code in the challenge when the request had no credentials at all.
-    expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+    expect(missing.headers.get('www-authenticate')).toBe(API_BEARER_CHALLENGE);
     expect(missing.headers.get('location')).toBeNull();
 
     const forged = await setup.browser.fetch('/api/orders', {
@@ -146,7 +146,9 @@ describe('your own Hono app with the pieces', () => {
       scope: ORDERS_READ,
     });
     expect(insufficient.headers.get('www-authenticate')).toMatch(
-      new RegExp(`^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}"$`),
+      new RegExp(
+        `^Bearer realm="kenni-edge", error="insufficient_scope", .*scope="${ORDERS_READ}", resource_metadata="[^"]+"$`,
+      ),
     );
   });
 
@@ -159,7 +161,7 @@ describe('your own Hono app with the pieces', () => {
 
     const missing = await browser.fetch('/api/orders', { headers: SAME_ORIGIN_FETCH });
     await expectJsonError(missing, 401, 'bearer_missing');
-    expect(missing.headers.get('www-authenticate')).toBe(BEARER_CHALLENGE);
+    expect(missing.headers.get('www-authenticate')).toBe(API_BEARER_CHALLENGE);
 
     const forged = await browser.fetch('/api/orders', { headers: { authorization: 'Bearer abc.def.ghi' } });
     expect((await expectJsonError(forged, 401, 'bearer_invalid')).error).toBe('invalid_token');

@@ -11,6 +11,7 @@ import { EDGE_ORIGIN } from '../support/edge.ts';
 import { logInAt } from '../support/scripted-login.ts';
 import {
   accessToken,
+  API_BEARER_CHALLENGE,
   API_SCOPE,
   CROSS_SITE_NAVIGATION,
   expectErrorPage,
@@ -25,6 +26,7 @@ import {
   signIn,
 } from './helpers.ts';
 
+const RESOURCE_METADATA = 'resource_metadata="https://edge.test/.well-known/oauth-protected-resource"';
 const OK = { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'from the origin' } as const;
 
 describe('PUBLIC_PATHS', () => {
@@ -130,7 +132,7 @@ describe('API_PATHS', () => {
     const body = await expectJsonError(defaultAudience, 401, 'bearer_invalid');
     expect(body.error).toBe('invalid_token');
     expect(defaultAudience.headers.get('www-authenticate')).toMatch(
-      /^Bearer realm="kenni-edge", error="invalid_token", error_description="[^"]*audience[^"]*"$/,
+      /^Bearer realm="kenni-edge", error="invalid_token", error_description="[^"]*audience[^"]*", resource_metadata="https:\/\/edge\.test\/\.well-known\/oauth-protected-resource"$/,
     );
     expect(await setup.originRequests()).toEqual([]);
 
@@ -153,7 +155,7 @@ describe('API_PATHS', () => {
     const body = await expectJsonError(readOnly, 403, 'insufficient_scope');
     expect(body).toMatchObject({ error: 'insufficient_scope', scope: `${API_SCOPE} @dev-team.is/api.write` });
     expect(readOnly.headers.get('www-authenticate')).toBe(
-      `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${String(body.error_description)}", scope="${API_SCOPE} @dev-team.is/api.write"`,
+      `Bearer realm="kenni-edge", error="insufficient_scope", error_description="${String(body.error_description)}", scope="${API_SCOPE} @dev-team.is/api.write", ${RESOURCE_METADATA}`,
     );
     expect(await setup.originRequests()).toEqual([]);
 
@@ -222,7 +224,11 @@ describe('API_PATHS', () => {
 
     for (const path of ['/api/orders?x=1', '/api', '/API/orders', '/Api/Orders']) {
       for (const [label, init] of kinds)
-        await expectSessionRequired(await setup.edge.fetch(path, { ...init, jar: false }), `${path} ${label}`);
+        await expectSessionRequired(
+          await setup.edge.fetch(path, { ...init, jar: false }),
+          `${path} ${label}`,
+          API_BEARER_CHALLENGE,
+        );
     }
     expect(await setup.originRequests()).toEqual([]);
   });
@@ -230,8 +236,10 @@ describe('API_PATHS', () => {
   it('uses API_PATHS when set: the listed prefixes get 401, /api/ becomes a page', async () => {
     const setup = await setUpGateway({ edge: { API_PATHS: '/graphql,/v1/' } });
 
-    await expectSessionRequired(await setup.edge.fetch('/graphql', { headers: NAVIGATION }), '/graphql');
-    await expectSessionRequired(await setup.edge.fetch('/v1/things', { headers: NAVIGATION }), '/v1/things');
+    const graphql = await setup.edge.fetch('/graphql', { headers: NAVIGATION });
+    await expectSessionRequired(graphql, '/graphql', API_BEARER_CHALLENGE);
+    const v1 = await setup.edge.fetch('/v1/things', { headers: NAVIGATION });
+    await expectSessionRequired(v1, '/v1/things', API_BEARER_CHALLENGE);
     expectLoginRedirect(await setup.edge.fetch('/api/orders', { headers: NAVIGATION }), '/api/orders');
   });
 });

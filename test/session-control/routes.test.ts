@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   expectJsonError,
   expectLoginRedirect,
+  API_BEARER_CHALLENGE,
   expectSessionRequired,
   setUpGateway,
   type GatewaySetup,
@@ -76,6 +77,7 @@ async function expectSignedOutEverywhere(browser: TestEdge, label: string): Prom
   await expectSessionRequired(
     await browser.fetch('/api/data', { headers: { ...SAME_ORIGIN_FETCH, cookie } }),
     `${label} /api/data`,
+    API_BEARER_CHALLENGE, // an API route: the challenge names the resource metadata (RFC 9728)
   );
   await expectSessionRequired(
     await browser.fetch('/auth/refresh', { method: 'POST', headers: { ...SAME_ORIGIN_POST_HEADERS, cookie } }),

@@ -23,6 +23,8 @@ export const CLIENT_ID = '@t.is/web';
 export const AUDIENCE = '@t.is/web-api';
 /** The API scope the tests configure as `KENNI_API_SCOPE`. */
 export const API_SCOPE = '@t.is/orders.read';
+/** The `resource_metadata` auth-param every Bearer challenge on an API route ends with (RFC 9728 §5.1). */
+export const RESOURCE_METADATA_PARAM = 'resource_metadata="https://edge.test/.well-known/oauth-protected-resource"';
 /** The instant `Date` is frozen at by {@link freezeDateEachTest}, in ms. */
 export const NOW = new Date('2026-06-17T12:00:00Z').getTime();
 
