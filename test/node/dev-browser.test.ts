@@ -239,4 +239,18 @@ describe('npm run dev in a browser', () => {
       expect(await page.locator('.hello').innerText()).toBe(`Halló, ${THORDUR.name}!`);
     },
   );
+
+  it.skipIf(!hasChromium)(
+    `shows the edge's error pages in the browser's language: Icelandic for is-IS${SKIP_NOTE}`,
+    async () => {
+      // A callback this browser never started: the edge's own error page, no session, no loop.
+      const response = await page.goto(new URL('/auth/callback?code=x&state=y', edgeUrl).href);
+      expect(response?.status()).toBe(400);
+      expect(response?.headers()['content-language']).toBe('is');
+      expect(await page.locator('html').getAttribute('lang')).toBe('is');
+      await page.getByRole('heading', { name: 'Innskráning mistókst' }).waitFor();
+      expect(await page.locator('body').innerText()).toContain('Villukóði: login_state_missing (HTTP 400)');
+      await page.screenshot({ path: SCREENSHOT.replace('.png', '-error-is.png'), fullPage: true });
+    },
+  );
 });
