@@ -21,6 +21,7 @@ import {
   startClock,
 } from '../refresh/helpers.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { openedRecord } from '../support/session-record.ts';
 import { bindings, browserOf, listKv, logIn, randomNationalId, randomText } from './helpers.ts';
 
 afterEach(() => {
@@ -179,5 +180,53 @@ describe('a record written before claims were sealed (claims in clear)', () => {
     const api = await later.fetch('/api/x', { headers: SAME_ORIGIN_FETCH });
     expect(api.status).toBe(200);
     expect((await provider.requests({ path: '/origin/api/x' })).at(-1)?.headers.authorization).toBe('Bearer AT-old');
+  });
+});
+
+describe('sealed claims and SESSION_SECRET rotation', () => {
+  it('open under SESSION_SECRET_PREVIOUS, and a refresh re-seals them under the new secret', async () => {
+    const provider = await createRefreshProvider();
+    const before = createTestEdge(scriptedBindings(provider));
+    const who = person();
+    const logged = await logIn(before, provider, {
+      sub: randomText('sub-'),
+      nationalId: who.national_id,
+      claims: { name: who.name },
+    });
+    const oldSecret = String(bindings.SESSION_SECRET);
+    const newSecret = 'rotated-secret-C-0123456789abcdefghijklmnop';
+    const after = createTestEdge(
+      scriptedBindings(provider, { SESSION_SECRET: newSecret, SESSION_SECRET_PREVIOUS: oldSecret }),
+    );
+    const browser = {
+      ...after,
+      fetch: (path: string, init: RequestInit = {}) => after.fetch(path, { ...init, jar: before.jar }),
+    };
+
+    expect(await me(browser)).toMatchObject({ national_id: who.national_id, name: who.name });
+    expect((await openedRecord(logged.kvKey, undefined, oldSecret))!.claims).toMatchObject({ name: who.name });
+
+    await provider.serveToken(
+      await refreshReply(provider, {
+        access_token: 'AT2',
+        refresh_token: 'R2',
+        claims: { sub: logged.sub, national_id: who.national_id, name: who.name },
+      }),
+    );
+    const refreshed = await browser.fetch('/auth/refresh', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
+    expect(refreshed.status).toBe(200);
+    expect((await openedRecord(logged.kvKey, undefined, oldSecret))!.claims).toEqual({});
+    expect((await openedRecord(logged.kvKey, undefined, newSecret))!.claims).toMatchObject({
+      national_id: who.national_id,
+      name: who.name,
+    });
+    await expectNoneInKv([who.national_id, who.name], logged.keyHash);
+    // Once the rotation is over (the new secret alone), the session still carries its identity.
+    const finished = createTestEdge(scriptedBindings(provider, { SESSION_SECRET: newSecret }));
+    const finishedBrowser = {
+      ...finished,
+      fetch: (path: string, init: RequestInit = {}) => finished.fetch(path, { ...init, jar: before.jar }),
+    };
+    expect(await me(finishedBrowser)).toMatchObject({ national_id: who.national_id, name: who.name });
   });
 });
