@@ -229,4 +229,47 @@ describe('sealed claims and SESSION_SECRET rotation', () => {
     };
     expect(await me(finishedBrowser)).toMatchObject({ national_id: who.national_id, name: who.name });
   });
+  it('opens a record written before claims were sealed under the previous secret, and seals it under the new one', async () => {
+    const clock = startClock();
+    const provider = await createRefreshProvider();
+    const oldSecret = String(bindings.SESSION_SECRET);
+    const newSecret = 'rotated-secret-D-0123456789abcdefghijklmnop';
+    const before = createTestEdge(scriptedBindings(provider));
+    const who = person();
+    const logged = await logIn(before, provider, { sub: randomText('sub-'), nationalId: who.national_id });
+    const now = Math.floor(Date.now() / 1000);
+    const legacy = {
+      version: 1,
+      sub: logged.sub,
+      claims: { sub: logged.sub, national_id: who.national_id, name: who.name },
+      tokens: await seal(
+        await deriveSealKey(oldSecret, 'session-tokens'),
+        { access_token: 'AT-old', refresh_token: 'R-old', expires_at: now + 86_000 },
+        `session:${logged.keyHash}`,
+      ),
+      access_token_expires_at: now + 86_000,
+      created_at: now,
+      expires_at: now + 86_400,
+      last_seen_at: now,
+    };
+    await bindings.SESSIONS.put(logged.kvKey, JSON.stringify(legacy));
+    const after = createTestEdge(
+      scriptedBindings(provider, {
+        SESSION_SECRET: newSecret,
+        SESSION_SECRET_PREVIOUS: oldSecret,
+        SESSION_IDLE_TTL: '3600',
+      }),
+    );
+    const browser = {
+      ...after,
+      fetch: (path: string, init: RequestInit = {}) => after.fetch(path, { ...init, jar: before.jar }),
+    };
+
+    expect(await me(browser)).toMatchObject({ national_id: who.national_id, name: who.name });
+    clock.at(1000);
+    expect(await me(browser)).toMatchObject({ national_id: who.national_id });
+    expect(await bindings.SESSIONS.get<Record<string, unknown>>(logged.kvKey, 'json')).not.toHaveProperty('claims');
+    expect((await openedRecord(logged.kvKey, undefined, newSecret))!.claims).toMatchObject({ name: who.name });
+    await expectNoneInKv([who.national_id, who.name], logged.keyHash);
+  });
 });
