@@ -19,8 +19,7 @@ import {
   type IndexEntry,
 } from './index-keys.ts';
 import { sessionIsolateState } from './isolate-state.ts';
-import type { SessionRecord } from './session-types.ts';
-import { unsealRecordTokens } from './store.ts';
+import { isStoredRecord, recordToEnd } from './record-storage.ts';
 
 /** Options for ending several sessions. */
 export interface EndSessionsOptions {
@@ -167,14 +166,14 @@ async function endByKeyHash(
   options: EndSessionsOptions,
 ): Promise<boolean> {
   const { keyHash } = entry;
-  const record = await env.SESSIONS.get<SessionRecord>(`session:${keyHash}`, 'json');
-  if (record?.version !== 1 || typeof record.sub !== 'string' || typeof record.tokens !== 'string') {
+  const stored = await env.SESSIONS.get(`session:${keyHash}`, 'json');
+  if (!isStoredRecord(stored)) {
     sessionIsolateState(config).forget({ keyHash });
     await env.SESSIONS.delete(entry.key);
     return false;
   }
+  const { record, tokens } = await recordToEnd(config, keyHash, stored);
   const session = { keyHash, record };
-  const tokens = await unsealRecordTokens(config, session);
   await endSession(config, env, session, tokens, options.waitUntil);
   logEvent('session_ended', { reason: options.reason ?? 'revoked', session: keyHash.slice(0, 12) });
   return true;

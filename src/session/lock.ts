@@ -11,6 +11,7 @@ import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshSession, type FreshSession } from './refresh-grant.ts';
+import { isStoredRecord, openStoredRecord, toStoredRecord } from './record-storage.ts';
 import { sha256Hex } from './seal.ts';
 import {
   adoptSession,
@@ -24,8 +25,14 @@ import {
 interface LastRotation {
   /** sha256 of the refresh token that was used (never the token itself). */
   usedRefreshTokenHash: string;
-  /** The record written after that rotation: its tokens are sealed, as in KV. */
+  /** The record written after that rotation. */
   record: SessionRecord;
+}
+
+/** {@link LastRotation} as the object's storage holds it: the record in its KV form (identity claims sealed). */
+interface StoredRotation {
+  usedRefreshTokenHash: string;
+  record: unknown;
 }
 
 /** A failure inside the lock, as plain data: RPC carries it intact, and the caller rebuilds the {@link AppError}. */
@@ -43,7 +50,7 @@ export type LockRefreshResult = { ok: true; record: SessionRecord } | { ok: fals
 /**
  * One object per session (named by the session's key hash) that serialises its
  * refreshes. Export it from the Worker's main module and bind it as `SESSION_LOCKS`.
- * It stores only what KV stores (sealed tokens) and forgets it when the session ends.
+ * It stores only what KV stores (tokens and identity claims sealed) and forgets it when the session ends.
  * @example
  * // src/index.ts of your Worker, with [[durable_objects.bindings]] name = "SESSION_LOCKS" in wrangler.toml
  * export { SessionLock } from 'kenni-edge';
@@ -121,7 +128,7 @@ export class SessionLock extends DurableObject<Env> {
         reason: 'tokens_unreadable',
       });
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
-    this.last ??= await this.ctx.storage.get<LastRotation>('last');
+    this.last ??= await this.loadLast(config, session.keyHash);
     const last = this.last;
     if (last && last.record.created_at === session.record.created_at) {
       // Another request already rotated this refresh token: hand out its result instead of reusing the token.
@@ -141,10 +148,21 @@ export class SessionLock extends DurableObject<Env> {
       throw endedError();
     }
     this.last = { usedRefreshTokenHash: usedHash, record: result.session.record };
-    await this.ctx.storage.put('last', this.last);
+    await this.ctx.storage.put('last', {
+      usedRefreshTokenHash: usedHash,
+      record: toStoredRecord(result.session.record),
+    } satisfies StoredRotation);
     // Forget everything once the session could no longer be used anyway.
     await this.ctx.storage.setAlarm((result.session.record.expires_at + 60) * 1000);
     return result.session.record;
+  }
+
+  /** The last rotation from storage (after the object was evicted), its record opened as a KV read opens it. */
+  private async loadLast(config: KenniEdgeConfig, keyHash: string): Promise<LastRotation | undefined> {
+    const saved = await this.ctx.storage.get<StoredRotation>('last');
+    if (!saved || !isStoredRecord(saved.record)) return undefined;
+    const opened = await openStoredRecord(config, keyHash, saved.record);
+    return opened && { usedRefreshTokenHash: saved.usedRefreshTokenHash, record: opened.record };
   }
 
   /** Drops what this object remembers once the session is over. */

@@ -6,7 +6,7 @@
  */
 
 /** What a sealing key is used for; each purpose gets its own HKDF-derived key. */
-export type SealPurpose = 'login-transaction' | 'session-tokens' | 'm2m-token' | 'introspection';
+export type SealPurpose = 'login-transaction' | 'session-tokens' | 'session-record' | 'm2m-token' | 'introspection';
 
 const keyCache = new Map<string, Promise<CryptoKey>>();
 const encoder = new TextEncoder();

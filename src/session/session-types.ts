@@ -1,12 +1,16 @@
 /** The shapes of a session: the record KV stores and the session a request loaded. */
 
-/** The JSON stored in KV for one session. Tokens are sealed; nothing here is a credential. */
+/**
+ * One session, as every reader sees it. KV holds it without `claims` (see
+ * `record-storage.ts`): the identity claims are sealed with the tokens in `tokens`.
+ */
 export interface SessionRecord {
-  version: 1;
+  /** 2: identity claims sealed with the tokens (1, claims in clear, is only read). */
+  version: 2;
   sub: string;
-  /** Identity claims from the ID token (protocol claims removed). */
+  /** Identity claims from the ID token (protocol claims removed); in KV only inside `tokens`. */
   claims: Record<string, unknown>;
-  /** The provider's tokens, sealed with AES-GCM (bound to this record's key). */
+  /** The provider's tokens and `claims`, sealed together with AES-GCM (bound to this record's key). */
   tokens: string;
   /** When the access token expires, seconds since the epoch. */
   access_token_expires_at: number;

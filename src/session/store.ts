@@ -1,6 +1,7 @@
 /**
  * Sessions in Workers KV: `session:<hex sha256 of the id>` holds one JSON record
- * (subject, claims, sealed tokens, expiry times) written with `expirationTtl`.
+ * (subject, protocol claims, expiry times, and the identity claims sealed with
+ * the tokens: see `record-storage.ts`) written with `expirationTtl`.
  * A short in-isolate cache keeps steady-state requests free of KV reads and
  * decryption; it lives no longer than KV's own propagation window and is dropped
  * on logout in this isolate.
@@ -19,10 +20,12 @@ import { identityClaims, protocolClaims, refreshedClaims } from './record-claims
 import { deleteSessionIndexes, writeSessionIndexes } from './index-keys.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
 import { describeUserAgent } from './user-agent.ts';
-import { openSessionTokens, sealTokens } from './record-tokens.ts';
+import { openSessionTokens, sealSessionContents } from './record-tokens.ts';
+import { isStoredRecord, openStoredRecord, recordToEnd, toStoredRecord } from './record-storage.ts';
 import { randomId, sha256Hex } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
+type StoredRecord = Parameters<typeof openStoredRecord>[2];
 export { identityClaims } from './record-claims.ts';
 export { unsealRecordTokens } from './record-tokens.ts';
 
@@ -45,13 +48,14 @@ export async function createSession(
   const id = randomId(32);
   const { keyHash } = await sessionKey(id);
   const now = nowSeconds();
+  const claims = identityClaims(params.claims);
   const record: SessionRecord = {
-    version: 1,
+    version: 2,
     sub: params.sub,
-    claims: identityClaims(params.claims),
+    claims,
     ...protocolClaims(params.claims),
     scope: params.tokens.scope ?? requestedScope(config),
-    tokens: await sealTokens(config, keyHash, params.tokens),
+    tokens: await sealSessionContents(config, keyHash, params.tokens, claims),
     access_token_expires_at: params.tokens.expires_at,
     created_at: now,
     expires_at: now + config.sessionTtl,
@@ -87,14 +91,14 @@ export async function loadSession(
   if (!session) {
     const { key, keyHash } = await sessionKey(id);
     if (isolate.ended.has(keyHash)) return undefined;
-    const record = await kv.get<SessionRecord>(key, 'json');
-    if (!isLiveRecord(record)) return undefined;
-    // A record whose tokens no configured secret opens (SESSION_SECRET changed without SESSION_SECRET_PREVIOUS)
+    const stored = await kv.get(key, 'json');
+    if (!isStoredRecord(stored)) return undefined;
+    // A record no configured secret opens (SESSION_SECRET changed without SESSION_SECRET_PREVIOUS)
     // is no session: anonymous, not a 500 later. It stays in KV, so restoring the secret brings it back.
-    const tokens = await openSessionTokens(config, record, keyHash);
-    if (!tokens) return undefined;
-    session = { id, keyHash, record };
-    isolate.remember(session, tokens);
+    const opened = await openStoredRecord(config, keyHash, stored);
+    if (!opened) return undefined;
+    session = { id, keyHash, record: opened.record };
+    isolate.remember(session, opened.tokens);
   }
   if (now >= session.record.expires_at || now >= session.record.last_seen_at + config.sessionIdleTtl) {
     await deleteSession(config, kv, session);
@@ -130,11 +134,12 @@ export async function saveSessionTokens(
   claims?: Record<string, unknown>,
 ): Promise<ActiveSession> {
   const now = nowSeconds();
+  const changed = claims ? refreshedClaims(session.record, claims) : {};
   const record: SessionRecord = {
     ...session.record,
-    ...(claims ? refreshedClaims(session.record, claims) : {}),
+    ...changed,
     ...(tokens.scope !== undefined ? { scope: tokens.scope } : {}),
-    tokens: await sealTokens(config, session.keyHash, tokens),
+    tokens: await sealSessionContents(config, session.keyHash, tokens, changed.claims ?? session.record.claims),
     access_token_expires_at: tokens.expires_at,
     refreshed_at: now,
     last_seen_at: now,
@@ -163,10 +168,11 @@ export async function reloadSession(
   kv: KVNamespace,
   session: ActiveSession,
 ): Promise<ActiveSession | undefined> {
-  const record = await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
-  if (!isLiveRecord(record)) return undefined;
-  const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
-  sessionIsolateState(config).remember(reloaded, undefined);
+  const stored = await kv.get(`session:${session.keyHash}`, 'json');
+  const opened = isStoredRecord(stored) ? await openStoredRecord(config, session.keyHash, stored) : undefined;
+  if (!opened) return undefined;
+  const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record: opened.record };
+  sessionIsolateState(config).remember(reloaded, opened.tokens);
   return reloaded;
 }
 
@@ -191,16 +197,21 @@ export function touchSession(config: KenniEdgeConfig, kv: KVNamespace, session: 
   return isolate.inWriteOrder(session.keyHash, async () => {
     const current = isolate.sessions.get(session.id);
     const latest = current?.session ?? session;
-    const written = await writeIfLive(config, kv, latest, (stored) => {
+    let openedTokens: ProviderTokens | undefined;
+    const written = await writeIfLive(config, kv, latest, async (stored) => {
       // Another isolate may have rotated the tokens since this copy was read: never write older tokens back.
-      const base =
+      const newer =
         (stored.refreshed_at ?? stored.created_at) > (latest.record.refreshed_at ?? latest.record.created_at)
-          ? stored
-          : latest.record;
-      return { ...latest, record: { ...base, last_seen_at: nowSeconds() } };
+          ? await openStoredRecord(config, latest.keyHash, stored)
+          : undefined;
+      openedTokens = newer?.tokens;
+      return { ...latest, record: { ...(newer?.record ?? latest.record), last_seen_at: nowSeconds() } };
     });
     if (written)
-      isolate.remember(written, written.record.tokens === current?.session.record.tokens ? current?.tokens : undefined);
+      isolate.remember(
+        written,
+        written.record.tokens === current?.session.record.tokens ? current?.tokens : openedTokens,
+      );
   });
 }
 
@@ -219,11 +230,11 @@ export function deleteSession(
   isolate.forget(session);
   return isolate.inWriteOrder(session.keyHash, async () => {
     const key = `session:${session.keyHash}`;
-    const record = session.record ?? (await kv.get<SessionRecord>(key, 'json'));
-    await Promise.all([
-      kv.delete(key),
-      isLiveRecord(record) ? deleteSessionIndexes(config, kv, session.keyHash, record) : undefined,
-    ]);
+    const stored = session.record ? undefined : await kv.get(key, 'json');
+    const record =
+      session.record ??
+      (isStoredRecord(stored) ? (await recordToEnd(config, session.keyHash, stored)).record : undefined);
+    await Promise.all([kv.delete(key), record ? deleteSessionIndexes(config, kv, session.keyHash, record) : undefined]);
   });
 }
 
@@ -233,11 +244,6 @@ export function forgetSession(
   session: { readonly id?: string; readonly keyHash: string },
 ): void {
   sessionIsolateState(config).forget(session);
-}
-
-/** True when a KV value is a session record this edge wrote (not missing, not foreign). */
-function isLiveRecord(value: SessionRecord | null | undefined): value is SessionRecord {
-  return value?.version === 1 && typeof value.sub === 'string' && typeof value.tokens === 'string';
 }
 
 /** Writes a session record after any write of the same session already under way in this isolate; false when the session ended. */
@@ -258,16 +264,16 @@ async function writeIfLive(
   config: KenniEdgeConfig,
   kv: KVNamespace,
   session: Pick<ActiveSession, 'id' | 'keyHash'>,
-  build: (stored: SessionRecord) => ActiveSession,
+  build: (stored: StoredRecord) => ActiveSession | Promise<ActiveSession>,
 ): Promise<ActiveSession | undefined> {
   const stored = sessionIsolateState(config).ended.has(session.keyHash)
     ? null
-    : await kv.get<SessionRecord>(`session:${session.keyHash}`, 'json');
-  if (!isLiveRecord(stored)) {
+    : await kv.get(`session:${session.keyHash}`, 'json');
+  if (!isStoredRecord(stored)) {
     forgetSession(config, session);
     return undefined;
   }
-  const written = build(stored);
+  const written = await build(stored);
   await putRecord(config, kv, written);
   return written;
 }
@@ -279,7 +285,7 @@ async function putRecord(config: KenniEdgeConfig, kv: KVNamespace, session: Acti
   const expirationTtl = Math.max(60, endsAt - nowSeconds());
   // The indexes live exactly as long as the record, and move with it (login, refresh, idle clock).
   await Promise.all([
-    kv.put(`session:${session.keyHash}`, JSON.stringify(record), { expirationTtl }),
+    kv.put(`session:${session.keyHash}`, JSON.stringify(toStoredRecord(record)), { expirationTtl }),
     writeSessionIndexes(config, kv, session.keyHash, record, expirationTtl),
   ]);
 }

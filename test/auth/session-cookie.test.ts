@@ -19,6 +19,7 @@ import {
 } from '../support/scripted-login.ts';
 import { TEST_NAME, TEST_NATIONAL_ID, TEST_SUBJECT } from '../support/token-factory.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { openedRecord } from '../support/session-record.ts';
 
 const bindings = env as unknown as Env;
 
@@ -194,7 +195,13 @@ describe('the KV session record', () => {
     expect(raw).not.toContain(sessionId);
     const record = JSON.parse(raw!) as Record<string, unknown>;
     expect(record.sub).toBe(TEST_SUBJECT);
-    expect(record.claims).toEqual({ sub: TEST_SUBJECT, name: TEST_NAME, national_id: TEST_NATIONAL_ID });
+    // The identity claims are sealed with the tokens: none in clear (issue 12).
+    expect(record).not.toHaveProperty('claims');
+    expect((await openedRecord(`session:${await sha256Hex(sessionId)}`))!.claims).toEqual({
+      sub: TEST_SUBJECT,
+      name: TEST_NAME,
+      national_id: TEST_NATIONAL_ID,
+    });
     expect(typeof record.tokens).toBe('string');
     expect(record.tokens).toMatch(/^[A-Za-z0-9_-]+$/);
     const createdAt = record.created_at as number;

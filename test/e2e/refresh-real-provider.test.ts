@@ -10,11 +10,12 @@ import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import type { ProviderTokens } from '../../src/provider/client.ts';
-import { deriveSealKey, sha256Hex, unseal } from '../../src/session/seal.ts';
+import { sha256Hex } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import { createTestEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { CROSS_SITE_NAVIGATION, GUDRUN, NAVIGATION, SAME_ORIGIN_FETCH, SESSION_COOKIE } from '../support/presets.ts';
 import { endSessionAtProvider, signInAtProvider, type CookieJar } from '../support/provider-login.ts';
+import { openRecordTokens, openedRecord } from '../support/session-record.ts';
 
 const bindings = env as unknown as Env;
 const ISSUER = String(bindings.KENNI_ISSUER);
@@ -40,11 +41,7 @@ async function loginAs(
 async function tokensInKv(logged: { kvKey: string; keyHash: string }): Promise<ProviderTokens | undefined> {
   const record = await bindings.SESSIONS.get<SessionRecord>(logged.kvKey, 'json');
   if (!record) return undefined;
-  return unseal<ProviderTokens>(
-    await deriveSealKey(String(bindings.SESSION_SECRET), 'session-tokens'),
-    record.tokens,
-    `session:${logged.keyHash}`,
-  );
+  return openRecordTokens(record, logged.keyHash);
 }
 
 describe('refresh against the real local provider', () => {
@@ -64,7 +61,7 @@ describe('refresh against the real local provider', () => {
     expect(after.refresh_token).not.toBe(before.refresh_token);
     expect(decodeJwt(after.access_token)).toMatchObject({ iss: ISSUER, sub: GUDRUN.sub, aud: '@dev-team.is/web-api' });
     // The refreshed ID token's claims replace the session's: the real provider's still name the person, and the grant's scope is kept.
-    const record = (await bindings.SESSIONS.get<SessionRecord>(logged.kvKey, 'json'))!;
+    const record = (await openedRecord(logged.kvKey))!;
     expect(record.claims).toMatchObject({ sub: GUDRUN.sub, national_id: GUDRUN.national_id, name: GUDRUN.name });
     expect(record.scope!.split(' ')).toEqual(
       expect.arrayContaining(['openid', 'national_id', '@dev-team.is/api.read']),

@@ -5,10 +5,8 @@
  * delegated requests, the assertion carries `act`, `delegation_type` and
  * `auth_time`, and a malformed `actor` is refused (bearer: 401 invalid_token).
  */
-import { env } from 'cloudflare:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import { EDGE_ORIGIN } from '../support/edge.ts';
 import {
   accessToken,
@@ -21,6 +19,7 @@ import {
   type GatewaySetup,
 } from './helpers.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { openedRecord } from '../support/session-record.ts';
 
 const COMPANY = { sub: 'kenni-company-1', national_id: '5501692829', name: 'Ævarsson ehf.' };
 const ACTOR = { sub: 'kenni-person-1', national_id: '0101302989', name: 'Þórður Ævarsson' };
@@ -94,10 +93,7 @@ describe('a delegated session', () => {
     const { sessionId } = await signIn(setup, { claims: { ...DELEGATED, ...protocol } });
     await setup.routeOrigin('GET', '/account', { status: 200 });
 
-    const record = await (env as unknown as Env).SESSIONS.get<Record<string, unknown>>(
-      `session:${await sha256Hex(sessionId)}`,
-      'json',
-    );
+    const record = await openedRecord(`session:${await sha256Hex(sessionId)}`);
     expect(record).toMatchObject(protocol);
     for (const name of Object.keys(protocol)) expect(record!.claims).not.toHaveProperty(name);
 

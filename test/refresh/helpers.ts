@@ -9,7 +9,6 @@ import { env } from 'cloudflare:test';
 import { vi } from 'vitest';
 import type { Env } from '../../src/config.ts';
 import type { ProviderTokens } from '../../src/provider/client.ts';
-import { deriveSealKey, unseal } from '../../src/session/seal.ts';
 import type { SessionRecord } from '../../src/session/store.ts';
 import type { TestEdge } from '../support/edge.ts';
 import { CROSS_SITE_NAVIGATION, NAVIGATION, SAME_ORIGIN_POST_HEADERS } from '../support/presets.ts';
@@ -21,6 +20,7 @@ import {
 } from '../support/scripted-provider.ts';
 import { createLoginProvider, fileSigningKey, logInAt, type ScriptedLogin } from '../support/scripted-login.ts';
 import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
+import { openRecordTokens, openedRecord } from '../support/session-record.ts';
 
 export { SESSION_COOKIE, expectSessionCookieCleared } from '../support/scripted-login.ts';
 export const bindings = env as unknown as Env;
@@ -135,15 +135,17 @@ export async function originRequests(provider: ScriptedProvider, path = '/api/x'
   return provider.requests({ path: `${ORIGIN_PREFIX}${path}` });
 }
 
-/** The session record in KV, or `null`. */
+/** The session record in KV, its sealed identity claims opened with the test's SESSION_SECRET, or `null`. */
 export async function readRecord(kvKey: string, kv: KVNamespace = bindings.SESSIONS): Promise<SessionRecord | null> {
-  return kv.get<SessionRecord>(kvKey, 'json');
+  return openedRecord(kvKey, kv);
 }
 
 /** Opens the sealed tokens of a KV record with the test's SESSION_SECRET. */
-export async function openTokens(record: SessionRecord, keyHash: string): Promise<ProviderTokens | undefined> {
-  const key = await deriveSealKey(String(bindings.SESSION_SECRET), 'session-tokens');
-  return unseal<ProviderTokens>(key, record.tokens, `session:${keyHash}`);
+export async function openTokens(
+  record: Pick<SessionRecord, 'tokens'>,
+  keyHash: string,
+): Promise<ProviderTokens | undefined> {
+  return openRecordTokens(record, keyHash);
 }
 
 /** The tokens the KV record holds now. */

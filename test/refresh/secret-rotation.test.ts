@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProviderTokens } from '../../src/provider/client.ts';
-import { deriveSealKey, unseal } from '../../src/session/seal.ts';
+import { openRecordTokens } from '../support/session-record.ts';
 import { createTestEdge, type TestEdge } from '../support/edge.ts';
 import { logInAt } from '../support/scripted-login.ts';
 import {
@@ -37,7 +37,7 @@ afterEach(() => {
 async function openWith(secret: string, kvKey: string, keyHash: string): Promise<ProviderTokens | undefined> {
   const record = await readRecord(kvKey);
   expect(record).not.toBeNull();
-  return unseal<ProviderTokens>(await deriveSealKey(secret, 'session-tokens'), record!.tokens, `session:${keyHash}`);
+  return openRecordTokens(record!, keyHash, secret);
 }
 
 describe('SESSION_SECRET rotated with SESSION_SECRET_PREVIOUS', () => {

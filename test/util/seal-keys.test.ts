@@ -28,7 +28,7 @@ async function independentKey(
 }
 
 describe('keys derived from SESSION_SECRET', () => {
-  it.each(['login-transaction', 'session-tokens', 'm2m-token'] as const)(
+  it.each(['login-transaction', 'session-tokens', 'session-record', 'm2m-token'] as const)(
     'seals %s under HKDF info "kenni-edge <purpose> v1"',
     async (purpose) => {
       const sealed = await seal(await deriveSealKey(SECRET, purpose), { n: 1 }, 'ctx');
