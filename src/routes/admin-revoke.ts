@@ -10,6 +10,7 @@ import { bearerMissing, bearerTokenFrom, verifyBearer } from '../bearer/middlewa
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
+import { namingResourceMetadata } from '../resource-metadata.ts';
 import { endSessionsOfNationalId, endSessionsOfSubject } from '../session/indexes.ts';
 import { readSmallBody, waitUntilOf } from './session-person.ts';
 
@@ -25,10 +26,14 @@ type RevokeTarget = { sub: string } | { national_id: string };
 export async function handleAdminRevoke(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   if (config.adminScope === undefined) throw new AppError('not_found', 'No such route under /auth/.');
-  const token = bearerTokenFrom(c.req.raw);
-  if (!token) throw bearerMissing();
-  // The normal access-token verification (issuer, audience, keys or introspection), with the admin scope required.
-  await verifyBearer(config, token, [config.adminScope], PATH);
+  const adminScope = config.adminScope;
+  // Its challenges name the resource metadata, like every bearer route's (RFC 9728 §5.1).
+  await namingResourceMetadata(c, async () => {
+    const token = bearerTokenFrom(c.req.raw);
+    if (!token) throw bearerMissing();
+    // The normal access-token verification (issuer, audience, keys or introspection), with the admin scope required.
+    await verifyBearer(config, token, [adminScope], PATH);
+  });
   const target = await readTarget(c.req.raw);
   const options = { waitUntil: waitUntilOf(c), reason: 'admin_revoked' };
   const revoked =

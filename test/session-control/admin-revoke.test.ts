@@ -136,7 +136,10 @@ describe('POST /auth/admin/revoke with KENNI_ADMIN_SCOPE', () => {
     const login = await signIn(setup);
     const response = await revoke(setup.edge, undefined, JSON.stringify({ sub: setup.sub }));
     await expectJsonError(response, 401, 'bearer_missing', 'bearer_missing');
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="/);
+    // Like every bearer route's challenge, it names the RFC 9728 metadata (so clients can find the issuer).
+    expect(response.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="kenni-edge", resource_metadata="https?:\/\/[^"]+\/\.well-known\/oauth-protected-resource"$/,
+    );
     await expectSessionAlive(setup, login);
   });
 
@@ -149,6 +152,7 @@ describe('POST /auth/admin/revoke with KENNI_ADMIN_SCOPE', () => {
     const response = await revoke(setup.edge, await make(setup), JSON.stringify({ sub: setup.sub }));
     await expectJsonError(response, 403, 'insufficient_scope', 'insufficient_scope');
     expect(response.headers.get('www-authenticate')).toContain(`scope="${ADMIN_SCOPE}"`);
+    expect(response.headers.get('www-authenticate')).toContain('resource_metadata="');
     await expectSessionAlive(setup, login);
   });
 
