@@ -132,6 +132,12 @@ export function createKenniEdge(options: KenniEdgeOptions = {}): Hono<AppEnv> {
   app.all(RESOURCE_METADATA_PATH, refuseProtectedResourceMethod);
   app.use('*', recordAuthMetrics);
   app.use('/auth/*', authErrorFormat);
+  // Exact paths only: Hono's tiny router would also let `/auth/me/` (a trailing slash) reach `/auth/me`.
+  app.use('/auth/*', async (c, next) => {
+    if (!Object.hasOwn(AUTH_ROUTE_METHODS, new URL(c.req.url).pathname))
+      throw new AppError('not_found', 'No such route under /auth/.');
+    await next();
+  });
   app.get('/auth/login', handleLogin);
   app.get('/auth/callback', handleCallback);
   app.get('/auth/me', handleMe);

@@ -192,6 +192,22 @@ describe('/auth/* routes', () => {
     expect(((await response.json()) as { code: string }).code).toBe('method_not_allowed');
   });
 
+  it.each([
+    ['GET', '/auth/me/'],
+    ['GET', '/auth/login/'],
+    ['POST', '/auth/logout/'],
+    ['GET', '/auth/jwks.json/'],
+    ['GET', '/auth/verify/'],
+    ['POST', '/auth/sessions/revoke/'],
+    ['POST', '/auth/backchannel-logout/'],
+    ['GET', '/auth/'],
+  ])('answer %s %s (not the exact route) with 404, never the route it resembles', async (method, path) => {
+    const edge = createTestEdge();
+    const response = await edge.fetch(path, { method });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { code: string }).code).toBe('not_found');
+  });
+
   it('answer an unknown /auth/ path with 404 JSON, never the gateway', async () => {
     const edge = createTestEdge();
     const response = await edge.fetch('/auth/unknown', { headers: NAVIGATION });
