@@ -11,7 +11,16 @@ import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { expireCookie, LOGIN_COOKIE_PREFIX, readCookie, readCookiesWithPrefix, serializeCookie } from './cookies.ts';
-import { base64UrlEncode, deriveSealKey, randomId, seal, sha256Hex, timingSafeEqual, unsealWithSecrets, type SealSecrets } from './seal.ts';
+import {
+  base64UrlEncode,
+  deriveSealKey,
+  randomId,
+  seal,
+  sha256Hex,
+  timingSafeEqual,
+  unsealWithSecrets,
+  type SealSecrets,
+} from './seal.ts';
 
 /** How long a login may take, seconds (contract: at most 10 minutes). */
 export const LOGIN_TRANSACTION_TTL = 600;

@@ -52,6 +52,16 @@ describe('the Worker bundle', () => {
     );
     expect(bundle).not.toContain('oidc-provider');
     expect(bundle).toContain('__Host-kenni-session');
+    // The entry is src/worker/index.ts: the Worker and its Durable Object, not the library's other exports.
+    const exported = [...bundle.matchAll(/export\s*\{([^}]*)\}/g)].flatMap((m) =>
+      m[1]!.split(',').map((item) =>
+        item
+          .trim()
+          .split(/\s+as\s+/)
+          .pop(),
+      ),
+    );
+    expect(exported.sort()).toEqual(['SessionLock', 'default']);
   });
 
   it('is minified, with a source map, and under 50 KB gzip', () => {
@@ -79,7 +89,10 @@ describe('the Worker bundle', () => {
     expect(toml.search(/^routes = /m)).toBeLessThan(firstTable);
     expect(toml.search(/^workers_dev = false$/m)).toBeLessThan(firstTable);
     // The copy lives elsewhere: `main` is resolved from the config's folder.
-    toml = toml.replace(/^main = "src\/index\.ts"$/m, `main = ${JSON.stringify(join(PROJECT_DIR, 'src', 'index.ts'))}`);
+    toml = toml.replace(
+      /^main = "src\/worker\/index\.ts"$/m,
+      `main = ${JSON.stringify(join(PROJECT_DIR, 'src', 'worker', 'index.ts'))}`,
+    );
     const config = join(outdir, 'wrangler.production.toml');
     writeFileSync(config, toml);
 
