@@ -32,7 +32,7 @@ export interface BenchStackOptions {
   accessTokenTtl?: number;
   /** Bind the SESSION_LOCKS Durable Object. */
   sessionLocks?: boolean;
-  /** Worker entry, relative to the project (default src/index.ts). */
+  /** Worker entry, relative to the project (default src/worker/index.ts, as deployed). */
   main?: string;
   /** More redirect URIs to register at the provider (e.g. the peers' callbacks). */
   extraRedirectUris?: string[];
@@ -65,7 +65,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     : '';
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/index.ts'))}\ncompatibility_date = "2026-11-01"\nminify = true\nkeep_names = false\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(
+    `name = "kenni-edge-bench"\nmain = ${JSON.stringify(join(PROJECT_DIR, options.main ?? 'src/worker/index.ts'))}\ncompatibility_date = "2026-11-01"\nminify = true\nkeep_names = false\n\n[[kv_namespaces]]\nbinding = "SESSIONS"\nid = "00000000000000000000000000000000"\n${locks}\n[vars]\n${Object.entries(
       vars,
     )
       .map(([name, value]) => `${name} = ${JSON.stringify(value)}`)

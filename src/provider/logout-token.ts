@@ -8,6 +8,7 @@
 import type { JWTPayload } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
+import { isRecord } from '../config-values.ts';
 import { AppError } from '../errors.ts';
 import { sha256Hex } from '../session/seal.ts';
 import { nowSeconds } from '../time.ts';
@@ -121,12 +122,8 @@ export class LogoutTokenVerifier {
 }
 
 function isEventsWithLogout(events: unknown): boolean {
-  if (!isObject(events)) return false;
-  return Object.hasOwn(events, BACKCHANNEL_LOGOUT_EVENT) && isObject(events[BACKCHANNEL_LOGOUT_EVENT]);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isRecord(events)) return false;
+  return Object.hasOwn(events, BACKCHANNEL_LOGOUT_EVENT) && isRecord(events[BACKCHANNEL_LOGOUT_EVENT]);
 }
 
 function isClaimValue(value: unknown): value is string {

@@ -6,13 +6,21 @@
  * its code) so replaying it, even with the original cookie, fails.
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.7.1
  */
-import * as oauth from 'oauth4webapi';
 import type { KenniEdgeConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { TtlMap } from '../util/ttl-map.ts';
 import { expireCookie, LOGIN_COOKIE_PREFIX, readCookie, readCookiesWithPrefix, serializeCookie } from './cookies.ts';
-import { deriveSealKey, seal, sha256Hex, timingSafeEqual, unsealWithSecrets, type SealSecrets } from './seal.ts';
+import {
+  base64UrlEncode,
+  deriveSealKey,
+  randomId,
+  seal,
+  sha256Hex,
+  timingSafeEqual,
+  unsealWithSecrets,
+  type SealSecrets,
+} from './seal.ts';
 
 /** How long a login may take, seconds (contract: at most 10 minutes). */
 export const LOGIN_TRANSACTION_TTL = 600;
@@ -46,9 +54,10 @@ export async function startLoginTransaction(
   params: { returnTo: string; redirectUri: string; cookieHeader: string | null; prompt?: string; maxAge?: number },
 ): Promise<StartedLogin> {
   const transaction: LoginTransaction = {
-    state: oauth.generateRandomState(),
-    nonce: oauth.generateRandomNonce(),
-    code_verifier: oauth.generateRandomCodeVerifier(),
+    // 32 random bytes each, base64url (RFC 7636 §4.1: a 43-character verifier).
+    state: randomId(),
+    nonce: randomId(),
+    code_verifier: randomId(),
     return_to: params.returnTo,
     redirect_uri: params.redirectUri,
     created_at: nowSeconds(),
@@ -59,7 +68,15 @@ export async function startLoginTransaction(
   const name = cookieNameFor(transaction.state);
   const setCookies = [serializeCookie(name, await seal(key, transaction, name), LOGIN_TRANSACTION_TTL)];
   setCookies.push(...(await expireSurplusLogins(config, params.cookieHeader)));
-  return { transaction, codeChallenge: await oauth.calculatePKCECodeChallenge(transaction.code_verifier), setCookies };
+  return { transaction, codeChallenge: await pkceChallenge(transaction.code_verifier), setCookies };
+}
+
+/**
+ * The S256 code challenge: base64url of the verifier's SHA-256.
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.2
+ */
+async function pkceChallenge(verifier: string): Promise<string> {
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
 }
 
 /**
