@@ -69,6 +69,20 @@ function signIn(
   return logIn(browser, setup.provider, { ...options, key: setup.key });
 }
 
+/**
+ * {@link setUp} with `laptop` and `phone` signed in as one person and, when
+ * `stranger` is asked for, the third browser signed in as someone else.
+ */
+async function setUpOnePerson(options: { phoneUserAgent?: string; stranger?: boolean } = {}) {
+  const setup = await setUp();
+  const [laptop, phone, stranger] = setup.browsers as [TestEdge, TestEdge, TestEdge];
+  const sub = randomText('sub-');
+  await signIn(setup, laptop, { sub });
+  await signIn(setup, phone, { sub, userAgent: options.phoneUserAgent });
+  if (options.stranger) await signIn(setup, stranger, { sub: randomText('other-') });
+  return { setup, sub, laptop, phone, stranger };
+}
+
 /** Asserts that `browser`'s session is gone on every route kind: auth API, gateway page, gateway API, refresh. */
 async function expectSignedOutEverywhere(browser: TestEdge, label: string): Promise<void> {
   await expectSessionRequired(await me(browser), `${label} /auth/me`);
@@ -154,14 +168,8 @@ describe('GET /auth/sessions', () => {
 
 describe('POST /auth/sessions/revoke', () => {
   it('revokes one session by its handle: that cookie then fails on every route kind, at once, in this isolate', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, stranger] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub, userAgent: SAFARI_IPHONE });
-    await signIn(setup, stranger, { sub: randomText('other-') });
-    for (const browser of browsers) await expectSignedIn(browser, 'before');
+    const { setup, laptop, phone, stranger } = await setUpOnePerson({ phoneUserAgent: SAFARI_IPHONE, stranger: true });
+    for (const browser of setup.browsers) await expectSignedIn(browser, 'before');
     const phoneHandle = (await list(laptop)).sessions.find((s) => !s.current)!.id;
 
     const response = await revoke(laptop, JSON.stringify({ id: phoneHandle }));
@@ -208,12 +216,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('answers 400 invalid_request to a malformed body and revokes nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
     const handle = (await list(laptop)).sessions.find((s) => !s.current)!.id;
     const bodies: Array<[string, string]> = [
       ['{}', 'application/json'],
@@ -242,12 +245,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('refuses a cross-site request (403) and revokes nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
 
     for (const headers of [
       { 'sec-fetch-site': 'cross-site', origin: EVIL_ORIGIN },
@@ -265,13 +263,7 @@ describe('POST /auth/sessions/revoke', () => {
 
 describe('POST /auth/logout with everywhere=1', () => {
   it("ends every session of the user (form field), then logs out at the provider; other users' sessions stay", async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, stranger] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
-    await signIn(setup, stranger, { sub: randomText('other-') });
+    const { setup, sub, laptop, phone, stranger } = await setUpOnePerson({ stranger: true });
 
     const response = await laptop.fetch('/auth/logout', {
       method: 'POST',
@@ -310,12 +302,7 @@ describe('POST /auth/logout with everywhere=1', () => {
   });
 
   it('refuses a cross-site everywhere logout (403 confirmation page) and ends nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
 
     const response = await laptop.fetch('/auth/logout?everywhere=1', {
       method: 'POST',
