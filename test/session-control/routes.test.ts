@@ -70,17 +70,17 @@ function signIn(
 }
 
 /**
- * {@link setUp} with `laptop` and `phone` signed in as one person and, when
- * `stranger` is asked for, the third browser signed in as someone else.
+ * {@link setUp} with `laptop` and `phone` signed in as one person and the
+ * third browser, when asked for, as that same person or as a stranger.
  */
-async function setUpOnePerson(options: { phoneUserAgent?: string; stranger?: boolean } = {}) {
+async function setUpOnePerson(options: { phoneUserAgent?: string; third?: 'same person' | 'stranger' } = {}) {
   const setup = await setUp();
-  const [laptop, phone, stranger] = setup.browsers as [TestEdge, TestEdge, TestEdge];
+  const [laptop, phone, third] = setup.browsers as [TestEdge, TestEdge, TestEdge];
   const sub = randomText('sub-');
   await signIn(setup, laptop, { sub });
   await signIn(setup, phone, { sub, userAgent: options.phoneUserAgent });
-  if (options.stranger) await signIn(setup, stranger, { sub: randomText('other-') });
-  return { setup, sub, laptop, phone, stranger };
+  if (options.third) await signIn(setup, third, { sub: options.third === 'stranger' ? randomText('other-') : sub });
+  return { setup, sub, laptop, phone, third };
 }
 
 /** Asserts that `browser`'s session is gone on every route kind: auth API, gateway page, gateway API, refresh. */
@@ -168,7 +168,15 @@ describe('GET /auth/sessions', () => {
 
 describe('POST /auth/sessions/revoke', () => {
   it('revokes one session by its handle: that cookie then fails on every route kind, at once, in this isolate', async () => {
-    const { setup, laptop, phone, stranger } = await setUpOnePerson({ phoneUserAgent: SAFARI_IPHONE, stranger: true });
+    const {
+      setup,
+      laptop,
+      phone,
+      third: stranger,
+    } = await setUpOnePerson({
+      phoneUserAgent: SAFARI_IPHONE,
+      third: 'stranger',
+    });
     for (const browser of setup.browsers) await expectSignedIn(browser, 'before');
     const phoneHandle = (await list(laptop)).sessions.find((s) => !s.current)!.id;
 
@@ -184,11 +192,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('revokes every other session with {"others": true} (JSON or form), keeping the current one', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, tablet] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    for (const browser of browsers) await signIn(setup, browser, { sub });
+    const { laptop, phone, third: tablet } = await setUpOnePerson({ third: 'same person' });
 
     const response = await revoke(laptop, 'others=true', 'application/x-www-form-urlencoded');
 
@@ -263,7 +267,7 @@ describe('POST /auth/sessions/revoke', () => {
 
 describe('POST /auth/logout with everywhere=1', () => {
   it("ends every session of the user (form field), then logs out at the provider; other users' sessions stay", async () => {
-    const { setup, sub, laptop, phone, stranger } = await setUpOnePerson({ stranger: true });
+    const { setup, sub, laptop, phone, third: stranger } = await setUpOnePerson({ third: 'stranger' });
 
     const response = await laptop.fetch('/auth/logout', {
       method: 'POST',
@@ -282,11 +286,7 @@ describe('POST /auth/logout with everywhere=1', () => {
   });
 
   it('accepts everywhere=1 in the query too; without it only this session ends', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, tablet] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    for (const browser of browsers) await signIn(setup, browser, { sub });
+    const { laptop, phone, third: tablet } = await setUpOnePerson({ third: 'same person' });
 
     await laptop.fetch('/auth/logout', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
     await expectSignedOutEverywhere(laptop, 'laptop');
