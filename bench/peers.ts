@@ -14,7 +14,7 @@ import { DEV_API_AUDIENCE, DEV_CLIENTS, DEV_USERS } from '../dev/provider.ts';
 import {
   freePorts,
   PROJECT_DIR,
-  startWranglerDev,
+  startWranglerOn,
   stopProcessGroup,
   waitForOk,
   type ProcessGroup,
@@ -154,26 +154,16 @@ export async function benchPeers(stack: BenchStack, reserved: ReservedPeers, opt
             .map(([key, value]) => `${key} = ${JSON.stringify(value)}`)
             .join('\n')}\n`,
         );
-        const group = startWranglerDev(
-          [
-            '-c',
-            config,
-            '--port',
-            String(port),
-            '--inspector-port',
-            String(reserved.inspectorPorts[name]),
-            '--ip',
-            HOST,
-            '--persist-to',
-            join(dir, `${name}-state`),
-            '--log-level',
-            'error',
-            '--show-interactive-dev-session=false',
-          ],
-          { cwd: dir },
-        );
+        const group = startWranglerOn({
+          config,
+          port,
+          inspectorPort: reserved.inspectorPorts[name]!,
+          persistTo: join(dir, `${name}-state`),
+          extraArgs: ['--log-level', 'error', '--show-interactive-dev-session=false'],
+          cwd: dir,
+        });
         running.push(group);
-        urls[name] = `http://${HOST}:${port}`;
+        urls[name] = group.url;
         await waitForOk(`${urls[name]}/public/warmup`, 90_000, group);
       }),
     );

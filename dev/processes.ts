@@ -143,3 +143,48 @@ export async function stopProcessGroup(group: ProcessGroup, graceMs = 15_000): P
   signalGroup('SIGKILL');
   await group.exited;
 }
+
+/** Where one `wrangler dev` of {@link startWranglerOn} listens, what it reads and what it keeps. */
+export interface WranglerDevOptions {
+  /** The wrangler.toml to run. */
+  config: string;
+  /** The loopback port it serves on. */
+  port: number;
+  /** Its inspector port (parallel `wrangler dev`s must not share the default one). */
+  inspectorPort: number;
+  /** The directory its local KV, Cache and Durable Object state live in. */
+  persistTo: string;
+  /** A `.dev.vars`-style file of secrets, when it needs one. */
+  envFile?: string;
+  /** Values passed as `--var NAME:value`. */
+  vars?: Record<string, string>;
+  /** Further flags, after the ones above. */
+  extraArgs?: readonly string[];
+  /** Working directory (the project's by default). */
+  cwd?: string;
+}
+
+/** A `wrangler dev` process group and the loopback URL it serves. */
+export interface WranglerDev extends ProcessGroup {
+  url: string;
+}
+
+/** Starts `wrangler dev` on 127.0.0.1 with the flags every Node test and benchmark passes it (see {@link WranglerDevOptions}). */
+export function startWranglerOn(options: WranglerDevOptions): WranglerDev {
+  const args = [
+    '--config',
+    options.config,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--inspector-port',
+    String(options.inspectorPort),
+    '--persist-to',
+    options.persistTo,
+    ...(options.envFile ? ['--env-file', options.envFile] : []),
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ...(options.extraArgs ?? []),
+  ];
+  return { ...startWranglerDev(args, { cwd: options.cwd }), url: `http://127.0.0.1:${options.port}` };
+}

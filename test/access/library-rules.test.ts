@@ -5,10 +5,8 @@
  * answer as the gateway does (403 `access_denied`: a page for navigations, JSON
  * otherwise; 403 `insufficient_scope` naming the scope for a bearer token).
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import {
   ConfigError,
   createKenniEdge,
@@ -20,10 +18,9 @@ import {
   type AccessRuleSpec,
   type AppEnv,
 } from '../../src/index.ts';
-import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
+import { createAppEdge, type TestEdge } from '../support/edge.ts';
 import { captureLogs, expectEveryLineFollowsLogRule } from '../support/log-capture.ts';
 import { GUDRUN, THORDUR } from '../support/presets.ts';
-import { CookieJar } from '../support/provider-login.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import { makeIdTokenClaims, signJwt } from '../support/token-factory.ts';
 import {
@@ -43,28 +40,6 @@ const ORDERS_WRITE = 'orders:write';
 const ACTOR = { sub: 'kenni-person-1', national_id: THORDUR.national_id, name: THORDUR.name };
 const ADMINS: AccessRuleSpec = { allow: [{ national_id: [THORDUR.national_id] }] };
 
-/** A browser (cookie jar) in front of `app`, with the setup's issuer and no session lock (the scripted provider refreshes). */
-function browserFor(app: Hono<AppEnv>, setup: GatewaySetup): TestEdge {
-  const testEnv = { ...(env as unknown as Env), KENNI_ISSUER: setup.provider.issuer } as Env;
-  delete (testEnv as Partial<Env>).SESSION_LOCKS;
-  const jar = new CookieJar();
-  return {
-    env: testEnv,
-    jar,
-    async fetch(path, init = {}) {
-      const { jar: jarOption, ...requestInit } = init;
-      const activeJar = jarOption === false ? undefined : (jarOption ?? jar);
-      const request = new Request(new URL(path, EDGE_ORIGIN), { redirect: 'manual', ...requestInit });
-      if (activeJar?.header()) request.headers.set('cookie', activeJar.header());
-      const ctx = createExecutionContext();
-      const response = await app.fetch(request, testEnv, ctx);
-      await waitOnExecutionContext(ctx);
-      activeJar?.store(response);
-      return response;
-    },
-  };
-}
-
 /** An app with the auth routes, `routes` added, and the one error handler. */
 function appWith(setup: GatewaySetup, routes: (app: Hono<AppEnv>) => void): TestEdge {
   const app = new Hono<AppEnv>();
@@ -72,7 +47,8 @@ function appWith(setup: GatewaySetup, routes: (app: Hono<AppEnv>) => void): Test
   app.route('/', createKenniEdge({ gateway: false }));
   routes(app);
   app.onError(handleError);
-  return browserFor(app, setup);
+  // The setup's issuer and no session lock (the scripted provider refreshes).
+  return createAppEdge(app, { KENNI_ISSUER: setup.provider.issuer, SESSION_LOCKS: undefined });
 }
 
 const ok: MiddlewareHandler<AppEnv> = async (c) => c.json({ ok: true, sub: c.get('principal')!.subject });

@@ -3,7 +3,6 @@
  * pieces in your own Hono app"): `kenniConfig()`, `createKenniEdge({ gateway:
  * false })`, `requireSession()`, `requireBearer({ scopes })` and `handleError`.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { Hono, type Context } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/config.ts';
@@ -15,8 +14,7 @@ import {
   requireSession,
   type AppEnv,
 } from '../../src/index.ts';
-import { EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
-import { CookieJar } from '../support/provider-login.ts';
+import { createAppEdge, EDGE_ORIGIN, type TestEdge } from '../support/edge.ts';
 import { tokenResponse } from '../support/scripted-provider.ts';
 import {
   accessToken,
@@ -46,31 +44,7 @@ function createReadmeApp(): Hono<AppEnv> {
 
 /** A browser (cookie jar) in front of `app`, with the setup's bindings. */
 function browserFor(app: Hono<AppEnv>, setup: GatewaySetup, overrides: Partial<Env> = {}): TestEdge {
-  const testEnv = {
-    ...(env as unknown as Env),
-    KENNI_ISSUER: setup.provider.issuer,
-    ORIGIN_URL: setup.originUrl,
-    ...overrides,
-  } as Env;
-  for (const [name, value] of Object.entries(overrides))
-    if (value === undefined) delete (testEnv as unknown as Record<string, unknown>)[name];
-  const jar = new CookieJar();
-  return {
-    env: testEnv,
-    jar,
-    async fetch(path, init = {}) {
-      const { jar: jarOption, ...requestInit } = init;
-      const activeJar = jarOption === false ? undefined : (jarOption ?? jar);
-      const request = new Request(new URL(path, EDGE_ORIGIN), { redirect: 'manual', ...requestInit });
-      if (activeJar && !request.headers.has('cookie') && activeJar.header())
-        request.headers.set('cookie', activeJar.header());
-      const ctx = createExecutionContext();
-      const response = await app.fetch(request, testEnv, ctx);
-      await waitOnExecutionContext(ctx);
-      activeJar?.store(response);
-      return response;
-    },
-  };
+  return createAppEdge(app, { KENNI_ISSUER: setup.provider.issuer, ORIGIN_URL: setup.originUrl, ...overrides });
 }
 
 async function setUpApp(): Promise<GatewaySetup & { browser: TestEdge }> {

@@ -19,17 +19,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePorts,
   PROJECT_DIR,
-  startWranglerDev,
+  startWranglerOn,
   stopProcessGroup,
   waitForOk,
-  type ProcessGroup,
+  type WranglerDev,
 } from '../../dev/processes.ts';
 
 /** The slow provider answers after this long; the guarded waiter gives up on A's call after 2 s (the fixture's waitMs). */
 const ANSWER_DELAY_MS = 1500;
 
 let slow: Server;
-let wrangler: ProcessGroup | undefined;
+let wrangler: WranglerDev | undefined;
 let base = '';
 let dir = '';
 
@@ -45,25 +45,16 @@ beforeAll(async () => {
     `name = "shared-call-fixture"\nmain = ${JSON.stringify(join(PROJECT_DIR, 'test/node/fixtures/shared-call-worker.ts'))}\ncompatibility_date = "2026-11-01"\n`,
   );
   const [port, inspectorPort] = await freePorts(2);
-  base = `http://127.0.0.1:${port}`;
-  wrangler = startWranglerDev(
-    [
-      '-c',
-      join(dir, 'wrangler.toml'),
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspectorPort),
-      '--var',
-      `SLOW_URL:${slowUrl}`,
-      '--persist-to',
-      join(dir, 'state'),
-      '--show-interactive-dev-session=false',
-    ],
-    { cwd: dir },
-  );
+  wrangler = startWranglerOn({
+    config: join(dir, 'wrangler.toml'),
+    port: port!,
+    inspectorPort: inspectorPort!,
+    persistTo: join(dir, 'state'),
+    vars: { SLOW_URL: slowUrl },
+    extraArgs: ['--show-interactive-dev-session=false'],
+    cwd: dir,
+  });
+  base = wrangler.url;
   await waitForOk(`${base}/`, 60_000, wrangler);
 });
 

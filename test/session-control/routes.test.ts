@@ -69,6 +69,20 @@ function signIn(
   return logIn(browser, setup.provider, { ...options, key: setup.key });
 }
 
+/**
+ * {@link setUp} with `laptop` and `phone` signed in as one person and the
+ * third browser, when asked for, as that same person or as a stranger.
+ */
+async function setUpOnePerson(options: { phoneUserAgent?: string; third?: 'same person' | 'stranger' } = {}) {
+  const setup = await setUp();
+  const [laptop, phone, third] = setup.browsers as [TestEdge, TestEdge, TestEdge];
+  const sub = randomText('sub-');
+  await signIn(setup, laptop, { sub });
+  await signIn(setup, phone, { sub, userAgent: options.phoneUserAgent });
+  if (options.third) await signIn(setup, third, { sub: options.third === 'stranger' ? randomText('other-') : sub });
+  return { setup, sub, laptop, phone, third };
+}
+
 /** Asserts that `browser`'s session is gone on every route kind: auth API, gateway page, gateway API, refresh. */
 async function expectSignedOutEverywhere(browser: TestEdge, label: string): Promise<void> {
   await expectSessionRequired(await me(browser), `${label} /auth/me`);
@@ -154,14 +168,16 @@ describe('GET /auth/sessions', () => {
 
 describe('POST /auth/sessions/revoke', () => {
   it('revokes one session by its handle: that cookie then fails on every route kind, at once, in this isolate', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, stranger] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub, userAgent: SAFARI_IPHONE });
-    await signIn(setup, stranger, { sub: randomText('other-') });
-    for (const browser of browsers) await expectSignedIn(browser, 'before');
+    const {
+      setup,
+      laptop,
+      phone,
+      third: stranger,
+    } = await setUpOnePerson({
+      phoneUserAgent: SAFARI_IPHONE,
+      third: 'stranger',
+    });
+    for (const browser of setup.browsers) await expectSignedIn(browser, 'before');
     const phoneHandle = (await list(laptop)).sessions.find((s) => !s.current)!.id;
 
     const response = await revoke(laptop, JSON.stringify({ id: phoneHandle }));
@@ -176,11 +192,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('revokes every other session with {"others": true} (JSON or form), keeping the current one', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, tablet] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    for (const browser of browsers) await signIn(setup, browser, { sub });
+    const { laptop, phone, third: tablet } = await setUpOnePerson({ third: 'same person' });
 
     const response = await revoke(laptop, 'others=true', 'application/x-www-form-urlencoded');
 
@@ -208,12 +220,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('answers 400 invalid_request to a malformed body and revokes nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
     const handle = (await list(laptop)).sessions.find((s) => !s.current)!.id;
     const bodies: Array<[string, string]> = [
       ['{}', 'application/json'],
@@ -242,12 +249,7 @@ describe('POST /auth/sessions/revoke', () => {
   });
 
   it('refuses a cross-site request (403) and revokes nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
 
     for (const headers of [
       { 'sec-fetch-site': 'cross-site', origin: EVIL_ORIGIN },
@@ -265,13 +267,7 @@ describe('POST /auth/sessions/revoke', () => {
 
 describe('POST /auth/logout with everywhere=1', () => {
   it("ends every session of the user (form field), then logs out at the provider; other users' sessions stay", async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, stranger] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
-    await signIn(setup, stranger, { sub: randomText('other-') });
+    const { setup, sub, laptop, phone, third: stranger } = await setUpOnePerson({ third: 'stranger' });
 
     const response = await laptop.fetch('/auth/logout', {
       method: 'POST',
@@ -290,11 +286,7 @@ describe('POST /auth/logout with everywhere=1', () => {
   });
 
   it('accepts everywhere=1 in the query too; without it only this session ends', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone, tablet] = browsers as [TestEdge, TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    for (const browser of browsers) await signIn(setup, browser, { sub });
+    const { laptop, phone, third: tablet } = await setUpOnePerson({ third: 'same person' });
 
     await laptop.fetch('/auth/logout', { method: 'POST', headers: SAME_ORIGIN_POST_HEADERS });
     await expectSignedOutEverywhere(laptop, 'laptop');
@@ -310,12 +302,7 @@ describe('POST /auth/logout with everywhere=1', () => {
   });
 
   it('refuses a cross-site everywhere logout (403 confirmation page) and ends nothing', async () => {
-    const setup = await setUp();
-    const { browsers } = setup;
-    const [laptop, phone] = browsers as [TestEdge, TestEdge];
-    const sub = randomText('sub-');
-    await signIn(setup, laptop, { sub });
-    await signIn(setup, phone, { sub });
+    const { laptop, phone } = await setUpOnePerson();
 
     const response = await laptop.fetch('/auth/logout?everywhere=1', {
       method: 'POST',

@@ -24,12 +24,30 @@ export interface TestEdge {
  * and vitest.config.ts; a value of `undefined` removes the binding.
  */
 export function createTestEdge(overrides: Partial<Record<keyof Env, unknown>> = {}): TestEdge {
+  return edgeWith(envWith(overrides), new CookieJar());
+}
+
+/** What answers requests: the worker, or an app built with the library (e.g. a `Hono` app). */
+interface Handler {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+/**
+ * Like {@link createTestEdge}, but `app` (your own app built from the
+ * library's pieces) answers instead of the worker.
+ */
+export function createAppEdge(app: Handler, overrides: Partial<Record<keyof Env, unknown>> = {}): TestEdge {
+  return edgeWith(envWith(overrides), new CookieJar(), app);
+}
+
+/** The test bindings with `overrides` applied (`undefined` removes one). */
+function envWith(overrides: Partial<Record<keyof Env, unknown>>): Record<string, unknown> {
   const testEnv = { ...(env as unknown as Env) } as Record<string, unknown>;
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete testEnv[name];
     else testEnv[name] = value;
   }
-  return edgeWith(testEnv, new CookieJar());
+  return testEnv;
 }
 
 /**
@@ -41,7 +59,7 @@ export function coldIsolate(edge: TestEdge): TestEdge {
   return edgeWith({ ...(edge.env as unknown as Record<string, unknown>) }, edge.jar);
 }
 
-function edgeWith(testEnv: Record<string, unknown>, jar: CookieJar): TestEdge {
+function edgeWith(testEnv: Record<string, unknown>, jar: CookieJar, handler: Handler = worker): TestEdge {
   return {
     env: testEnv as Env,
     jar,
@@ -54,7 +72,7 @@ function edgeWith(testEnv: Record<string, unknown>, jar: CookieJar): TestEdge {
         if (cookie) request.headers.set('cookie', cookie);
       }
       const ctx = createExecutionContext();
-      const response = await worker.fetch(request, testEnv as Env, ctx);
+      const response = await handler.fetch(request, testEnv as Env, ctx);
       await waitOnExecutionContext(ctx);
       activeJar?.store(response);
       return response;
