@@ -11,7 +11,7 @@
  * still holds a session that ended elsewhere can write it back.
  */
 import type { KenniEdgeConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { sessionEnded } from '../errors.ts';
 import { requestedScope } from '../provider/client.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
@@ -146,10 +146,7 @@ export async function saveSessionTokens(
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   if (!(await saveSessionRecord(config, kv, updated))) {
-    throw new AppError('session_ended', 'The session has ended; please sign in again.', {
-      reason: 'logged_out',
-      retryHref: '/auth/login',
-    });
+    throw sessionEnded('logged_out');
   }
   sessionIsolateState(config).remember(updated, tokens);
   return updated;
