@@ -79,17 +79,9 @@ export class SessionLock extends DurableObject<Env> {
       return { ok: true, record: await run };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
+      // Absent fields travel as `undefined`: the AppError rebuilt from them reads them the same.
       const { code, message, reason, oauthError, retryHref } = error;
-      return {
-        ok: false,
-        error: {
-          code,
-          message,
-          reason,
-          ...(oauthError !== undefined ? { oauthError } : {}),
-          ...(retryHref !== undefined ? { retryHref } : {}),
-        },
-      };
+      return { ok: false, error: { code, message, reason, oauthError, retryHref } };
     }
   }
 
