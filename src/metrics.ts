@@ -155,15 +155,26 @@ function refusalOf(error: AppError | undefined, authenticated: boolean): [Metric
   const code: string = error?.code ?? 'internal_error';
   if (code === 'insufficient_user_authentication' || error?.reason === 'step_up_required')
     return ['step_up', 'required'];
-  if (code === 'bearer_missing' || code === 'bearer_malformed' || code === 'bearer_invalid')
-    return ['bearer', 'rejected'];
-  if (code === 'insufficient_scope') return authenticated ? ['access', 'denied'] : ['bearer', 'rejected'];
-  if (code === 'access_denied' || code === 'delegation_denied') return ['access', 'denied'];
-  if (code === 'cross_site_request') return ['session', 'refused'];
-  if (code === 'session_ended') return ['session', 'ended'];
-  if (code === 'session_required' || code === 'path_ambiguous') return ['gateway', 'refused'];
-  return undefined;
+  if (code === 'insufficient_scope') return authenticated ? DENIED : REJECTED;
+  return REFUSALS[code];
 }
+
+const REJECTED: [MetricEvent, string] = ['bearer', 'rejected'];
+const DENIED: [MetricEvent, string] = ['access', 'denied'];
+const REFUSED: [MetricEvent, string] = ['gateway', 'refused'];
+
+/** The refusal each error code stands for (see {@link refusalOf} for the ones that depend on more). */
+const REFUSALS: Partial<Record<string, [MetricEvent, string]>> = {
+  bearer_missing: REJECTED,
+  bearer_malformed: REJECTED,
+  bearer_invalid: REJECTED,
+  access_denied: DENIED,
+  delegation_denied: DENIED,
+  cross_site_request: ['session', 'refused'],
+  session_ended: ['session', 'ended'],
+  session_required: REFUSED,
+  path_ambiguous: REFUSED,
+};
 
 /**
  * Counts a refresh of the session's tokens that a request needed (gateway API
