@@ -24,11 +24,7 @@ export function createVariableReader(
     const value = env[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string') {
-      problems.push({
-        variable: name,
-        problem: 'must be a string',
-        fix: `set ${name} as a plain string in [vars] or as a secret`,
-      });
+      addProblem(problems, name, 'must be a string', `set ${name} as a plain string in [vars] or as a secret`);
       return undefined;
     }
     const trimmed = value.trim();
@@ -38,11 +34,12 @@ export function createVariableReader(
     const raw = text(name);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push({
-        variable: name,
-        problem: `"${raw}" is not a whole number of seconds between ${min} and ${max}`,
-        fix: `set ${name} to e.g. "${fallback}"`,
-      });
+      addProblem(
+        problems,
+        name,
+        `"${raw}" is not a whole number of seconds between ${min} and ${max}`,
+        `set ${name} to e.g. "${fallback}"`,
+      );
       return fallback;
     }
     return Number(raw);
@@ -63,11 +60,12 @@ export function createVariableReader(
         item.includes('//') ||
         item.split('/').some(isDotSegment)
       ) {
-        problems.push({
-          variable: name,
-          problem: `"${item}" is not a path prefix`,
-          fix: `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"`,
-        });
+        addProblem(
+          problems,
+          name,
+          `"${item}" is not a path prefix`,
+          `use comma-separated prefixes that start with "/", e.g. "/public/,/favicon.ico"`,
+        );
       }
     }
     return items;
@@ -107,7 +105,7 @@ export function optionalUrl(
   if (value === undefined) return undefined;
   const url = parseUrl(value);
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    problems.push({ variable, problem: `"${value}" is not an absolute http(s) URL`, fix: `set it to ${fix}` });
+    addProblem(problems, variable, `"${value}" is not an absolute http(s) URL`, `set it to ${fix}`);
     return undefined;
   }
   return value;
@@ -122,11 +120,12 @@ export function parseEdgeSigningKeys(raw: string | undefined, problems: ConfigPr
   try {
     parsed = JSON.parse(raw);
   } catch {
-    problems.push({
-      variable: 'EDGE_SIGNING_KEY',
-      problem: 'is not JSON (expected a private ES256 JWK, or {"keys":[…]} to rotate)',
+    addProblem(
+      problems,
+      'EDGE_SIGNING_KEY',
+      'is not JSON (expected a private ES256 JWK, or {"keys":[…]} to rotate)',
       fix,
-    });
+    );
     return [];
   }
   const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? (parsed.keys as unknown[]) : [parsed];
@@ -139,18 +138,14 @@ export function parseEdgeSigningKeys(raw: string | undefined, problems: ConfigPr
       typeof key.x !== 'string' ||
       typeof key.y !== 'string'
     ) {
-      problems.push({ variable: 'EDGE_SIGNING_KEY', problem: `key ${index + 1} is not a P-256 EC JWK (ES256)`, fix });
+      addProblem(problems, 'EDGE_SIGNING_KEY', `key ${index + 1} is not a P-256 EC JWK (ES256)`, fix);
     } else if (index === 0 && typeof key.d !== 'string') {
-      problems.push({
-        variable: 'EDGE_SIGNING_KEY',
-        problem: 'the first key must be a private key (it needs "d")',
-        fix,
-      });
+      addProblem(problems, 'EDGE_SIGNING_KEY', 'the first key must be a private key (it needs "d")', fix);
     } else {
       valid.push(key as unknown as JsonWebKey);
     }
   });
-  if (keys.length === 0) problems.push({ variable: 'EDGE_SIGNING_KEY', problem: 'contains no key', fix });
+  if (keys.length === 0) addProblem(problems, 'EDGE_SIGNING_KEY', 'contains no key', fix);
   return valid;
 }
 
@@ -169,11 +164,12 @@ export function parsePreviousSessionSecrets(
   const entries = raw.split(/[\s,]+/).filter(Boolean);
   entries.forEach((secret, index) => {
     if (secret.length < 32) {
-      problems.push({
-        variable: 'SESSION_SECRET_PREVIOUS',
-        problem: `entry ${index + 1} of ${entries.length} is too short (${secret.length} characters; at least 32 are needed)`,
-        fix: 'list the previous SESSION_SECRET values exactly, separated by commas or spaces, with `npx wrangler secret put SESSION_SECRET_PREVIOUS`',
-      });
+      addProblem(
+        problems,
+        'SESSION_SECRET_PREVIOUS',
+        `entry ${index + 1} of ${entries.length} is too short (${secret.length} characters; at least 32 are needed)`,
+        'list the previous SESSION_SECRET values exactly, separated by commas or spaces, with `npx wrangler secret put SESSION_SECRET_PREVIOUS`',
+      );
     }
   });
   // The current secret is tried first anyway; listing it again would only cost a second attempt.
@@ -183,4 +179,9 @@ export function parsePreviousSessionSecrets(
 /** True for a plain object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Adds a configuration problem (positional arguments: shorter call sites once minified). */
+export function addProblem(problems: ConfigProblem[], variable: string, problem: string, fix: string): void {
+  problems.push({ variable, problem, fix });
 }

@@ -6,6 +6,7 @@
 import { parseRoutes } from './access/parse-routes.ts';
 import type { Env, KenniEdgeConfig } from './config-types.ts';
 import {
+  addProblem,
   createVariableReader,
   hasEmptyQueryFragmentOrUserinfo,
   optionalUrl,
@@ -33,11 +34,12 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   if (options.requireBindings !== false) {
     const kv = env.SESSIONS as Partial<KVNamespace> | undefined;
     if (!kv || typeof kv.get !== 'function' || typeof kv.put !== 'function') {
-      problems.push({
-        variable: 'SESSIONS',
-        problem: 'the KV namespace binding is missing',
-        fix: 'run `npx wrangler kv namespace create SESSIONS` and add it to wrangler.toml as [[kv_namespaces]] binding = "SESSIONS"',
-      });
+      addProblem(
+        problems,
+        'SESSIONS',
+        'the KV namespace binding is missing',
+        'run `npx wrangler kv namespace create SESSIONS` and add it to wrangler.toml as [[kv_namespaces]] binding = "SESSIONS"',
+      );
     }
   }
   const { text, seconds, pathList } = createVariableReader(env, problems);
@@ -45,64 +47,71 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   const issuer = text('KENNI_ISSUER');
   let issuerIsLoopbackHttp = false;
   if (issuer === undefined) {
-    problems.push({
-      variable: 'KENNI_ISSUER',
-      problem: 'is required',
-      fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
-    });
+    addProblem(
+      problems,
+      'KENNI_ISSUER',
+      'is required',
+      'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
+    );
   } else {
     const url = parseUrl(issuer);
     if (!url) {
-      problems.push({
-        variable: 'KENNI_ISSUER',
-        problem: `"${issuer}" is not a URL`,
-        fix: 'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
-      });
+      addProblem(
+        problems,
+        'KENNI_ISSUER',
+        `"${issuer}" is not a URL`,
+        'set it to your Kenni issuer, e.g. "https://idp.kenni.is/your-team.is"',
+      );
     } else if (url.search || url.hash || url.username || url.password || hasEmptyQueryFragmentOrUserinfo(issuer)) {
-      problems.push({
-        variable: 'KENNI_ISSUER',
-        problem: 'must not have a query, fragment or credentials',
-        fix: 'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"',
-      });
+      addProblem(
+        problems,
+        'KENNI_ISSUER',
+        'must not have a query, fragment or credentials',
+        'use the issuer exactly as the provider publishes it, e.g. "https://idp.kenni.is/your-team.is"',
+      );
     } else if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) {
       issuerIsLoopbackHttp = true;
     } else if (url.protocol !== 'https:') {
-      problems.push({
-        variable: 'KENNI_ISSUER',
-        problem: `must use https (got "${url.protocol}"); plain http is allowed only for localhost, 127.0.0.1 and [::1]`,
-        fix: 'use the https issuer URL, e.g. "https://idp.kenni.is/your-team.is"',
-      });
+      addProblem(
+        problems,
+        'KENNI_ISSUER',
+        `must use https (got "${url.protocol}"); plain http is allowed only for localhost, 127.0.0.1 and [::1]`,
+        'use the https issuer URL, e.g. "https://idp.kenni.is/your-team.is"',
+      );
     }
   }
 
   const clientId = text('KENNI_CLIENT_ID');
   if (clientId === undefined) {
-    problems.push({
-      variable: 'KENNI_CLIENT_ID',
-      problem: 'is required',
-      fix: 'set it to the client id Kenni gave your application, e.g. "@your-team.is/web"',
-    });
+    addProblem(
+      problems,
+      'KENNI_CLIENT_ID',
+      'is required',
+      'set it to the client id Kenni gave your application, e.g. "@your-team.is/web"',
+    );
   }
   const clientSecret = text('KENNI_CLIENT_SECRET');
 
   const sessionSecret = text('SESSION_SECRET');
   if (sessionSecret === undefined) {
-    problems.push({
-      variable: 'SESSION_SECRET',
-      problem: 'is required',
-      fix: 'generate 32+ random characters and run `npx wrangler secret put SESSION_SECRET` (locally: put it in .dev.vars)',
-    });
+    addProblem(
+      problems,
+      'SESSION_SECRET',
+      'is required',
+      'generate 32+ random characters and run `npx wrangler secret put SESSION_SECRET` (locally: put it in .dev.vars)',
+    );
   } else if (sessionSecret.length < 32) {
-    problems.push({
-      variable: 'SESSION_SECRET',
-      problem: `is too short (${sessionSecret.length} characters; at least 32 are needed)`,
-      fix: 'generate a longer random value, e.g. `openssl rand -base64 48`, and store it with `npx wrangler secret put SESSION_SECRET`',
-    });
+    addProblem(
+      problems,
+      'SESSION_SECRET',
+      `is too short (${sessionSecret.length} characters; at least 32 are needed)`,
+      'generate a longer random value, e.g. `openssl rand -base64 48`, and store it with `npx wrangler secret put SESSION_SECRET`',
+    );
   }
 
   const scope = text('KENNI_SCOPE') ?? DEFAULT_SCOPE;
   if (!scope.split(/\s+/).includes('openid')) {
-    problems.push({ variable: 'KENNI_SCOPE', problem: 'must include "openid"', fix: `use e.g. "${DEFAULT_SCOPE}"` });
+    addProblem(problems, 'KENNI_SCOPE', 'must include "openid"', `use e.g. "${DEFAULT_SCOPE}"`);
   }
   const apiScopes = (text('KENNI_API_SCOPE') ?? '').split(/\s+/).filter(Boolean);
   const apiAudience = text('KENNI_API_AUDIENCE') ?? `${clientId ?? ''}-api`;
@@ -127,40 +136,44 @@ export function parseConfig(env: Env, options: { requireBindings?: boolean } = {
   );
   const originUrl = originRaw ? new URL(originRaw) : undefined;
   if (originUrl && (originUrl.search || originUrl.hash || /[?#]/.test(originRaw!))) {
-    problems.push({
-      variable: 'ORIGIN_URL',
-      problem: 'must not have a query or fragment',
-      fix: 'use a base URL such as "https://origin.example.is"',
-    });
+    addProblem(
+      problems,
+      'ORIGIN_URL',
+      'must not have a query or fragment',
+      'use a base URL such as "https://origin.example.is"',
+    );
   }
 
   const m2mClientId = text('KENNI_M2M_CLIENT_ID');
   const m2mClientSecret = text('KENNI_M2M_CLIENT_SECRET');
   if ((m2mClientId === undefined) !== (m2mClientSecret === undefined)) {
-    problems.push({
-      variable: m2mClientId === undefined ? 'KENNI_M2M_CLIENT_ID' : 'KENNI_M2M_CLIENT_SECRET',
-      problem: 'is missing while its partner is set',
-      fix: 'set both KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, or neither',
-    });
+    addProblem(
+      problems,
+      m2mClientId === undefined ? 'KENNI_M2M_CLIENT_ID' : 'KENNI_M2M_CLIENT_SECRET',
+      'is missing while its partner is set',
+      'set both KENNI_M2M_CLIENT_ID and KENNI_M2M_CLIENT_SECRET, or neither',
+    );
   }
 
   const introspection = text('KENNI_INTROSPECTION') ?? 'auto';
   if (introspection !== 'auto' && introspection !== 'off') {
-    problems.push({
-      variable: 'KENNI_INTROSPECTION',
-      problem: `"${introspection}" is neither "auto" nor "off"`,
-      fix: 'set it to "auto" (introspect opaque access tokens) or "off" (accept JWT access tokens only)',
-    });
+    addProblem(
+      problems,
+      'KENNI_INTROSPECTION',
+      `"${introspection}" is neither "auto" nor "off"`,
+      'set it to "auto" (introspect opaque access tokens) or "off" (accept JWT access tokens only)',
+    );
   }
 
   const adminScope = text('KENNI_ADMIN_SCOPE');
   // One RFC 6749 scope-token, named as such in the 403 challenge; a list would be ambiguous (all of them? one?).
   if (adminScope !== undefined && !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(adminScope)) {
-    problems.push({
-      variable: 'KENNI_ADMIN_SCOPE',
-      problem: 'must be one OAuth scope (no spaces or quotes)',
-      fix: 'set it to the one scope an operator token carries, e.g. "@your-team.is/sessions.admin", or leave it unset',
-    });
+    addProblem(
+      problems,
+      'KENNI_ADMIN_SCOPE',
+      'must be one OAuth scope (no spaces or quotes)',
+      'set it to the one scope an operator token carries, e.g. "@your-team.is/sessions.admin", or leave it unset',
+    );
   }
 
   const edgeSigningKeys = parseEdgeSigningKeys(text('EDGE_SIGNING_KEY'), problems);

@@ -259,3 +259,17 @@ function challengeFor(error: AppError): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * The `session_ended` error (401) a session refresh ends with: `reason`
+ * `tokens_unreadable` when the sealed tokens could not be opened, else a
+ * page with a sign-in link.
+ */
+export function sessionEnded(reason: string): AppError {
+  return reason === 'tokens_unreadable'
+    ? new AppError('session_ended', 'The session could not be read; please sign in again.', { reason })
+    : new AppError('session_ended', 'The session has ended; please sign in again.', {
+        reason,
+        retryHref: '/auth/login',
+      });
+}

@@ -3,7 +3,7 @@
  * the configuration. Every problem names `ROUTES`, the entry's `path` and the
  * key, so a typo is a configuration error and never a silently open route.
  */
-import { isDotSegment, isRecord, parseUrl } from '../config-values.ts';
+import { addProblem, isDotSegment, isRecord, parseUrl } from '../config-values.ts';
 import type { ConfigProblem } from '../errors.ts';
 import { MAX_AUTH_AGE_LIMIT, type Condition, type ConditionType, type RouteEntry } from './rules.ts';
 
@@ -32,12 +32,12 @@ export function parseRoutes(raw: unknown, context: RouteListContext, problems: C
     try {
       value = JSON.parse(raw);
     } catch {
-      problems.push({ variable: 'ROUTES', problem: 'is not JSON (expected a list of route objects)', fix: FIX });
+      addProblem(problems, 'ROUTES', 'is not JSON (expected a list of route objects)', FIX);
       return Object.freeze([]);
     }
   }
   if (!Array.isArray(value)) {
-    problems.push({ variable: 'ROUTES', problem: 'must be a list of route objects', fix: FIX });
+    addProblem(problems, 'ROUTES', 'must be a list of route objects', FIX);
     return Object.freeze([]);
   }
   const before = problems.length;
@@ -49,20 +49,21 @@ export function parseRoutes(raw: unknown, context: RouteListContext, problems: C
 
 function parseEntry(item: unknown, index: number, problems: ConfigProblem[]): RouteEntry | undefined {
   if (!isRecord(item)) {
-    problems.push({ variable: 'ROUTES', problem: `entry ${index + 1} is not an object`, fix: FIX });
+    addProblem(problems, 'ROUTES', `entry ${index + 1} is not an object`, FIX);
     return undefined;
   }
   const path = item.path;
   if (typeof path !== 'string' || !isPathPrefix(path)) {
-    problems.push({
-      variable: 'ROUTES',
-      problem: `entry ${index + 1}: "path" must be a path prefix starting with "/" (no "..", "//", "?", "#" or spaces)`,
-      fix: FIX,
-    });
+    addProblem(
+      problems,
+      'ROUTES',
+      `entry ${index + 1}: "path" must be a path prefix starting with "/" (no "..", "//", "?", "#" or spaces)`,
+      FIX,
+    );
     return undefined;
   }
   const at = (key: string, problem: string) =>
-    problems.push({ variable: 'ROUTES', problem: `route "${path}": "${key}" ${problem}`, fix: FIX });
+    addProblem(problems, 'ROUTES', `route "${path}": "${key}" ${problem}`, FIX);
   const before = problems.length;
   for (const key of Object.keys(item)) if (!ROUTE_KEYS.has(key)) at(key, 'is not a route key');
 
@@ -197,11 +198,12 @@ function checkDuplicates(entries: readonly RouteEntry[], context: RouteListConte
   for (const entry of entries) {
     const list = shorthand.get(key(entry.path));
     if (list) {
-      problems.push({
-        variable: 'ROUTES',
-        problem: `route "${entry.path}": "path" is also in ${list}`,
-        fix: `keep the path in one place: remove it from ${list} and give the ROUTES entry "${list === 'PUBLIC_PATHS' ? 'public' : 'api'}": true`,
-      });
+      addProblem(
+        problems,
+        'ROUTES',
+        `route "${entry.path}": "path" is also in ${list}`,
+        `keep the path in one place: remove it from ${list} and give the ROUTES entry "${list === 'PUBLIC_PATHS' ? 'public' : 'api'}": true`,
+      );
     }
     const earlier = seen.get(key(entry.path)) ?? [];
     // On a tie an entry with methods beats one without, so only two without (or two sharing a method) clash.
@@ -211,11 +213,12 @@ function checkDuplicates(entries: readonly RouteEntry[], context: RouteListConte
         : other.methods.some((m) => entry.methods!.includes(m)),
     );
     if (clash) {
-      problems.push({
-        variable: 'ROUTES',
-        problem: `route "${entry.path}": "path" appears twice for the same methods`,
-        fix: 'merge the entries, or give each its own "methods"',
-      });
+      addProblem(
+        problems,
+        'ROUTES',
+        `route "${entry.path}": "path" appears twice for the same methods`,
+        'merge the entries, or give each its own "methods"',
+      );
     }
     seen.set(key(entry.path), [...earlier, entry]);
   }

@@ -3,7 +3,7 @@
  * `requireAccess(rules)`): the same objects a `ROUTES` entry holds, typed, and
  * validated by the same strict parser, once, when the middleware is created.
  */
-import { isRecord } from '../config-values.ts';
+import { addProblem, isRecord } from '../config-values.ts';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
 import { parseRoutes } from './parse-routes.ts';
 import type { AccessRules } from './rules.ts';
@@ -55,7 +55,7 @@ const FIX = 'use the keys and conditions of a ROUTES entry (see "Access rules an
  */
 export function parseRuleSpec(spec: unknown, where: string): ParsedRuleSpec {
   const problems: ConfigProblem[] = [];
-  const report = (problem: string) => problems.push({ variable: where, problem, fix: FIX });
+  const report = (problem: string) => addProblem(problems, where, problem, FIX);
   if (!isRecord(spec)) {
     report('must be an object with "allow", "require", "deny" or "max_auth_age"');
     throw new ConfigError(problems);

@@ -12,7 +12,7 @@ import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { namingResourceMetadata } from '../resource-metadata.ts';
 import { endSessionsOfNationalId, endSessionsOfSubject } from '../session/indexes.ts';
-import { readSmallBody, waitUntilOf } from './session-person.ts';
+import { readTypedBody, waitUntilOf } from './session-person.ts';
 
 const PATH = '/auth/admin/revoke';
 const MAX_BODY_BYTES = 4096;
@@ -47,8 +47,7 @@ export async function handleAdminRevoke(c: Context<AppEnv>): Promise<Response> {
 
 /** `{"sub": "…"}` or `{"national_id": "<10 digits>"}`, nothing else. */
 async function readTarget(request: Request): Promise<RevokeTarget> {
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const text = type === 'application/json' ? await readSmallBody(request, MAX_BODY_BYTES) : undefined;
+  const text = await readTypedBody(request, 'application/json', MAX_BODY_BYTES);
   if (text === undefined) throw badRequest('The body must be JSON of at most 4 KB.');
   let body: unknown;
   try {

@@ -14,7 +14,7 @@ import { logEvent } from '../log.ts';
 import { loadProvider } from '../provider/index.ts';
 import { endSessionsBySid, endSessionsOfSubject } from '../session/indexes.ts';
 import { createReplayGuard } from '../session/replay-guard.ts';
-import { readSmallBody, waitUntilOf } from './session-person.ts';
+import { readTypedBody, waitUntilOf } from './session-person.ts';
 
 /** A logout token is a few KB; the form around it is no bigger. */
 const MAX_BODY_BYTES = 32_768;
@@ -46,8 +46,7 @@ export async function handleBackchannelLogout(c: Context<AppEnv>): Promise<Respo
 
 /** The one `logout_token` of a form body; anything else is `logout_token_invalid`. */
 async function readLogoutToken(request: Request): Promise<string> {
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const body = type === 'application/x-www-form-urlencoded' ? await readSmallBody(request, MAX_BODY_BYTES) : undefined;
+  const body = await readTypedBody(request, 'application/x-www-form-urlencoded', MAX_BODY_BYTES);
   if (body === undefined)
     throw new AppError('logout_token_invalid', 'The body must be a form of at most 32 KB.', {
       oauthError: 'invalid_request',

@@ -20,7 +20,7 @@ import {
   recordLoginState,
   type LoginTransaction,
 } from '../session/login-transaction.ts';
-import { createSession, deleteSession, sessionKey } from '../session/store.ts';
+import { createSession, deleteSession, sessionKeyHash } from '../session/store.ts';
 
 /** Handles `GET /auth/callback`. */
 export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
@@ -54,7 +54,7 @@ export async function handleCallback(c: Context<AppEnv>): Promise<Response> {
     // A login always gets a new session id; the old session (if any) is ended.
     const previousId = readCookie(cookieHeader, SESSION_COOKIE);
     if (previousId && /^[A-Za-z0-9_-]{43,128}$/.test(previousId)) {
-      const { keyHash } = await sessionKey(previousId);
+      const keyHash = await sessionKeyHash(previousId);
       await deleteSession(config, c.env.SESSIONS, { id: previousId, keyHash });
     }
     const session = await createSession(config, c.env.SESSIONS, {

@@ -20,7 +20,7 @@ import { endSession } from '../session/end.ts';
 import { endSessionsOfSubject } from '../session/indexes.ts';
 import { loadSession, readSessionTokens } from '../session/store.ts';
 import { isCrossSiteRequest, isSameOriginNavigation } from '../request-kind.ts';
-import { personOf, readSmallBody, waitUntilOf } from './session-person.ts';
+import { personOf, readTypedBody, waitUntilOf } from './session-person.ts';
 
 /** Handles `GET` and `POST /auth/logout`. */
 export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
@@ -73,9 +73,8 @@ export async function handleLogout(c: Context<AppEnv>): Promise<Response> {
 /** `everywhere=1` in the query, or in the form body of a POST (a sign-out-everywhere button). */
 async function wantsEverywhere(request: Request, url: URL): Promise<boolean> {
   if (url.searchParams.get('everywhere') === '1') return true;
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (request.method !== 'POST' || type !== 'application/x-www-form-urlencoded') return false;
-  const text = await readSmallBody(request, 1024);
+  if (request.method !== 'POST') return false;
+  const text = await readTypedBody(request, 'application/x-www-form-urlencoded', 1024);
   return text !== undefined && new URLSearchParams(text).get('everywhere') === '1';
 }
 

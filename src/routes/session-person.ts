@@ -49,3 +49,13 @@ export async function readSmallBody(request: Request, maxBytes: number): Promise
   }
   return new TextDecoder().decode(bytes);
 }
+
+/** The request's media type, lower-cased, without parameters (`""` without a `Content-Type`). */
+export function mediaType(request: Request): string {
+  return (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The body as text when its media type is `type` and it is at most `maxBytes` long; else `undefined`. */
+export async function readTypedBody(request: Request, type: string, maxBytes: number): Promise<string | undefined> {
+  return mediaType(request) === type ? readSmallBody(request, maxBytes) : undefined;
+}

@@ -13,7 +13,7 @@ import { logEvent } from '../log.ts';
 import { isCrossSiteRequest } from '../request-kind.ts';
 import { endSessionByHandle, endSessionsOfSubject, listSessions } from '../session/indexes.ts';
 import { loadRequestSession } from '../session/middleware.ts';
-import { personOf, readSmallBody, waitUntilOf } from './session-person.ts';
+import { mediaType, personOf, readSmallBody, waitUntilOf } from './session-person.ts';
 
 /** Longest revoke body read (a handle is 32 hex digits). */
 const MAX_BODY_BYTES = 1024;
@@ -54,7 +54,7 @@ export async function handleRevokeSessions(c: Context<AppEnv>): Promise<Response
 
 /** The revoke request: `{"id": "<handle>"}` or `{"others": true}`, as JSON or a form; anything else is 400. */
 async function readRevokeBody(request: Request): Promise<{ id: string } | 'others'> {
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(request);
   const text = await readSmallBody(request, MAX_BODY_BYTES);
   if (text === undefined)
     throw new AppError('session_request_invalid', 'The request body is too large.', {

@@ -16,7 +16,7 @@
  */
 import type { KenniEdgeConfig } from '../config-types.ts';
 import { readIdentity } from '../identity/claims.ts';
-import { deriveMacKey, sha256Hex } from './seal.ts';
+import { deriveMacKey, sha256Hex, toHex } from './seal.ts';
 import type { SessionRecord } from './session-types.ts';
 
 /** What a `user:` index entry carries as KV metadata (listing needs no record read). */
@@ -160,8 +160,5 @@ function actorOf(record: SessionRecord): { sub?: string; national_id?: string } 
 
 async function macHex(secret: string, purpose: 'national-id-index' | 'session-handle', text: string): Promise<string> {
   const key = await deriveMacKey(secret, purpose);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
-  let hex = '';
-  for (const byte of mac) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  return toHex(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
 }

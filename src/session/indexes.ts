@@ -19,7 +19,7 @@ import {
   type IndexEntry,
 } from './index-keys.ts';
 import { sessionIsolateState } from './isolate-state.ts';
-import { isStoredRecord, recordToEnd } from './record-storage.ts';
+import { readStored, recordToEnd } from './record-storage.ts';
 
 /** Options for ending several sessions. */
 export interface EndSessionsOptions {
@@ -166,8 +166,8 @@ async function endByKeyHash(
   options: EndSessionsOptions,
 ): Promise<boolean> {
   const { keyHash } = entry;
-  const stored = await env.SESSIONS.get(`session:${keyHash}`, 'json');
-  if (!isStoredRecord(stored)) {
+  const stored = await readStored(env.SESSIONS, keyHash);
+  if (!stored) {
     sessionIsolateState(config).forget({ keyHash });
     await env.SESSIONS.delete(entry.key);
     return false;

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Env, type KenniEdgeConfig } from '../config.ts';
-import { AppError, type ErrorCode } from '../errors.ts';
+import { AppError, sessionEnded, type ErrorCode } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { refreshSession, type FreshSession } from './refresh-grant.ts';
 import { isStoredRecord, openStoredRecord, toStoredRecord } from './record-storage.ts';
@@ -79,17 +79,9 @@ export class SessionLock extends DurableObject<Env> {
       return { ok: true, record: await run };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
+      // Absent fields travel as `undefined`: the AppError rebuilt from them reads them the same.
       const { code, message, reason, oauthError, retryHref } = error;
-      return {
-        ok: false,
-        error: {
-          code,
-          message,
-          reason,
-          ...(oauthError !== undefined ? { oauthError } : {}),
-          ...(retryHref !== undefined ? { retryHref } : {}),
-        },
-      };
+      return { ok: false, error: { code, message, reason, oauthError, retryHref } };
     }
   }
 
@@ -121,12 +113,9 @@ export class SessionLock extends DurableObject<Env> {
   private async refreshOnce(session: ActiveSession, force: boolean): Promise<SessionRecord> {
     const config: KenniEdgeConfig = loadConfig(this.env);
     this.ended ||= (await this.ctx.storage.get<boolean>('ended')) === true;
-    if (this.ended) throw endedError();
+    if (this.ended) throw sessionEnded('logged_out');
     const tokens = await readSessionTokens(config, session);
-    if (!tokens)
-      throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
-        reason: 'tokens_unreadable',
-      });
+    if (!tokens) throw sessionEnded('tokens_unreadable');
     const usedHash = await sha256Hex(tokens.refresh_token ?? '');
     this.last ??= await this.loadLast(config, session.keyHash);
     const last = this.last;
@@ -145,7 +134,7 @@ export class SessionLock extends DurableObject<Env> {
     if (this.ended) {
       // The session ended while the grant was at the provider: whatever KV showed the write, the end wins.
       await deleteSession(config, this.env.SESSIONS, result.session);
-      throw endedError();
+      throw sessionEnded('logged_out');
     }
     this.last = { usedRefreshTokenHash: usedHash, record: result.session.record };
     await this.ctx.storage.put('last', {
@@ -182,13 +171,6 @@ export async function endSessionLock(env: Env, session: Pick<ActiveSession, 'key
   await namespace.get(namespace.idFromName(session.keyHash)).end(session.record.expires_at);
 }
 
-function endedError(): AppError {
-  return new AppError('session_ended', 'The session has ended; please sign in again.', {
-    reason: 'logged_out',
-    retryHref: '/auth/login',
-  });
-}
-
 /**
  * Runs the refresh inside the session's {@link SessionLock}, then adopts the
  * result in this isolate (so the next requests here do not ask the lock again).
@@ -210,9 +192,6 @@ export async function refreshThroughLock(
   }
   const updated = adoptSession(config, { id: session.id, keyHash: session.keyHash, record: result.record });
   const tokens = await readSessionTokens(config, updated);
-  if (!tokens)
-    throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
-      reason: 'tokens_unreadable',
-    });
+  if (!tokens) throw sessionEnded('tokens_unreadable');
   return { session: updated, tokens };
 }

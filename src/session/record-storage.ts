@@ -72,3 +72,12 @@ export async function recordToEnd(
   if (opened) return opened;
   return { record: { ...stored, version: 2, claims: stored.version === 1 ? stored.claims : {} }, tokens: undefined };
 }
+
+/** A session's record as KV holds it, or `undefined` when there is none (or it is no record). */
+export async function readStored(
+  kv: KVNamespace,
+  keyHash: string,
+): Promise<StoredSessionRecord | LegacySessionRecord | undefined> {
+  const stored = await kv.get(`session:${keyHash}`, 'json');
+  return isStoredRecord(stored) ? stored : undefined;
+}

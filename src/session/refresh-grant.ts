@@ -7,7 +7,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 import type { Env, KenniEdgeConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, sessionEnded } from '../errors.ts';
 import { logEvent } from '../log.ts';
 import { loadProvider, type ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
@@ -69,10 +69,7 @@ export async function refreshSession(
       await deleteSession(config, env.SESSIONS, session);
       logEvent('refresh_failed', { reason: error.code, session: session.keyHash.slice(0, 12) });
       logEvent('session_ended', { reason: error.code, session: session.keyHash.slice(0, 12) });
-      throw new AppError('session_ended', 'The session has ended; please sign in again.', {
-        reason: error.code,
-        retryHref: '/auth/login',
-      });
+      throw sessionEnded(error.code);
     }
     logEvent('refresh_failed', {
       reason: error instanceof AppError ? error.reason : 'internal_error',

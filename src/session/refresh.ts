@@ -7,7 +7,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 import type { Env, KenniEdgeConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, sessionEnded } from '../errors.ts';
 import { nowSeconds } from '../time.ts';
 import { singleFlight } from '../util/single-flight.ts';
 import type { FreshSession, RefreshCoordinator } from './refresh-grant.ts';
@@ -46,9 +46,7 @@ export class SessionRefresher {
     const tokens = await readSessionTokens(config, session);
     if (!tokens) {
       await deleteSession(config, this.#env.SESSIONS, session);
-      throw new AppError('session_ended', 'The session could not be read; please sign in again.', {
-        reason: 'tokens_unreadable',
-      });
+      throw sessionEnded('tokens_unreadable');
     }
     if (!options.force && tokens.expires_at - nowSeconds() > config.refreshBeforeExpiry) return { session, tokens };
     return this.#inFlight(session.keyHash, () =>

@@ -156,9 +156,13 @@ export function base64UrlDecode(text: string): Uint8Array | undefined {
 
 /** Lower-case hex SHA-256 of a string. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  return toHex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+}
+
+/** Lower-case hex of a digest or MAC. */
+export function toHex(bytes: ArrayBuffer): string {
   let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  for (const byte of new Uint8Array(bytes)) hex += byte.toString(16).padStart(2, '0');
   return hex;
 }
 

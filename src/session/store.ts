@@ -11,7 +11,7 @@
  * still holds a session that ended elsewhere can write it back.
  */
 import type { KenniEdgeConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { sessionEnded } from '../errors.ts';
 import { requestedScope } from '../provider/client.ts';
 import type { ProviderTokens } from '../provider/index.ts';
 import { nowSeconds } from '../time.ts';
@@ -21,7 +21,7 @@ import { deleteSessionIndexes, writeSessionIndexes } from './index-keys.ts';
 import type { ActiveSession, SessionRecord } from './session-types.ts';
 import { describeUserAgent } from './user-agent.ts';
 import { openSessionTokens, sealSessionContents } from './record-tokens.ts';
-import { isStoredRecord, openStoredRecord, recordToEnd, toStoredRecord } from './record-storage.ts';
+import { openStoredRecord, readStored, recordToEnd, toStoredRecord } from './record-storage.ts';
 import { randomId, sha256Hex } from './seal.ts';
 
 export type { ActiveSession, SessionRecord } from './session-types.ts';
@@ -29,11 +29,8 @@ type StoredRecord = Parameters<typeof openStoredRecord>[2];
 export { identityClaims } from './record-claims.ts';
 export { unsealRecordTokens } from './record-tokens.ts';
 
-/** The KV key for a session id: the raw id cannot be recovered from a KV listing. */
-export async function sessionKey(id: string): Promise<{ key: string; keyHash: string }> {
-  const keyHash = await sha256Hex(id);
-  return { key: `session:${keyHash}`, keyHash };
-}
+/** The hash a session id is stored under (`session:<hash>`): the raw id cannot be recovered from a KV listing. */
+export const sessionKeyHash: (id: string) => Promise<string> = sha256Hex;
 
 /**
  * Creates and stores a brand-new session (a fresh 256-bit id every login). The
@@ -46,7 +43,7 @@ export async function createSession(
   params: { sub: string; claims: Record<string, unknown>; tokens: ProviderTokens; userAgent?: string | null },
 ): Promise<ActiveSession> {
   const id = randomId(32);
-  const { keyHash } = await sessionKey(id);
+  const keyHash = await sessionKeyHash(id);
   const now = nowSeconds();
   const claims = identityClaims(params.claims);
   const record: SessionRecord = {
@@ -89,10 +86,10 @@ export async function loadSession(
     return undefined;
   }
   if (!session) {
-    const { key, keyHash } = await sessionKey(id);
+    const keyHash = await sessionKeyHash(id);
     if (isolate.ended.has(keyHash)) return undefined;
-    const stored = await kv.get(key, 'json');
-    if (!isStoredRecord(stored)) return undefined;
+    const stored = await readStored(kv, keyHash);
+    if (!stored) return undefined;
     // A record no configured secret opens (SESSION_SECRET changed without SESSION_SECRET_PREVIOUS)
     // is no session: anonymous, not a 500 later. It stays in KV, so restoring the secret brings it back.
     const opened = await openStoredRecord(config, keyHash, stored);
@@ -146,10 +143,7 @@ export async function saveSessionTokens(
   };
   const updated: ActiveSession = { id: session.id, keyHash: session.keyHash, record };
   if (!(await saveSessionRecord(config, kv, updated))) {
-    throw new AppError('session_ended', 'The session has ended; please sign in again.', {
-      reason: 'logged_out',
-      retryHref: '/auth/login',
-    });
+    throw sessionEnded('logged_out');
   }
   sessionIsolateState(config).remember(updated, tokens);
   return updated;
@@ -168,8 +162,8 @@ export async function reloadSession(
   kv: KVNamespace,
   session: ActiveSession,
 ): Promise<ActiveSession | undefined> {
-  const stored = await kv.get(`session:${session.keyHash}`, 'json');
-  const opened = isStoredRecord(stored) ? await openStoredRecord(config, session.keyHash, stored) : undefined;
+  const stored = await readStored(kv, session.keyHash);
+  const opened = stored && (await openStoredRecord(config, session.keyHash, stored));
   if (!opened) return undefined;
   const reloaded: ActiveSession = { id: session.id, keyHash: session.keyHash, record: opened.record };
   sessionIsolateState(config).remember(reloaded, opened.tokens);
@@ -230,10 +224,8 @@ export function deleteSession(
   isolate.forget(session);
   return isolate.inWriteOrder(session.keyHash, async () => {
     const key = `session:${session.keyHash}`;
-    const stored = session.record ? undefined : await kv.get(key, 'json');
-    const record =
-      session.record ??
-      (isStoredRecord(stored) ? (await recordToEnd(config, session.keyHash, stored)).record : undefined);
+    const stored = session.record ? undefined : await readStored(kv, session.keyHash);
+    const record = session.record ?? (stored && (await recordToEnd(config, session.keyHash, stored)).record);
     await Promise.all([kv.delete(key), record ? deleteSessionIndexes(config, kv, session.keyHash, record) : undefined]);
   });
 }
@@ -267,9 +259,9 @@ async function writeIfLive(
   build: (stored: StoredRecord) => ActiveSession | Promise<ActiveSession>,
 ): Promise<ActiveSession | undefined> {
   const stored = sessionIsolateState(config).ended.has(session.keyHash)
-    ? null
-    : await kv.get(`session:${session.keyHash}`, 'json');
-  if (!isStoredRecord(stored)) {
+    ? undefined
+    : await readStored(kv, session.keyHash);
+  if (!stored) {
     forgetSession(config, session);
     return undefined;
   }
