@@ -5,14 +5,12 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
-import { AppError } from '../errors.ts';
 import { sessionIdentity } from '../pipeline/authenticate.ts';
-import { loadRequestSession } from '../session/middleware.ts';
+import { requireRequestSession } from '../session/middleware.ts';
 
 /** Handles `GET /auth/me`. */
 export async function handleMe(c: Context<AppEnv>): Promise<Response> {
-  const session = await loadRequestSession(c);
-  if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
+  const session = await requireRequestSession(c);
   const { sub, claims, expires_at, last_seen_at, auth_time } = session.record;
   const idleEndsAt = last_seen_at + c.get('config').sessionIdleTtl;
   // `sub` and `claims` are the represented party; the actor is named apart, never as the subject.

@@ -10,9 +10,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { logEvent } from '../log.ts';
-import { isCrossSiteRequest } from '../request-kind.ts';
 import { endSessionByHandle, endSessionsOfSubject, listSessions } from '../session/indexes.ts';
-import { loadRequestSession } from '../session/middleware.ts';
+import { requireRequestSession, requireSameSiteSession } from '../session/middleware.ts';
 import { mediaType, personOf, readSmallBody, waitUntilOf } from './session-person.ts';
 
 /** Longest revoke body read (a handle is 32 hex digits). */
@@ -20,8 +19,7 @@ const MAX_BODY_BYTES = 1024;
 
 /** Handles `GET /auth/sessions`. */
 export async function handleListSessions(c: Context<AppEnv>): Promise<Response> {
-  const session = await loadRequestSession(c);
-  if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
+  const session = await requireRequestSession(c);
   const person = personOf(session);
   const sessions = await listSessions(c.get('config'), c.env, person ?? session.record.sub, session.keyHash);
   // A delegated sign-in whose actor has no `sub` cannot be told apart from others acting for the same party: only itself.
@@ -31,12 +29,7 @@ export async function handleListSessions(c: Context<AppEnv>): Promise<Response> 
 
 /** Handles `POST /auth/sessions/revoke`. */
 export async function handleRevokeSessions(c: Context<AppEnv>): Promise<Response> {
-  if (isCrossSiteRequest(c.req.raw)) {
-    logEvent('request_refused', { reason: 'cross_site_revoke', path: '/auth/sessions/revoke', method: 'POST' });
-    throw new AppError('cross_site_request', 'Cross-site requests may not revoke sessions.');
-  }
-  const session = await loadRequestSession(c);
-  if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
+  const session = await requireSameSiteSession(c, 'cross_site_revoke', 'Cross-site requests may not revoke sessions.');
   const target = await readRevokeBody(c.req.raw);
   const config = c.get('config');
   const person = personOf(session);

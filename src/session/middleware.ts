@@ -4,6 +4,9 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { logEvent } from '../log.ts';
+import { isCrossSiteRequest } from '../request-kind.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
 import { idleClockWriteDue, loadSession, touchSession, type ActiveSession } from './store.ts';
 
@@ -29,6 +32,35 @@ export async function loadRequestSession(c: Context<AppEnv>): Promise<ActiveSess
     }
   }
   return session;
+}
+
+/**
+ * The session an `/auth/*` route needs: 401 `session_required` without one.
+ * @example
+ * const session = await requireRequestSession(c);
+ */
+export async function requireRequestSession(c: Context<AppEnv>): Promise<ActiveSession> {
+  const session = await loadRequestSession(c);
+  if (!session) throw new AppError('session_required', 'Not signed in.', { reason: 'no_session' });
+  return session;
+}
+
+/**
+ * The session a state-changing `/auth/*` route needs: a cross-site request is
+ * refused first (403, logged with `reason`), then one without a session (401).
+ * @example
+ * const session = await requireSameSiteSession(c, 'cross_site_refresh', 'Cross-site requests may not refresh the session.');
+ */
+export async function requireSameSiteSession(
+  c: Context<AppEnv>,
+  reason: string,
+  message: string,
+): Promise<ActiveSession> {
+  if (isCrossSiteRequest(c.req.raw)) {
+    logEvent('request_refused', { reason, path: new URL(c.req.url).pathname, method: c.req.method });
+    throw new AppError('cross_site_request', message);
+  }
+  return requireRequestSession(c);
 }
 
 /** The path and query to come back to after login. */
